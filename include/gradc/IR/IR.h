@@ -1,0 +1,134 @@
+//===- IR.h - Values, ops, functions and modules ------------------*- C++ -*-===//
+//
+// The graph IR is a list of functions; each function is a list of
+// single-result ops in SSA form, in definition order. A Value is either a
+// function argument or the result of one op.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRADC_IR_IR_H
+#define GRADC_IR_IR_H
+
+#include "gradc/IR/Tensor.h"
+#include "gradc/IR/Type.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/SMLoc.h"
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+enum class OpKind : uint8_t {
+#define GRADC_OP(Enum, Mnemonic, Arity) Enum,
+#include "gradc/IR/OpKinds.def"
+};
+
+llvm::StringRef mnemonic(OpKind k);
+unsigned arity(OpKind k);
+std::optional<OpKind> lookupOp(llvm::StringRef mnemonic);
+
+/// An attribute value: a bool, an integer, or a list of dims (integers or
+/// symbols) such as `[1]`, `[N,3]`.
+struct Attr {
+  enum Kind { Bool, Int, List } kind = Int;
+  bool b = false;
+  int64_t i = 0;
+  std::vector<Dim> list;
+
+  static Attr boolean(bool v) { return Attr{Bool, v, 0, {}}; }
+  static Attr integer(int64_t v) { return Attr{Int, false, v, {}}; }
+  static Attr dims(std::vector<Dim> l) { return Attr{List, false, 0, std::move(l)}; }
+  bool operator==(const Attr &o) const {
+    return kind == o.kind && b == o.b && i == o.i && list == o.list;
+  }
+};
+
+struct NamedAttr {
+  std::string name;
+  Attr value;
+  llvm::SMLoc loc;
+};
+
+class Op;
+
+class Value {
+public:
+  std::string name; // without the leading '%'
+  Type type;
+  Op *def = nullptr;   // null for a function argument
+  int argIndex = -1;   // >= 0 for a function argument
+  llvm::SMLoc loc;
+
+  bool isArg() const { return def == nullptr; }
+};
+
+class Op {
+public:
+  OpKind kind;
+  std::vector<Value *> operands;
+  std::vector<NamedAttr> attrs;
+  Value *result = nullptr;
+  std::optional<Type> declaredType; // the `: type` written in the source
+  Tensor constValue;                // for `const` only
+  llvm::SMLoc loc;
+
+  const Attr *attr(llvm::StringRef name) const;
+  void setAttr(llvm::StringRef name, Attr a);
+  bool boolAttr(llvm::StringRef name, bool dflt) const;
+};
+
+class Function {
+public:
+  std::string name; // without the leading '@'
+  std::vector<Value *> args;
+  std::vector<Type> resultTypes;
+  std::vector<std::unique_ptr<Op>> ops;
+  std::vector<Value *> results; // the operands of `return`
+  llvm::SMLoc loc, returnLoc;
+
+  Value *addArg(std::string name, Type t, llvm::SMLoc loc = {});
+  /// Creates a value owned by this function.
+  Value *newValue(std::string name, Type t, llvm::SMLoc loc = {});
+  /// Returns a name based on `base` that no value of this function has yet.
+  std::string uniqueName(llvm::StringRef base);
+  Value *lookup(llvm::StringRef name) const;
+  /// Removes the ops for which `dead` returns true (their results must be unused).
+  template <typename Pred> void eraseOpsIf(Pred dead);
+
+private:
+  std::vector<std::unique_ptr<Value>> values_;
+  std::set<std::string, std::less<>> names_; // names taken in this function
+  friend class Module;
+
+public:
+  void renameValue(Value *v, std::string newName);
+  void forgetName(llvm::StringRef name);
+};
+
+template <typename Pred> void Function::eraseOpsIf(Pred dead) {
+  std::vector<std::unique_ptr<Op>> kept;
+  for (auto &op : ops)
+    if (!dead(*op))
+      kept.push_back(std::move(op));
+    else
+      forgetName(op->result->name);
+  ops = std::move(kept);
+}
+
+class Module {
+public:
+  std::vector<std::unique_ptr<Function>> functions;
+
+  Function *lookup(llvm::StringRef name) const;
+  Function *addFunction(std::string name);
+};
+
+} // namespace gradc
+
+#endif

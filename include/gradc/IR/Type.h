@@ -1,0 +1,61 @@
+//===- Type.h - Scalar kinds, dims and tensor types -------------*- C++ -*-===//
+//
+// A gradc type is an element kind (f32 or f64) and a list of dims. A scalar is
+// the rank-0 type. Each dim is either a static size or a symbolic name; the
+// same name denotes the same size throughout one function.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRADC_IR_TYPE_H
+#define GRADC_IR_TYPE_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+enum class DType { F32, F64 };
+
+/// Largest size a single dim may have; larger sizes are rejected at parse time.
+inline constexpr int64_t kMaxDim = int64_t(1) << 31;
+
+/// A dimension: a static size (>= 0) or a symbol such as `N`.
+struct Dim {
+  int64_t size = 0;
+  std::string sym; // non-empty iff symbolic
+
+  static Dim fixed(int64_t n) { return Dim{n, {}}; }
+  static Dim symbol(std::string s) { return Dim{0, std::move(s)}; }
+  bool isSym() const { return !sym.empty(); }
+  bool isOne() const { return !isSym() && size == 1; }
+  bool operator==(const Dim &o) const {
+    return isSym() ? sym == o.sym : (!o.isSym() && size == o.size);
+  }
+  std::string str() const;
+};
+
+/// A tensor type; rank 0 is a scalar.
+struct Type {
+  DType dtype = DType::F64;
+  std::vector<Dim> dims;
+  bool valid = true; // false only for the placeholder of a failed inference
+
+  static Type invalid() { return Type{DType::F64, {}, false}; }
+  unsigned rank() const { return dims.size(); }
+  bool isScalar() const { return dims.empty(); }
+  bool isStatic() const;
+  /// Number of elements of a static type.
+  int64_t numElements() const;
+  bool operator==(const Type &o) const {
+    return dtype == o.dtype && dims == o.dims && valid == o.valid;
+  }
+  bool operator!=(const Type &o) const { return !(*this == o); }
+  /// Spelled as in the IR: `f32`, `f64[N,3]`.
+  std::string str() const;
+};
+
+const char *dtypeName(DType t);
+
+} // namespace gradc
+
+#endif

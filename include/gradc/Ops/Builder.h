@@ -1,0 +1,57 @@
+//===- Builder.h - Typed construction of ops ----------------------*- C++ -*-===//
+#ifndef GRADC_OPS_BUILDER_H
+#define GRADC_OPS_BUILDER_H
+
+#include "gradc/IR/IR.h"
+
+#include <initializer_list>
+#include <string>
+
+namespace gradc {
+
+/// Appends ops to the end of a function, inferring each result type. Creating
+/// an ill-typed op is a programming error (it aborts with the reason).
+class Builder {
+public:
+  explicit Builder(Function &f) : f_(f) {}
+  Function &function() { return f_; }
+
+  /// Name hint for the next op created (made unique); default "t".
+  void setNameHint(std::string hint) { hint_ = std::move(hint); }
+
+  Value *create(OpKind k, std::vector<Value *> operands,
+                std::vector<NamedAttr> attrs = {});
+
+  Value *add(Value *a, Value *b) { return create(OpKind::Add, {a, b}); }
+  Value *sub(Value *a, Value *b) { return create(OpKind::Sub, {a, b}); }
+  Value *mul(Value *a, Value *b) { return create(OpKind::Mul, {a, b}); }
+  Value *div(Value *a, Value *b) { return create(OpKind::Div, {a, b}); }
+  Value *neg(Value *a) { return create(OpKind::Neg, {a}); }
+  Value *exp(Value *a) { return create(OpKind::Exp, {a}); }
+  Value *log(Value *a) { return create(OpKind::Log, {a}); }
+  Value *gt(Value *a, Value *b) { return create(OpKind::Gt, {a, b}); }
+  Value *select(Value *c, Value *a, Value *b) {
+    return create(OpKind::Select, {c, a, b});
+  }
+  Value *matmul(Value *a, Value *b) { return create(OpKind::MatMul, {a, b}); }
+  Value *transpose(Value *a) { return create(OpKind::Transpose, {a}); }
+  /// Scalar constant of the given element type.
+  Value *constant(double v, DType t);
+  /// `v` broadcast (or reshaped) to `t`'s dims.
+  Value *broadcastTo(Value *v, const Type &t);
+  Value *reshape(Value *v, const std::vector<Dim> &dims);
+  Value *sum(Value *v, std::vector<int64_t> axes, bool keepdims);
+  /// A tensor of type `t` filled with `v`.
+  Value *splat(double v, const Type &t);
+  /// Sums `g` over the axes along which `t` was broadcast to `g`'s shape and
+  /// reshapes it to `t` (the adjoint of numpy broadcasting).
+  Value *sumToShape(Value *g, const Type &t);
+
+private:
+  Function &f_;
+  std::string hint_;
+};
+
+} // namespace gradc
+
+#endif

@@ -1,0 +1,65 @@
+//===- OpDef.h - The one declaration of each op -------------------*- C++ -*-===//
+//
+// Every op has exactly one OpDef, in lib/Ops/: its attributes, its shape rule,
+// its interpreter kernel and its adjoint (vector-Jacobian product) rule. The
+// verifier, the interpreter and the AD pass only ever go through this table.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRADC_OPS_OPDEF_H
+#define GRADC_OPS_OPDEF_H
+
+#include "gradc/IR/IR.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+class Builder;
+
+/// Sizes of the symbolic dims of a function call.
+using SymEnv = llvm::StringMap<int64_t>;
+
+struct AttrSpec {
+  const char *name;
+  Attr::Kind kind;
+};
+
+/// Infers the result type from the operand types; on failure returns
+/// Type::invalid() and says why in `err`.
+using InferFn = Type (*)(const Op &op, llvm::ArrayRef<Type> in,
+                         std::string &err);
+/// Evaluates the op on concrete values.
+using EvalFn = Tensor (*)(const Op &op, llvm::ArrayRef<const Tensor *> in,
+                          const SymEnv &syms);
+/// Given the cotangent `dy` of the op's result, returns one cotangent per
+/// operand (null where none flows). Rules of ops with the `broadcasts` flag
+/// return cotangents of the broadcast shape; the AD pass sums them back to
+/// each operand's shape. Fan-out sums are the AD pass's business too.
+using VjpFn = std::vector<Value *> (*)(Builder &b, const Op &op, Value *dy);
+
+/// The scalar formula of an elementwise op, over its operands' elements.
+using ScalarFn = double (*)(const double *x);
+
+struct OpDef {
+  OpKind kind;
+  std::vector<AttrSpec> attrs;
+  InferFn infer;
+  EvalFn eval;
+  VjpFn vjp = nullptr; // null: not differentiable (gradient zero)
+  ScalarFn scalar = nullptr; // elementwise ops only
+  bool broadcasts = false;
+  bool elementwise = false;
+  bool commutative = false;
+};
+
+const OpDef &opDef(OpKind k);
+
+/// Infers `op`'s result type with its shape rule after checking attributes.
+Type inferType(const Op &op, std::string &err);
+
+} // namespace gradc
+
+#endif

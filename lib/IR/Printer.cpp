@@ -1,0 +1,115 @@
+//===- Printer.cpp - Canonical textual form ---------------------------------===//
+//
+// The only code that spells out the IR's syntax for output. The parser accepts
+// everything printed here, and reads it back to the same module.
+//
+//===----------------------------------------------------------------------===//
+#include "gradc/IR/Printer.h"
+
+#include <fmt/format.h>
+
+namespace gradc {
+
+std::string formatNumber(double v, DType t) {
+  return t == DType::F32 ? fmt::format("{}", float(v)) : fmt::format("{}", v);
+}
+
+static void printAttr(const Attr &a, llvm::raw_ostream &os) {
+  switch (a.kind) {
+  case Attr::Bool:
+    os << (a.b ? "true" : "false");
+    return;
+  case Attr::Int:
+    os << a.i;
+    return;
+  case Attr::List:
+    os << '[';
+    for (size_t i = 0; i < a.list.size(); ++i)
+      os << (i ? "," : "") << a.list[i].str();
+    os << ']';
+    return;
+  }
+}
+
+/// Prints the elements of `t` from `pos` as a nested list along `dim`.
+static void printNested(const Tensor &t, size_t dim, int64_t &pos,
+                        llvm::raw_ostream &os) {
+  if (dim == t.shape.size()) {
+    os << formatNumber(t.data[pos++], t.dtype);
+    return;
+  }
+  os << '[';
+  for (int64_t i = 0; i < t.shape[dim]; ++i) {
+    if (i)
+      os << ", ";
+    printNested(t, dim + 1, pos, os);
+  }
+  os << ']';
+}
+
+static void printConst(const Tensor &t, llvm::raw_ostream &os) {
+  bool splat = t.size() > 1;
+  for (double x : t.data)
+    // Compare bit patterns so that NaN splats print as splats too.
+    splat &= formatNumber(x, t.dtype) == formatNumber(t.data[0], t.dtype);
+  if (splat) {
+    os << formatNumber(t.data[0], t.dtype);
+    return;
+  }
+  int64_t pos = 0;
+  printNested(t, 0, pos, os);
+}
+
+static void printOp(const Op &op, llvm::raw_ostream &os) {
+  os << "  %" << op.result->name << " = " << mnemonic(op.kind);
+  if (op.kind == OpKind::Const) {
+    os << ' ';
+    printConst(op.constValue, os);
+  }
+  for (size_t i = 0; i < op.operands.size(); ++i)
+    os << (i ? ", %" : " %") << op.operands[i]->name;
+  if (!op.attrs.empty()) {
+    os << " {";
+    for (size_t i = 0; i < op.attrs.size(); ++i) {
+      os << (i ? ", " : "") << op.attrs[i].name << '=';
+      printAttr(op.attrs[i].value, os);
+    }
+    os << '}';
+  }
+  if (op.kind == OpKind::Const)
+    os << " : " << op.result->type.str();
+  os << '\n';
+}
+
+void print(const Function &f, llvm::raw_ostream &os) {
+  os << "func @" << f.name << '(';
+  for (size_t i = 0; i < f.args.size(); ++i)
+    os << (i ? ", %" : "%") << f.args[i]->name << ": "
+       << f.args[i]->type.str();
+  os << ") -> ";
+  if (f.resultTypes.size() == 1) {
+    os << f.resultTypes[0].str();
+  } else {
+    os << '(';
+    for (size_t i = 0; i < f.resultTypes.size(); ++i)
+      os << (i ? ", " : "") << f.resultTypes[i].str();
+    os << ')';
+  }
+  os << " {\n";
+  for (const auto &op : f.ops)
+    printOp(*op, os);
+  os << "  return";
+  for (size_t i = 0; i < f.results.size(); ++i)
+    os << (i ? ", %" : " %") << f.results[i]->name;
+  os << "\n}\n";
+}
+
+void print(const Module &m, llvm::raw_ostream &os) {
+  for (size_t i = 0; i < m.functions.size(); ++i) {
+    if (i)
+      os << '\n';
+    print(*m.functions[i], os);
+  }
+}
+
+} // namespace gradc

@@ -1,0 +1,364 @@
+//===- Values.cpp - Reading and printing tensor values -------------------------===//
+#include "gradc/Interp/Values.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace gradc {
+namespace {
+
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+constexpr unsigned kMaxDepth = 16;
+constexpr int64_t kMaxValueElements = int64_t(1) << 31;
+
+/// A small reader for numbers and nested lists (JSON arrays of numbers).
+class ValueReader {
+public:
+  explicit ValueReader(llvm::StringRef s) : s_(s) {}
+
+  llvm::Expected<Tensor> read() {
+    Tensor t;
+    skipSpace();
+    if (peek() == '[') {
+      if (auto e = list(t, 0))
+        return e;
+    } else {
+      double v;
+      if (auto e = number(v))
+        return e;
+      t.data.push_back(v);
+    }
+    skipSpace();
+    if (pos_ != s_.size())
+      return fail(where() + "unexpected '" + s_.substr(pos_, 1) +
+                  "' after the value");
+    return t;
+  }
+
+private:
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  void skipSpace() {
+    while (pos_ < s_.size() && std::isspace((unsigned char)s_[pos_]))
+      ++pos_;
+  }
+  std::string where() const { return "at offset " + std::to_string(pos_) + ": "; }
+
+  llvm::Error number(double &v) {
+    skipSpace();
+    llvm::StringRef rest = s_.substr(pos_);
+    bool neg = rest.consume_front("-");
+    for (auto [word, val] : {std::pair<const char *, double>{"Infinity", INFINITY},
+                             {"inf", INFINITY}, {"NaN", NAN}, {"nan", NAN}}) {
+      if (rest.starts_with(word)) {
+        v = neg ? -val : val;
+        pos_ = s_.size() - rest.size() + std::strlen(word);
+        return llvm::Error::success();
+      }
+    }
+    size_t len = rest.find_first_not_of("0123456789.eE+-");
+    llvm::StringRef num = rest.substr(0, len);
+    if (num.empty() || num.getAsDouble(v))
+      return fail(where() + "expected a number");
+    v = neg ? -v : v;
+    pos_ = s_.size() - rest.size() + num.size();
+    return llvm::Error::success();
+  }
+
+  llvm::Error list(Tensor &t, unsigned depth) {
+    if (depth == kMaxDepth)
+      return fail(where() + "value is nested too deeply (at most " +
+                  llvm::Twine(kMaxDepth) + " levels)");
+    size_t open = pos_++;
+    int64_t count = 0;
+    skipSpace();
+    if (peek() == ']')
+      return fail(where() + "empty lists are not allowed");
+    for (;;) {
+      skipSpace();
+      if (peek() == '[') {
+        if (auto e = list(t, depth + 1))
+          return e;
+      } else {
+        if (!t.shape.empty() && t.shape.size() != depth + 1)
+          return fail(where() + "ragged value: expected a nested list");
+        if (t.shape.empty())
+          t.shape.assign(depth + 1, 0);
+        double v;
+        if (auto e = number(v))
+          return e;
+        if (t.size() >= kMaxValueElements)
+          return fail("value has too many elements");
+        t.data.push_back(v);
+      }
+      ++count;
+      skipSpace();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() == ']') {
+        ++pos_;
+        break;
+      }
+      return fail(where() + "expected ',' or ']'");
+    }
+    if (depth >= t.shape.size())
+      return fail("at offset " + llvm::Twine(open) +
+                  ": ragged value: lists of different depths");
+    if (t.shape[depth] == 0)
+      t.shape[depth] = count;
+    else if (t.shape[depth] != count)
+      return fail("at offset " + llvm::Twine(open) + ": ragged value: list of " +
+                  llvm::Twine(count) + " elements, expected " +
+                  llvm::Twine(t.shape[depth]));
+    return llvm::Error::success();
+  }
+
+  llvm::StringRef s_;
+  size_t pos_ = 0;
+};
+
+llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf) {
+  auto bad = [&](const llvm::Twine &why) {
+    return fail("'" + path + "' is not a usable .npy file: " + why);
+  };
+  if (buf.size() < 10 || !buf.starts_with("\x93NUMPY"))
+    return bad("missing the \\x93NUMPY magic");
+  unsigned major = (unsigned char)buf[6];
+  size_t headerLen, start;
+  if (major == 1) {
+    headerLen = (unsigned char)buf[8] | (unsigned char)buf[9] << 8;
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (buf.size() < 12)
+      return bad("truncated header");
+    headerLen = 0;
+    for (int i = 3; i >= 0; --i)
+      headerLen = headerLen << 8 | (unsigned char)buf[8 + i];
+    start = 12;
+  } else {
+    return bad("unknown format version " + llvm::Twine(major));
+  }
+  if (buf.size() < start + headerLen)
+    return bad("truncated header");
+  llvm::StringRef header = buf.substr(start, headerLen);
+  auto field = [&](llvm::StringRef key) -> llvm::StringRef {
+    size_t k = header.find(("'" + key + "'").str());
+    if (k == llvm::StringRef::npos)
+      return {};
+    llvm::StringRef rest = header.substr(k + key.size() + 2).ltrim();
+    return rest.consume_front(":") ? rest.ltrim() : llvm::StringRef();
+  };
+  llvm::StringRef descr = field("descr");
+  DType dtype;
+  if (descr.starts_with("'<f8'"))
+    dtype = DType::F64;
+  else if (descr.starts_with("'<f4'"))
+    dtype = DType::F32;
+  else
+    return bad("element type must be little-endian f4 or f8, got " +
+               descr.take_until([](char c) { return c == ','; }));
+  if (!field("fortran_order").starts_with("False"))
+    return bad("only C order is supported");
+  llvm::StringRef shapeText = field("shape");
+  if (!shapeText.consume_front("("))
+    return bad("missing shape");
+  shapeText = shapeText.take_until([](char c) { return c == ')'; });
+  Tensor t;
+  t.dtype = dtype;
+  int64_t n = 1;
+  llvm::SmallVector<llvm::StringRef, 4> parts;
+  shapeText.split(parts, ',');
+  for (llvm::StringRef part : parts) {
+    part = part.trim();
+    if (part.empty())
+      continue;
+    int64_t d;
+    if (part.getAsInteger(10, d) || d <= 0 || d > kMaxValueElements / n)
+      return bad("bad or empty dimension '" + part + "'");
+    n *= d;
+    t.shape.push_back(d);
+  }
+  size_t elt = dtype == DType::F64 ? 8 : 4;
+  llvm::StringRef data = buf.substr(start + headerLen);
+  if (data.size() != size_t(n) * elt)
+    return bad("expected " + llvm::Twine(n * elt) + " bytes of data, found " +
+               llvm::Twine(data.size()));
+  t.data.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    if (dtype == DType::F64) {
+      double v;
+      std::memcpy(&v, data.data() + i * 8, 8);
+      t.data[i] = v;
+    } else {
+      float v;
+      std::memcpy(&v, data.data() + i * 4, 4);
+      t.data[i] = v;
+    }
+  }
+  return t;
+}
+
+} // namespace
+
+llvm::Expected<Tensor> parseValue(llvm::StringRef text) {
+  return ValueReader(text).read();
+}
+
+llvm::Expected<Tensor> loadValueFile(llvm::StringRef path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return fail("cannot read '" + path + "': " + buf.getError().message());
+  llvm::StringRef contents = (*buf)->getBuffer();
+  if (llvm::sys::path::extension(path) == ".npy")
+    return loadNpy(path, contents);
+  if (llvm::sys::path::extension(path) == ".json") {
+    auto t = parseValue(contents);
+    if (!t)
+      return fail("'" + path + "': " + llvm::toString(t.takeError()));
+    return t;
+  }
+  return fail("'" + path + "': expected a .npy or .json file");
+}
+
+llvm::Error saveNpy(const Tensor &t, llvm::StringRef path) {
+  std::string shape;
+  for (int64_t d : t.shape)
+    shape += std::to_string(d) + ",";
+  if (t.shape.size() > 1)
+    shape.pop_back();
+  std::string header = fmt::format(
+      "{{'descr': '<f{}', 'fortran_order': False, 'shape': ({}), }}",
+      t.dtype == DType::F64 ? 8 : 4, shape);
+  header.append(64 - (10 + header.size() + 1) % 64, ' ');
+  header += '\n';
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
+     << char(header.size() >> 8) << header;
+  for (double v : t.data) {
+    if (t.dtype == DType::F64)
+      os.write(reinterpret_cast<const char *>(&v), 8);
+    else {
+      float f = float(v);
+      os.write(reinterpret_cast<const char *>(&f), 4);
+    }
+  }
+  return llvm::Error::success();
+}
+
+std::string jsonNumber(double v, DType t) {
+  if (std::isnan(v))
+    return "NaN";
+  if (std::isinf(v))
+    return v > 0 ? "Infinity" : "-Infinity";
+  return t == DType::F64 ? fmt::format("{:.17g}", v) : fmt::format("{:.9g}", v);
+}
+
+static void printNested(const Tensor &t, size_t dim, int64_t &pos,
+                        llvm::raw_ostream &os) {
+  if (dim == t.shape.size()) {
+    os << jsonNumber(t.data[pos++], t.dtype);
+    return;
+  }
+  os << '[';
+  for (int64_t i = 0; i < t.shape[dim]; ++i) {
+    if (i)
+      os << ", ";
+    printNested(t, dim + 1, pos, os);
+  }
+  os << ']';
+}
+
+void printJsonValue(const Tensor &t, llvm::raw_ostream &os) {
+  int64_t pos = 0;
+  printNested(t, 0, pos, os);
+}
+
+void printJson(llvm::ArrayRef<Tensor> outputs,
+               llvm::ArrayRef<NamedTensor> gradients, llvm::raw_ostream &os) {
+  os << "{\"outputs\": [";
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (i)
+      os << ", ";
+    printJsonValue(outputs[i], os);
+  }
+  os << "], \"gradients\": {";
+  for (size_t i = 0; i < gradients.size(); ++i) {
+    os << (i ? ", \"" : "\"") << gradients[i].first << "\": ";
+    printJsonValue(gradients[i].second, os);
+  }
+  os << "}}\n";
+}
+
+static std::string typeOf(const Tensor &t) {
+  std::string s = dtypeName(t.dtype);
+  if (t.shape.empty())
+    return s;
+  s += '[';
+  for (size_t i = 0; i < t.shape.size(); ++i)
+    s += (i ? "," : "") + std::to_string(t.shape[i]);
+  return s + ']';
+}
+
+/// Prints a value for people: 6 significant digits, columns aligned.
+static void printPretty(const Tensor &t, llvm::raw_ostream &os,
+                        const std::string &indent) {
+  auto num = [&](double v) {
+    if (std::isnan(v))
+      return std::string("nan");
+    return fmt::format("{:.6g}", v);
+  };
+  if (t.shape.empty()) {
+    os << num(t.data[0]);
+    return;
+  }
+  size_t width = 0;
+  for (double v : t.data)
+    width = std::max(width, num(v).size());
+  int64_t cols = t.shape.back();
+  int64_t rows = t.size() / cols;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (r)
+      os << '\n' << indent;
+    os << '[';
+    for (int64_t c = 0; c < cols; ++c)
+      os << (c ? "  " : "") << fmt::format("{:>{}}", num(t.data[r * cols + c]), width);
+    os << ']';
+  }
+}
+
+void printText(llvm::ArrayRef<NamedTensor> outputs,
+               llvm::ArrayRef<NamedTensor> gradients, llvm::raw_ostream &os) {
+  size_t width = 0;
+  for (auto *list : {&outputs, &gradients})
+    for (const NamedTensor &nt : *list)
+      width = std::max(width, nt.first.size() + typeOf(nt.second).size() + 3);
+  auto section = [&](llvm::ArrayRef<NamedTensor> list) {
+    for (const NamedTensor &nt : list) {
+      std::string head = fmt::format("{} : {}", nt.first, typeOf(nt.second));
+      os << fmt::format("{:<{}}", head, width) << " = ";
+      printPretty(nt.second, os, std::string(width + 3, ' '));
+      os << '\n';
+    }
+  };
+  section(outputs);
+  if (!gradients.empty()) {
+    os << "gradients:\n";
+    section(gradients);
+  }
+}
+
+} // namespace gradc

@@ -1,0 +1,89 @@
+//===- Builder.cpp - Typed construction of ops ---------------------------------===//
+#include "gradc/Ops/Builder.h"
+#include "gradc/Ops/OpDef.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+#include <algorithm>
+
+namespace gradc {
+
+Value *Builder::create(OpKind k, std::vector<Value *> operands,
+                       std::vector<NamedAttr> attrs) {
+  auto op = std::make_unique<Op>();
+  op->kind = k;
+  op->operands = std::move(operands);
+  op->attrs = std::move(attrs);
+  std::string err;
+  Type t = inferType(*op, err);
+  if (!t.valid)
+    llvm::report_fatal_error(llvm::Twine("gradc: internal error: building '") +
+                             mnemonic(k) + "': " + err);
+  op->result = f_.newValue(f_.uniqueName(hint_), t);
+  op->result->def = op.get();
+  f_.ops.push_back(std::move(op));
+  return f_.ops.back()->result;
+}
+
+Value *Builder::constant(double v, DType t) {
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::Const;
+  op->declaredType = Type{t, {}};
+  op->constValue = Tensor::scalar(t, v);
+  op->constValue.roundToType();
+  op->result = f_.newValue(f_.uniqueName(hint_), *op->declaredType);
+  op->result->def = op.get();
+  f_.ops.push_back(std::move(op));
+  return f_.ops.back()->result;
+}
+
+Value *Builder::broadcastTo(Value *v, const Type &t) {
+  return create(OpKind::BroadcastTo, {v}, {{"shape", Attr::dims(t.dims), {}}});
+}
+
+Value *Builder::reshape(Value *v, const std::vector<Dim> &dims) {
+  return create(OpKind::Reshape, {v}, {{"shape", Attr::dims(dims), {}}});
+}
+
+Value *Builder::sum(Value *v, std::vector<int64_t> axes, bool keepdims) {
+  std::vector<NamedAttr> attrs;
+  if (!axes.empty() && (keepdims || axes.size() != v->type.rank())) {
+    std::vector<Dim> a;
+    for (int64_t x : axes)
+      a.push_back(Dim::fixed(x));
+    attrs.push_back({"axes", Attr::dims(a), {}});
+  }
+  if (keepdims)
+    attrs.push_back({"keepdims", Attr::boolean(true), {}});
+  return create(OpKind::Sum, {v}, std::move(attrs));
+}
+
+Value *Builder::splat(double v, const Type &t) {
+  Value *c = constant(v, t.dtype);
+  return t.isScalar() ? c : broadcastTo(c, t);
+}
+
+Value *Builder::sumToShape(Value *g, const Type &t) {
+  const Type &gt = g->type;
+  if (gt.dims == t.dims)
+    return g;
+  size_t lead = gt.rank() - t.rank();
+  std::vector<int64_t> leading, inner;
+  for (size_t i = 0; i < gt.rank(); ++i) {
+    if (i < lead)
+      leading.push_back(i);
+    else if (t.dims[i - lead].isOne() && !gt.dims[i].isOne())
+      inner.push_back(i);
+  }
+  if (inner.empty()) {
+    Value *s = leading.empty() ? g : sum(g, leading, false);
+    return s->type.dims == t.dims ? s : reshape(s, t.dims);
+  }
+  std::vector<int64_t> all = leading;
+  all.insert(all.end(), inner.begin(), inner.end());
+  std::sort(all.begin(), all.end());
+  Value *s = sum(g, all, true);
+  return s->type.dims == t.dims ? s : reshape(s, t.dims);
+}
+
+} // namespace gradc

@@ -1,0 +1,179 @@
+//===- Elementwise.cpp - Elementwise ops: one declaration each ---------------===//
+//
+// Each op is one row: its scalar formula (the interpreter kernel) and its
+// adjoint, with the math in a comment. Binary ops broadcast like numpy; their
+// adjoints return cotangents of the broadcast shape and the AD pass sums them
+// back to each operand's shape.
+//
+//===----------------------------------------------------------------------===//
+#include "OpsImpl.h"
+
+#include <cmath>
+
+namespace gradc::ops {
+namespace {
+
+using Grads = std::vector<Value *>;
+
+Value *zero(Builder &b, Value *like) { return b.constant(0, like->type.dtype); }
+Value *one(Builder &b, Value *like) { return b.constant(1, like->type.dtype); }
+
+Type inferBinary(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
+  return broadcastTypes(in[0], in[1], mnemonic(op.kind), err);
+}
+Type inferSelect(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
+  Type t = broadcastTypes(in[1], in[2], "select", err);
+  if (!t.valid)
+    return t;
+  return broadcastTypes(in[0], t, mnemonic(op.kind), err);
+}
+Type inferUnary(const Op &, llvm::ArrayRef<Type> in, std::string &) {
+  return in[0];
+}
+
+/// The kernel of every elementwise op: its scalar formula, broadcast.
+Tensor evalElementwise(const Op &op, llvm::ArrayRef<const Tensor *> in,
+                       const SymEnv &) {
+  return mapBroadcast(in, in.back()->dtype, opDef(op.kind).scalar);
+}
+
+OpDef binary(OpKind k, ScalarFn f, VjpFn vjp, bool commutative = false) {
+  OpDef d{k, {}, inferBinary, evalElementwise, vjp};
+  d.scalar = f;
+  d.broadcasts = d.elementwise = true;
+  d.commutative = commutative;
+  return d;
+}
+OpDef unary(OpKind k, ScalarFn f, VjpFn vjp) {
+  OpDef d{k, {}, inferUnary, evalElementwise, vjp};
+  d.scalar = f;
+  d.elementwise = true;
+  return d;
+}
+
+} // namespace
+
+#define X0 op.operands[0]
+#define X1 op.operands[1]
+#define Y op.result
+#define FN(expr) [](const double *x) -> double { return expr; }
+
+void addElementwiseOps(std::vector<OpDef> &d) {
+  // d(a+b) = da + db
+  d.push_back(binary(OpKind::Add, FN(x[0] + x[1]),
+                     [](Builder &, const Op &, Value *dy) -> Grads {
+                       return {dy, dy};
+                     }, true));
+  // d(a-b) = da - db
+  d.push_back(binary(OpKind::Sub, FN(x[0] - x[1]),
+                     [](Builder &b, const Op &, Value *dy) -> Grads {
+                       return {dy, b.neg(dy)};
+                     }));
+  // d(a*b) = b da + a db
+  d.push_back(binary(OpKind::Mul, FN(x[0] * x[1]),
+                     [](Builder &b, const Op &op, Value *dy) -> Grads {
+                       return {b.mul(dy, X1), b.mul(dy, X0)};
+                     }, true));
+  // d(a/b) = da/b - (a/b)/b db = da/b - y/b db
+  d.push_back(binary(OpKind::Div, FN(x[0] / x[1]),
+                     [](Builder &b, const Op &op, Value *dy) -> Grads {
+                       Value *da = b.div(dy, X1);
+                       return {da, b.neg(b.mul(da, Y))};
+                     }));
+  // max routes dy to the larger operand; on a tie (a == b) to a.
+  d.push_back(binary(OpKind::Max, FN(x[0] >= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
+                     [](Builder &b, const Op &op, Value *dy) -> Grads {
+                       Value *takeA = b.create(OpKind::Ge, {X0, X1});
+                       return {b.select(takeA, dy, zero(b, dy)),
+                               b.select(takeA, zero(b, dy), dy)};
+                     }, true));
+  // min routes dy to the smaller operand; on a tie to a.
+  d.push_back(binary(OpKind::Min, FN(x[0] <= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
+                     [](Builder &b, const Op &op, Value *dy) -> Grads {
+                       Value *takeA = b.create(OpKind::Le, {X0, X1});
+                       return {b.select(takeA, dy, zero(b, dy)),
+                               b.select(takeA, zero(b, dy), dy)};
+                     }, true));
+  // d(a^b) = b a^(b-1) da + y log(a) db
+  d.push_back(binary(OpKind::Pow, FN(std::pow(x[0], x[1])),
+                     [](Builder &b, const Op &op, Value *dy) -> Grads {
+                       Value *bm1 = b.sub(X1, one(b, X1));
+                       Value *da = b.mul(dy, b.mul(X1, b.create(OpKind::Pow, {X0, bm1})));
+                       Value *db = b.mul(dy, b.mul(Y, b.log(X0)));
+                       return {da, db};
+                     }));
+  // Comparisons give 0/1 in the operands' type; piecewise constant.
+  d.push_back(binary(OpKind::Gt, FN(x[0] > x[1]), nullptr));
+  d.push_back(binary(OpKind::Ge, FN(x[0] >= x[1]), nullptr));
+  d.push_back(binary(OpKind::Lt, FN(x[0] < x[1]), nullptr));
+  d.push_back(binary(OpKind::Le, FN(x[0] <= x[1]), nullptr));
+  d.push_back(binary(OpKind::Eq, FN(x[0] == x[1]), nullptr, true));
+  // select(c, a, b): dy flows to a where c != 0, to b elsewhere.
+  OpDef sel = binary(OpKind::Select, FN(x[0] != 0 ? x[1] : x[2]),
+                     [](Builder &b, const Op &op, Value *dy) -> Grads {
+                       Value *c = X0;
+                       return {nullptr, b.select(c, dy, zero(b, dy)),
+                               b.select(c, zero(b, dy), dy)};
+                     });
+  sel.infer = inferSelect;
+  d.push_back(sel);
+
+  // d(-x) = -dx
+  d.push_back(unary(OpKind::Neg, FN(-x[0]),
+                    [](Builder &b, const Op &, Value *dy) -> Grads {
+                      return {b.neg(dy)};
+                    }));
+  // d exp(x) = y dx  (the forward value is reused)
+  d.push_back(unary(OpKind::Exp, FN(std::exp(x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.mul(dy, Y)};
+                    }));
+  // d log(x) = dx / x
+  d.push_back(unary(OpKind::Log, FN(std::log(x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.div(dy, X0)};
+                    }));
+  // d sqrt(x) = dx / (2 y)
+  d.push_back(unary(OpKind::Sqrt, FN(std::sqrt(x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.div(b.mul(dy, b.constant(0.5, Y->type.dtype)), Y)};
+                    }));
+  // d tanh(x) = (1 - y^2) dx
+  d.push_back(unary(OpKind::Tanh, FN(std::tanh(x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.mul(dy, b.sub(one(b, Y), b.mul(Y, Y)))};
+                    }));
+  // d sigmoid(x) = y (1 - y) dx; computed as 1/(1+e^-x) or e^x/(1+e^x),
+  // whichever does not overflow.
+  d.push_back(unary(OpKind::Sigmoid,
+                    FN(x[0] >= 0 ? 1 / (1 + std::exp(-x[0]))
+                                         : std::exp(x[0]) / (1 + std::exp(x[0]))),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.mul(dy, b.mul(Y, b.sub(one(b, Y), Y)))};
+                    }));
+  // relu(x) = max(x, 0); dy passes where the pre-activation x > 0 (slope 0 at 0).
+  d.push_back(unary(OpKind::Relu, FN(x[0] > 0 ? x[0] : (std::isnan(x[0]) ? x[0] : 0.0)),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.select(b.gt(X0, zero(b, X0)), dy, zero(b, dy))};
+                    }));
+  // d|x| = sign(x) dx, with sign(0) = 0
+  d.push_back(unary(OpKind::Abs, FN(std::fabs(x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      Value *z = zero(b, X0);
+                      Value *negPart = b.select(b.create(OpKind::Lt, {X0, z}),
+                                                b.neg(dy), z);
+                      return {b.select(b.gt(X0, z), dy, negPart)};
+                    }));
+  // d sin(x) = cos(x) dx
+  d.push_back(unary(OpKind::Sin, FN(std::sin(x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.mul(dy, b.create(OpKind::Cos, {X0}))};
+                    }));
+  // d cos(x) = -sin(x) dx
+  d.push_back(unary(OpKind::Cos, FN(std::cos(x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.neg(b.mul(dy, b.create(OpKind::Sin, {X0})))};
+                    }));
+}
+
+} // namespace gradc::ops

@@ -1,0 +1,115 @@
+//===- Layout.cpp - reshape, broadcast_to, const --------------------------------===//
+#include "OpsImpl.h"
+
+#include <algorithm>
+
+namespace gradc::ops {
+namespace {
+
+using Grads = std::vector<Value *>;
+
+/// Whether two dim lists have the same number of elements for every binding
+/// of their symbols: equal static products and equal multisets of symbols.
+bool sameCount(const std::vector<Dim> &a, const std::vector<Dim> &b) {
+  auto split = [](const std::vector<Dim> &ds, int64_t &prod,
+                  std::vector<std::string> &syms) {
+    prod = 1;
+    for (const Dim &d : ds)
+      d.isSym() ? syms.push_back(d.sym) : void(prod *= d.size);
+    std::sort(syms.begin(), syms.end());
+  };
+  int64_t pa, pb;
+  std::vector<std::string> sa, sb;
+  split(a, pa, sa);
+  split(b, pb, sb);
+  return pa == pb && sa == sb;
+}
+
+const Attr *requiredShape(const Op &op, std::string &err) {
+  const Attr *a = op.attr("shape");
+  if (!a)
+    err = "'" + mnemonic(op.kind).str() + "' needs a 'shape' attribute";
+  else
+    for (const Dim &d : a->list)
+      if (!d.isSym() && d.size <= 0) {
+        err = "'shape' dimensions must be positive, got " + d.str();
+        return nullptr;
+      }
+  return a;
+}
+
+Type inferReshape(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
+  const Attr *s = requiredShape(op, err);
+  if (!s)
+    return Type::invalid();
+  Type out{in[0].dtype, s->list};
+  if (!sameCount(in[0].dims, out.dims)) {
+    err = "cannot reshape " + in[0].str() + " to " + out.str() +
+          ": the number of elements differs";
+    return Type::invalid();
+  }
+  return out;
+}
+
+Tensor evalReshape(const Op &op, llvm::ArrayRef<const Tensor *> in,
+                   const SymEnv &syms) {
+  Tensor t = *in[0];
+  t.shape = resolve(op.attr("shape")->list, syms);
+  return t;
+}
+
+// A reshape moves no element: dx = reshape(dy, shape of x).
+Grads vjpReshape(Builder &b, const Op &op, Value *dy) {
+  return {b.reshape(dy, op.operands[0]->type.dims)};
+}
+
+Type inferBroadcastTo(const Op &op, llvm::ArrayRef<Type> in,
+                      std::string &err) {
+  const Attr *s = requiredShape(op, err);
+  if (!s)
+    return Type::invalid();
+  Type target{in[0].dtype, s->list};
+  Type out = broadcastTypes(in[0], target, "broadcast_to", err);
+  if (out.valid && out != target) {
+    err = "cannot broadcast " + in[0].str() + " to " + target.str();
+    return Type::invalid();
+  }
+  if (!out.valid)
+    err = "cannot broadcast " + in[0].str() + " to " + target.str();
+  return out;
+}
+
+Tensor evalBroadcastTo(const Op &op, llvm::ArrayRef<const Tensor *> in,
+                       const SymEnv &syms) {
+  return broadcastTensor(*in[0], resolve(op.attr("shape")->list, syms));
+}
+
+// Broadcasting copies; its adjoint sums the copies: dx = sumToShape(dy).
+Grads vjpBroadcastTo(Builder &b, const Op &op, Value *dy) {
+  return {b.sumToShape(dy, op.operands[0]->type)};
+}
+
+Type inferConst(const Op &op, llvm::ArrayRef<Type>, std::string &err) {
+  if (!op.declaredType) {
+    err = "'const' needs a type";
+    return Type::invalid();
+  }
+  return *op.declaredType;
+}
+
+Tensor evalConst(const Op &op, llvm::ArrayRef<const Tensor *>,
+                 const SymEnv &) {
+  return op.constValue;
+}
+
+} // namespace
+
+void addLayoutOps(std::vector<OpDef> &d) {
+  d.push_back({OpKind::Reshape, {{"shape", Attr::List}}, inferReshape,
+               evalReshape, vjpReshape});
+  d.push_back({OpKind::BroadcastTo, {{"shape", Attr::List}}, inferBroadcastTo,
+               evalBroadcastTo, vjpBroadcastTo});
+  d.push_back({OpKind::Const, {}, inferConst, evalConst, nullptr});
+}
+
+} // namespace gradc::ops

@@ -1,0 +1,257 @@
+//===- OpDef.cpp - The op table and shared shape/kernel helpers -------------===//
+#include "OpsImpl.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+#include <algorithm>
+
+namespace gradc {
+namespace {
+
+std::vector<OpDef> buildTable() {
+  std::vector<OpDef> defs;
+  ops::addElementwiseOps(defs);
+  ops::addLinalgOps(defs);
+  ops::addReductionOps(defs);
+  ops::addLayoutOps(defs);
+  std::vector<OpDef> table(size_t(OpKind::Const) + 1);
+  std::vector<bool> seen(table.size());
+  for (OpDef &d : defs) {
+    if (seen[size_t(d.kind)])
+      llvm::report_fatal_error("op declared twice: " + mnemonic(d.kind));
+    seen[size_t(d.kind)] = true;
+    table[size_t(d.kind)] = std::move(d);
+  }
+  for (size_t k = 0; k < table.size(); ++k)
+    if (!seen[k])
+      llvm::report_fatal_error("op has no declaration: " +
+                               mnemonic(OpKind(k)));
+  return table;
+}
+
+} // namespace
+
+const OpDef &opDef(OpKind k) {
+  static const std::vector<OpDef> table = buildTable();
+  return table[size_t(k)];
+}
+
+Type inferType(const Op &op, std::string &err) {
+  const OpDef &d = opDef(op.kind);
+  for (const NamedAttr &a : op.attrs) {
+    auto spec = std::find_if(d.attrs.begin(), d.attrs.end(),
+                             [&](const AttrSpec &s) { return a.name == s.name; });
+    if (spec == d.attrs.end()) {
+      err = "'" + mnemonic(op.kind).str() + "' has no attribute '" + a.name +
+            "'";
+      return Type::invalid();
+    }
+    if (spec->kind != a.value.kind) {
+      static const char *kinds[] = {"a boolean", "an integer", "a list"};
+      err = "attribute '" + a.name + "' of '" + mnemonic(op.kind).str() +
+            "' must be " + kinds[spec->kind];
+      return Type::invalid();
+    }
+  }
+  std::vector<Type> in;
+  for (Value *v : op.operands) {
+    if (!v->type.valid)
+      return Type::invalid(); // an error was reported where v was defined
+    in.push_back(v->type);
+  }
+  return d.infer(op, in, err);
+}
+
+namespace ops {
+
+bool sameDType(llvm::ArrayRef<Type> in, llvm::StringRef op, std::string &err) {
+  for (const Type &t : in)
+    if (t.dtype != in[0].dtype) {
+      err = "operands of '" + op.str() + "' have different element types: " +
+            in[0].str() + " vs " + t.str();
+      return false;
+    }
+  return true;
+}
+
+Type broadcastTypes(const Type &a, const Type &b, llvm::StringRef op,
+                    std::string &err) {
+  if (!sameDType({a, b}, op, err))
+    return Type::invalid();
+  size_t r = std::max(a.rank(), b.rank());
+  Type out{a.dtype, std::vector<Dim>(r)};
+  for (size_t i = 0; i < r; ++i) {
+    const Dim *da = i < r - a.rank() ? nullptr : &a.dims[i - (r - a.rank())];
+    const Dim *db = i < r - b.rank() ? nullptr : &b.dims[i - (r - b.rank())];
+    if (!da || da->isOne())
+      out.dims[i] = db ? *db : *da;
+    else if (!db || db->isOne() || *da == *db)
+      out.dims[i] = *da;
+    else {
+      err = "operands of '" + op.str() + "' are not broadcast-compatible: " +
+            a.str() + " vs " + b.str();
+      return Type::invalid();
+    }
+  }
+  return out;
+}
+
+bool normalizeAxes(const std::vector<Dim> &axes, unsigned rank,
+                   std::vector<int64_t> &out, std::string &err) {
+  out.clear();
+  for (const Dim &d : axes) {
+    if (d.isSym()) {
+      err = "an axis must be an integer, got '" + d.sym + "'";
+      return false;
+    }
+    int64_t a = d.size < 0 ? d.size + rank : d.size;
+    if (a < 0 || a >= int64_t(rank)) {
+      err = "axis " + std::to_string(d.size) + " is out of range for rank " +
+            std::to_string(rank);
+      return false;
+    }
+    if (std::find(out.begin(), out.end(), a) != out.end()) {
+      err = "axis " + std::to_string(a) + " is given twice";
+      return false;
+    }
+    out.push_back(a);
+  }
+  std::sort(out.begin(), out.end());
+  return true;
+}
+
+bool reductionAxes(const Op &op, unsigned rank, std::vector<int64_t> &out,
+                   std::string &err) {
+  if (const Attr *a = op.attr("axes"))
+    return normalizeAxes(a->list, rank, out, err);
+  out.clear();
+  for (unsigned i = 0; i < rank; ++i)
+    out.push_back(i);
+  return true;
+}
+
+bool singleAxis(const Op &op, unsigned rank, int64_t &axis, std::string &err) {
+  const Attr *a = op.attr("axis");
+  int64_t v = a ? a->i : -1;
+  if (rank == 0) {
+    err = "'" + mnemonic(op.kind).str() + "' needs an operand of rank >= 1";
+    return false;
+  }
+  std::vector<int64_t> out;
+  if (!normalizeAxes({Dim::fixed(v)}, rank, out, err))
+    return false;
+  axis = out[0];
+  return true;
+}
+
+Type reduceType(const Type &t, const std::vector<int64_t> &axes,
+                bool keepdims) {
+  Type out{t.dtype, {}};
+  for (unsigned i = 0; i < t.rank(); ++i) {
+    bool reduced = std::find(axes.begin(), axes.end(), i) != axes.end();
+    if (!reduced)
+      out.dims.push_back(t.dims[i]);
+    else if (keepdims)
+      out.dims.push_back(Dim::fixed(1));
+  }
+  return out;
+}
+
+Shape resolve(const std::vector<Dim> &dims, const SymEnv &syms) {
+  Shape s;
+  for (const Dim &d : dims)
+    s.push_back(d.isSym() ? syms.lookup(d.sym) : d.size);
+  return s;
+}
+
+std::vector<Dim> dimsOf(const Shape &s) {
+  std::vector<Dim> d;
+  for (int64_t n : s)
+    d.push_back(Dim::fixed(n));
+  return d;
+}
+
+Shape broadcastShapes(const Shape &a, const Shape &b) {
+  size_t r = std::max(a.size(), b.size());
+  Shape out(r, 1);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Tensor mapBroadcast(llvm::ArrayRef<const Tensor *> in, DType t,
+                    const std::function<double(const double *)> &fn) {
+  Shape shape;
+  for (const Tensor *x : in)
+    shape = broadcastShapes(shape, x->shape);
+  Tensor out(t, shape);
+  size_t r = shape.size();
+  // Per-input strides over the output index space (0 along broadcast dims).
+  std::vector<Shape> strides;
+  for (const Tensor *x : in) {
+    Shape st(r, 0), own = stridesOf(x->shape);
+    for (size_t i = 0; i < x->rank(); ++i)
+      if (x->shape[i] != 1)
+        st[i + r - x->rank()] = own[i];
+    strides.push_back(st);
+  }
+  Shape idx(r, 0);
+  std::vector<double> args(in.size());
+  for (int64_t flat = 0; flat < out.size(); ++flat) {
+    for (size_t k = 0; k < in.size(); ++k) {
+      int64_t off = 0;
+      for (size_t i = 0; i < r; ++i)
+        off += idx[i] * strides[k][i];
+      args[k] = in[k]->data[off];
+    }
+    out.data[flat] = fn(args.data());
+    for (int i = int(r) - 1; i >= 0 && ++idx[i] == shape[i]; --i)
+      idx[i] = 0;
+  }
+  out.roundToType();
+  return out;
+}
+
+void forEachReduced(const Shape &in, const std::vector<int64_t> &axes,
+                    const std::function<void(int64_t, int64_t)> &fn) {
+  Shape outShape = in;
+  for (int64_t a : axes)
+    outShape[a] = 1;
+  Shape outStrides = stridesOf(outShape);
+  for (int64_t a : axes)
+    outStrides[a] = 0;
+  Shape idx(in.size(), 0);
+  int64_t n = numElements(in);
+  for (int64_t flat = 0; flat < n; ++flat) {
+    int64_t o = 0;
+    for (size_t i = 0; i < in.size(); ++i)
+      o += idx[i] * outStrides[i];
+    fn(o, flat);
+    for (int i = int(in.size()) - 1; i >= 0 && ++idx[i] == in[i]; --i)
+      idx[i] = 0;
+  }
+}
+
+Tensor broadcastTensor(const Tensor &in, const Shape &out) {
+  Tensor shaped(in.dtype, out);
+  const Tensor *args[] = {&in, &shaped};
+  return mapBroadcast(args, in.dtype, [](const double *x) { return x[0]; });
+}
+
+Value *expandReduced(Builder &b, Value *v, const Type &full,
+                     const std::vector<int64_t> &axes, bool keepdims) {
+  if (!keepdims) {
+    std::vector<Dim> kept = full.dims;
+    for (int64_t a : axes)
+      kept[a] = Dim::fixed(1);
+    if (kept != v->type.dims)
+      v = b.reshape(v, kept);
+  }
+  return v->type == full ? v : b.broadcastTo(v, full);
+}
+
+} // namespace ops
+} // namespace gradc

@@ -1,0 +1,644 @@
+//===- Parser.cpp - Lexer and recursive-descent parser for .gir ------------===//
+//
+// One op per line, but the grammar does not need the newlines: a statement
+// starts with `%name =` or `return`. After an error the parser skips to the
+// next line and carries on, so several errors are reported in one run.
+//
+//===----------------------------------------------------------------------===//
+#include "gradc/Parser/Parser.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+#include <cstdlib>
+
+using llvm::SMLoc;
+using llvm::StringRef;
+
+namespace gradc {
+namespace {
+
+enum class Tok {
+  Eof,
+  Error,
+  Ident,    // func, f32, add, N, true, nan, ...
+  Value,    // %name
+  Func,     // @name
+  Number,   // 12, -2, 0.5, 1e-3
+  LParen,
+  RParen,
+  LSquare,
+  RSquare,
+  LBrace,
+  RBrace,
+  Comma,
+  Colon,
+  Equal,
+  Arrow,
+  Minus,
+};
+
+struct Token {
+  Tok kind = Tok::Eof;
+  StringRef text;
+  bool startsLine = false;
+  SMLoc loc() const { return SMLoc::getFromPointer(text.data()); }
+};
+
+class Lexer {
+public:
+  Lexer(StringRef buf) : cur_(buf.begin()), end_(buf.end()) {}
+
+  Token next() {
+    bool newline = atStart_;
+    atStart_ = false;
+    for (;;) {
+      if (cur_ == end_)
+        return {Tok::Eof, StringRef(cur_, 0), true};
+      char c = *cur_;
+      if (c == '\n') {
+        newline = true;
+        ++cur_;
+      } else if (c == ' ' || c == '\t' || c == '\r') {
+        ++cur_;
+      } else if (c == '#') {
+        while (cur_ != end_ && *cur_ != '\n')
+          ++cur_;
+      } else {
+        break;
+      }
+    }
+    Token t = lexToken();
+    t.startsLine = newline;
+    return t;
+  }
+
+private:
+  static bool isIdentChar(char c) {
+    return std::isalnum((unsigned char)c) || c == '_' || c == '.';
+  }
+  Token make(Tok k, const char *start) {
+    return {k, StringRef(start, cur_ - start), false};
+  }
+  Token lexToken() {
+    const char *start = cur_++;
+    switch (*start) {
+    case '(': return make(Tok::LParen, start);
+    case ')': return make(Tok::RParen, start);
+    case '[': return make(Tok::LSquare, start);
+    case ']': return make(Tok::RSquare, start);
+    case '{': return make(Tok::LBrace, start);
+    case '}': return make(Tok::RBrace, start);
+    case ',': return make(Tok::Comma, start);
+    case ':': return make(Tok::Colon, start);
+    case '=': return make(Tok::Equal, start);
+    case '%':
+    case '@': {
+      while (cur_ != end_ && isIdentChar(*cur_))
+        ++cur_;
+      if (cur_ - start == 1)
+        return make(Tok::Error, start);
+      return make(*start == '%' ? Tok::Value : Tok::Func, start);
+    }
+    case '-':
+      if (cur_ != end_ && *cur_ == '>') {
+        ++cur_;
+        return make(Tok::Arrow, start);
+      }
+      if (cur_ != end_ && (std::isdigit((unsigned char)*cur_) || *cur_ == '.'))
+        return lexNumber(start);
+      return make(Tok::Minus, start);
+    default:
+      break;
+    }
+    if (std::isdigit((unsigned char)*start) || *start == '.')
+      return lexNumber(start);
+    if (std::isalpha((unsigned char)*start) || *start == '_') {
+      while (cur_ != end_ && isIdentChar(*cur_))
+        ++cur_;
+      return make(Tok::Ident, start);
+    }
+    return make(Tok::Error, start);
+  }
+  Token lexNumber(const char *start) {
+    auto digits = [&] {
+      while (cur_ != end_ && std::isdigit((unsigned char)*cur_))
+        ++cur_;
+    };
+    digits();
+    if (cur_ != end_ && *cur_ == '.') {
+      ++cur_;
+      digits();
+    }
+    if (cur_ != end_ && (*cur_ == 'e' || *cur_ == 'E')) {
+      const char *save = cur_++;
+      if (cur_ != end_ && (*cur_ == '+' || *cur_ == '-'))
+        ++cur_;
+      if (cur_ == end_ || !std::isdigit((unsigned char)*cur_))
+        cur_ = save;
+      else
+        digits();
+    }
+    return make(Tok::Number, start);
+  }
+
+  const char *cur_, *end_;
+  bool atStart_ = true;
+};
+
+/// Deepest nesting accepted in a constant literal.
+constexpr unsigned kMaxNesting = 16;
+/// Most elements accepted in one constant literal.
+constexpr int64_t kMaxConstElements = int64_t(1) << 24;
+
+class Parser {
+public:
+  Parser(DiagEngine &diag)
+      : diag_(diag),
+        lex_(diag.sourceMgr()
+                 .getMemoryBuffer(diag.sourceMgr().getMainFileID())
+                 ->getBuffer()) {
+    consume();
+  }
+
+  std::unique_ptr<Module> parse() {
+    auto m = std::make_unique<Module>();
+    llvm::StringMap<SMLoc> funcLocs;
+    while (tok_.kind != Tok::Eof) {
+      if (!(tok_.kind == Tok::Ident && tok_.text == "func")) {
+        error("expected 'func'");
+        skipToNextFunc();
+        continue;
+      }
+      parseFunction(*m, funcLocs);
+    }
+    if (diag_.errorCount())
+      return nullptr;
+    return m;
+  }
+
+private:
+  // --- Tokens and errors -----------------------------------------------------
+  void consume() { tok_ = lex_.next(); }
+  bool error(const llvm::Twine &msg) { return error(tok_.loc(), msg); }
+  /// Reports `msg`, or the bad character itself when the current token is one.
+  bool error(SMLoc loc, const llvm::Twine &msg) {
+    if (tok_.kind == Tok::Error)
+      diag_.error(tok_.loc(), describeBadChar());
+    else
+      diag_.error(loc, msg);
+    return false;
+  }
+  std::string describeBadChar() const {
+    unsigned char c = tok_.text.empty() ? 0 : tok_.text[0];
+    if (c == '%' || c == '@')
+      return std::string("expected a name after '") + char(c) + "'";
+    if (std::isprint(c))
+      return std::string("unexpected character '") + char(c) + "'";
+    char buf[8];
+    snprintf(buf, sizeof buf, "\\x%02X", c);
+    return std::string("unexpected byte '") + buf + "'";
+  }
+  bool expect(Tok k, const char *what) {
+    if (tok_.kind != k)
+      return error(llvm::Twine("expected ") + what);
+    consume();
+    return true;
+  }
+  bool isIdent(StringRef s) const {
+    return tok_.kind == Tok::Ident && tok_.text == s;
+  }
+  /// Skips to the first token of a later line (error recovery in a body).
+  void skipLine() {
+    do
+      consume();
+    while (tok_.kind != Tok::Eof && !tok_.startsLine);
+  }
+  void skipToNextFunc() {
+    do
+      consume();
+    while (tok_.kind != Tok::Eof && !(tok_.startsLine && isIdent("func")));
+  }
+
+  // --- Types -----------------------------------------------------------------
+  bool parseDim(Dim &d, bool allowNegative) {
+    if (tok_.kind == Tok::Ident) {
+      d = Dim::symbol(tok_.text.str());
+      consume();
+      return true;
+    }
+    if (tok_.kind != Tok::Number)
+      return error("expected a dimension (an integer or a name)");
+    int64_t n;
+    if (tok_.text.getAsInteger(10, n))
+      return error(tok_.text.find_first_of(".eE") != StringRef::npos
+                       ? "expected an integer, got '" + tok_.text + "'"
+                       : "integer '" + tok_.text + "' is too large");
+    if (std::llabs(n) > kMaxDim)
+      return error("dimension " + tok_.text + " is too large (at most " +
+                   llvm::Twine(kMaxDim) + ")");
+    if (!allowNegative && n <= 0)
+      return error("dimension must be positive, got " + tok_.text);
+    d = Dim::fixed(n);
+    consume();
+    return true;
+  }
+
+  bool parseType(Type &t) {
+    if (isIdent("f32"))
+      t.dtype = DType::F32;
+    else if (isIdent("f64"))
+      t.dtype = DType::F64;
+    else
+      return error("expected a type ('f32' or 'f64', optionally with "
+                   "dimensions)");
+    consume();
+    t.dims.clear();
+    if (tok_.kind != Tok::LSquare)
+      return true;
+    consume();
+    do {
+      Dim d;
+      if (!parseDim(d, /*allowNegative=*/false))
+        return false;
+      t.dims.push_back(d);
+    } while (tok_.kind == Tok::Comma && (consume(), true));
+    if (t.dims.size() > 8)
+      return error("rank " + llvm::Twine(t.dims.size()) +
+                   " is not supported (at most 8)");
+    return expect(Tok::RSquare, "',' or ']' in the dimension list");
+  }
+
+  // --- Functions ---------------------------------------------------------------
+  void parseFunction(Module &m, llvm::StringMap<SMLoc> &funcLocs) {
+    consume(); // func
+    SMLoc nameLoc = tok_.loc();
+    if (tok_.kind != Tok::Func) {
+      error("expected a function name like '@f'");
+      return skipToNextFunc();
+    }
+    StringRef name = tok_.text.drop_front();
+    bool duplicate = false;
+    if (auto it = funcLocs.find(name); it != funcLocs.end()) {
+      diag_.error(nameLoc, "redefinition of function '@" + name + "'");
+      diag_.note(it->second, "previous definition is here");
+      duplicate = true;
+    } else {
+      funcLocs[name] = nameLoc;
+    }
+    consume();
+    Function *f = m.addFunction(name.str());
+    f->loc = nameLoc;
+    values_.clear();
+    if (!parseSignature(*f))
+      return skipToNextFunc();
+    if (!expect(Tok::LBrace, "'{' to begin the function body"))
+      return skipToNextFunc();
+    parseBody(*f);
+    if (duplicate)
+      m.functions.pop_back();
+  }
+
+  bool parseSignature(Function &f) {
+    if (!expect(Tok::LParen, "'('"))
+      return false;
+    if (tok_.kind != Tok::RParen) {
+      do {
+        if (tok_.kind != Tok::Value)
+          return error("expected an argument name like '%x'");
+        SMLoc loc = tok_.loc();
+        StringRef n = tok_.text.drop_front();
+        consume();
+        Type t;
+        if (!expect(Tok::Colon, "':' and the argument's type") ||
+            !parseType(t))
+          return false;
+        if (!define(n, loc))
+          return false;
+        values_[n] = f.addArg(n.str(), t, loc);
+      } while (tok_.kind == Tok::Comma && (consume(), true));
+    }
+    if (!expect(Tok::RParen, "',' or ')' after an argument") ||
+        !expect(Tok::Arrow, "'->' and the result type"))
+      return false;
+    if (tok_.kind == Tok::LParen) {
+      consume();
+      do {
+        Type t;
+        if (!parseType(t))
+          return false;
+        f.resultTypes.push_back(t);
+      } while (tok_.kind == Tok::Comma && (consume(), true));
+      return expect(Tok::RParen, "',' or ')' in the result types");
+    }
+    Type t;
+    if (!parseType(t))
+      return false;
+    f.resultTypes.push_back(t);
+    return true;
+  }
+
+  /// Records a definition of `%n`; reports a redefinition.
+  bool define(StringRef n, SMLoc loc) {
+    auto it = values_.find(n);
+    if (it == values_.end())
+      return true;
+    Value *prev = it->second;
+    error(loc, "redefinition of " +
+                   llvm::Twine(prev->isArg() ? "parameter" : "value") + " '%" +
+                   n + "'");
+    diag_.note(prev->loc, "previous definition is here");
+    return false;
+  }
+
+  void parseBody(Function &f) {
+    for (;;) {
+      if (tok_.kind == Tok::Eof) {
+        error("expected 'return' and '}' before the end of the file");
+        return;
+      }
+      if (tok_.kind == Tok::RBrace) {
+        error("function '@" + f.name + "' has no 'return'");
+        consume();
+        return;
+      }
+      if (isIdent("func")) {
+        error("expected '}' to end function '@" + f.name + "'");
+        return;
+      }
+      if (isIdent("return")) {
+        if (parseReturn(f))
+          return;
+        continue;
+      }
+      if (!parseOp(f))
+        skipLine();
+    }
+  }
+
+  /// Returns true when the function is done (its '}' consumed or given up).
+  bool parseReturn(Function &f) {
+    f.returnLoc = tok_.loc();
+    consume();
+    if (tok_.kind != Tok::RBrace) {
+      do {
+        Value *v = parseUse();
+        if (!v) {
+          skipLine();
+          return tok_.kind == Tok::Eof || isIdent("func");
+        }
+        f.results.push_back(v);
+      } while (tok_.kind == Tok::Comma && (consume(), true));
+    }
+    if (tok_.kind != Tok::RBrace) {
+      error(isIdent("return") || tok_.kind == Tok::Value
+                ? "'return' must be the last statement of a function"
+                : "expected '}' after 'return'");
+      skipToNextFunc();
+      return true;
+    }
+    consume();
+    return true;
+  }
+
+  Value *parseUse() {
+    if (tok_.kind != Tok::Value) {
+      error("expected a value like '%x'");
+      return nullptr;
+    }
+    auto it = values_.find(tok_.text.drop_front());
+    if (it == values_.end()) {
+      error("use of undefined value '" + tok_.text + "'");
+      return nullptr;
+    }
+    consume();
+    return it->second;
+  }
+
+  bool parseOp(Function &f) {
+    if (tok_.kind != Tok::Value)
+      return error("expected '%name = op ...' or 'return'");
+    SMLoc resLoc = tok_.loc();
+    StringRef resName = tok_.text.drop_front();
+    consume();
+    if (!expect(Tok::Equal, "'=' after the result name"))
+      return false;
+    if (tok_.kind != Tok::Ident)
+      return error("expected an operation name");
+    auto kind = lookupOp(tok_.text);
+    if (!kind)
+      return error("unknown operation '" + tok_.text + "'");
+    auto op = std::make_unique<Op>();
+    op->kind = *kind;
+    op->loc = tok_.loc();
+    consume();
+
+    if (*kind == OpKind::Const) {
+      if (!parseLiteral(op->constValue))
+        return false;
+    } else if (tok_.kind == Tok::Value && !tok_.startsLine) {
+      do {
+        Value *v = parseUse();
+        if (!v)
+          return false;
+        op->operands.push_back(v);
+      } while (tok_.kind == Tok::Comma && (consume(), true));
+    }
+    if (op->operands.size() != arity(*kind) && *kind != OpKind::Const)
+      return error(op->loc, "'" + mnemonic(*kind) + "' expects " +
+                                llvm::Twine(arity(*kind)) + " operand" +
+                                (arity(*kind) == 1 ? "" : "s") + ", got " +
+                                llvm::Twine(op->operands.size()));
+    if (tok_.kind == Tok::LBrace && !parseAttrs(*op))
+      return false;
+    if (tok_.kind == Tok::Colon) {
+      consume();
+      Type t;
+      if (!parseType(t))
+        return false;
+      op->declaredType = t;
+    }
+    if (!tok_.startsLine && tok_.kind != Tok::Eof)
+      return error("expected the end of the line after the operation");
+    if (*kind == OpKind::Const && !finishConst(*op))
+      return false;
+    if (!define(resName, resLoc))
+      return false;
+    Value *res = f.newValue(resName.str(), Type::invalid(), resLoc);
+    res->def = op.get();
+    op->result = res;
+    values_[resName] = res;
+    f.ops.push_back(std::move(op));
+    return true;
+  }
+
+  bool parseAttrs(Op &op) {
+    consume(); // {
+    if (tok_.kind == Tok::RBrace) {
+      consume();
+      return true;
+    }
+    do {
+      if (tok_.kind != Tok::Ident)
+        return error("expected an attribute name");
+      NamedAttr na{tok_.text.str(), {}, tok_.loc()};
+      if (op.attr(na.name))
+        return error("attribute '" + tok_.text + "' is given twice");
+      consume();
+      if (!expect(Tok::Equal, "'=' after the attribute name"))
+        return false;
+      if (isIdent("true") || isIdent("false")) {
+        na.value = Attr::boolean(tok_.text == "true");
+        consume();
+      } else if (tok_.kind == Tok::Number) {
+        Dim d;
+        if (!parseDim(d, /*allowNegative=*/true))
+          return false;
+        na.value = Attr::integer(d.size);
+      } else if (tok_.kind == Tok::LSquare) {
+        consume();
+        std::vector<Dim> list;
+        if (tok_.kind != Tok::RSquare) {
+          do {
+            Dim d;
+            if (!parseDim(d, /*allowNegative=*/true))
+              return false;
+            list.push_back(d);
+          } while (tok_.kind == Tok::Comma && (consume(), true));
+        }
+        if (!expect(Tok::RSquare, "',' or ']' in the list"))
+          return false;
+        na.value = Attr::dims(std::move(list));
+      } else {
+        return error("expected an attribute value (true, false, an integer "
+                     "or a list)");
+      }
+      op.attrs.push_back(std::move(na));
+    } while (tok_.kind == Tok::Comma && (consume(), true));
+    return expect(Tok::RBrace, "',' or '}' after an attribute");
+  }
+
+  // --- Constant literals ---------------------------------------------------------
+  bool parseNumber(double &v) {
+    bool negative = false;
+    if (tok_.kind == Tok::Minus) {
+      negative = true;
+      consume();
+      if (tok_.kind != Tok::Ident)
+        return error("expected a number");
+    }
+    if (tok_.kind == Tok::Ident) {
+      if (tok_.text == "nan")
+        v = NAN;
+      else if (tok_.text == "inf")
+        v = INFINITY;
+      else
+        return error("expected a number");
+      v = negative ? -v : v;
+      consume();
+      return true;
+    }
+    if (tok_.kind != Tok::Number)
+      return error("expected a number");
+    v = std::strtod(tok_.text.str().c_str(), nullptr);
+    consume();
+    return true;
+  }
+
+  /// Parses a number or a nested list; the shape found goes to `lit.shape`.
+  bool parseLiteral(Tensor &lit) {
+    constLoc_ = tok_.loc();
+    lit.shape.clear();
+    lit.data.clear();
+    if (tok_.kind != Tok::LSquare) {
+      double v;
+      if (!parseNumber(v))
+        return false;
+      lit.data.push_back(v);
+      return true;
+    }
+    return parseNested(lit, 0);
+  }
+
+  bool parseNested(Tensor &lit, unsigned depth) {
+    if (depth == kMaxNesting)
+      return error("constant is nested too deeply (at most " +
+                   llvm::Twine(kMaxNesting) + " levels)");
+    SMLoc open = tok_.loc();
+    consume(); // [
+    int64_t count = 0;
+    if (tok_.kind == Tok::RSquare)
+      return error("empty lists are not allowed in a constant");
+    do {
+      if (tok_.kind == Tok::LSquare) {
+        if (!parseNested(lit, depth + 1))
+          return false;
+      } else {
+        if (depth + 1 != lit.shape.size() && !lit.shape.empty())
+          return error("constant is ragged: expected a nested list here");
+        if (lit.shape.empty())
+          lit.shape.resize(depth + 1, 0);
+        double v;
+        if (!parseNumber(v))
+          return false;
+        if (lit.size() >= kMaxConstElements)
+          return error("constant has too many elements");
+        lit.data.push_back(v);
+      }
+      ++count;
+    } while (tok_.kind == Tok::Comma && (consume(), true));
+    if (!expect(Tok::RSquare, "',' or ']' in the constant"))
+      return false;
+    if (depth >= lit.shape.size())
+      return error(open, "constant is ragged: lists of different depths");
+    if (lit.shape[depth] == 0)
+      lit.shape[depth] = count;
+    else if (lit.shape[depth] != count)
+      return error(open, "constant is ragged: this list has " +
+                             llvm::Twine(count) + " elements, expected " +
+                             llvm::Twine(lit.shape[depth]));
+    return true;
+  }
+
+  /// Checks the literal against the declared type, which a const needs.
+  bool finishConst(Op &op) {
+    if (!op.declaredType)
+      return error(op.loc, "'const' needs a type, e.g. 'const 0.5 : f64'");
+    const Type &t = *op.declaredType;
+    if (!t.isStatic())
+      return error(op.loc, "the type of a constant must have static "
+                           "dimensions, got " + t.str());
+    if (t.numElements() > kMaxConstElements)
+      return error(op.loc, "constant of type " + t.str() + " is too large");
+    Tensor &c = op.constValue;
+    Shape want;
+    for (const Dim &d : t.dims)
+      want.push_back(d.size);
+    if (c.shape.empty() && c.data.size() == 1) {
+      c = Tensor(t.dtype, want, c.data[0]); // a splat
+    } else if (c.shape != want) {
+      Type got{t.dtype, {}};
+      for (int64_t n : c.shape)
+        got.dims.push_back(Dim::fixed(n));
+      return error(constLoc_, "constant literal has shape " + got.str() +
+                                  " but the declared type is " + t.str());
+    }
+    c.dtype = t.dtype;
+    c.roundToType();
+    return true;
+  }
+
+  DiagEngine &diag_;
+  Lexer lex_;
+  Token tok_;
+  SMLoc constLoc_;
+  llvm::StringMap<Value *> values_;
+};
+
+} // namespace
+
+std::unique_ptr<Module> parseModule(DiagEngine &diag) {
+  return Parser(diag).parse();
+}
+
+} // namespace gradc

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up gradc and runs it on the lecture notes' scalar example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+set -x
+build/bin/gradc parse examples/scalar.gir
+build/bin/gradc run examples/scalar.gir --func f --arg x=-2 --arg y=5 --arg z=-4

@@ -1,0 +1,61 @@
+//===- ParserTest.cpp - Parser, printer and verifier internals -----------------===//
+#include "TestUtil.h"
+
+#include <gtest/gtest.h>
+
+using namespace gradc;
+
+TEST(Parser, RoundTripIsAFixedPoint) {
+  const char *src = R"(
+func @f(%X: f32[N,3], %b: f32[3]) -> (f32[N,3], f32) {
+  %u = add %X, %b
+  %s = sum %u {axes=[0,1]}
+  %c = const [[1, 2.5], [-3, 1e-3]] : f32[2,2]
+  return %u, %s
+})";
+  auto m = test::parse(src);
+  ASSERT_TRUE(m);
+  std::string once = test::printed(*m);
+  auto m2 = test::parse(once);
+  ASSERT_TRUE(m2);
+  EXPECT_EQ(once, test::printed(*m2));
+}
+
+TEST(Parser, SymbolicDimsUnifyByName) {
+  auto m = test::parse("func @f(%a: f64[N,K], %b: f64[K,M]) -> f64[N,M] {\n"
+                       "  %c = matmul %a, %b\n  return %c\n}\n");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->functions[0]->ops[0]->result->type.str(), "f64[N,M]");
+}
+
+TEST(Parser, ReportsEveryBadLine) {
+  std::string diags;
+  auto m = test::parse("func @f(%a: f64) -> f64 {\n  %b = frob %a\n"
+                       "  %c = add %a\n  return %a\n}\n",
+                       &diags);
+  EXPECT_FALSE(m);
+  EXPECT_NE(diags.find("test.gir:2:8: error: unknown operation 'frob'"),
+            std::string::npos);
+  EXPECT_NE(diags.find("test.gir:3:8: error: 'add' expects 2 operands, got 1"),
+            std::string::npos);
+}
+
+TEST(Parser, ConstSplatFillsTheType) {
+  auto m = test::parse("func @f() -> f64[2,3] {\n  %c = const 7 : f64[2,3]\n"
+                       "  return %c\n}\n");
+  ASSERT_TRUE(m);
+  const Tensor &c = m->functions[0]->ops[0]->constValue;
+  EXPECT_EQ(c.size(), 6);
+  EXPECT_EQ(c.data[5], 7.0);
+}
+
+TEST(Verifier, BroadcastRules) {
+  EXPECT_TRUE(test::parse("func @f(%a: f64[N,1], %b: f64[1,K]) -> f64[N,K] {\n"
+                          "  %c = add %a, %b\n  return %c\n}\n"));
+  std::string diags;
+  EXPECT_FALSE(test::parse("func @f(%a: f64[3,4], %b: f64[5,4]) -> f64[3,4] {\n"
+                           "  %c = add %a, %b\n  return %c\n}\n",
+                           &diags));
+  EXPECT_NE(diags.find("not broadcast-compatible: f64[3,4] vs f64[5,4]"),
+            std::string::npos);
+}
