@@ -5,6 +5,7 @@
 #include "llvm/Support/ErrorHandling.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace gradc {
 
@@ -61,6 +62,27 @@ Value *Builder::sum(Value *v, std::vector<int64_t> axes, bool keepdims) {
 Value *Builder::splat(double v, const Type &t) {
   Value *c = constant(v, t.dtype);
   return t.isScalar() ? c : broadcastTo(c, t);
+}
+
+std::vector<Value *> Builder::inlineCall(const Function &src,
+                                        llvm::ArrayRef<Value *> args) {
+  std::unordered_map<const Value *, Value *> map;
+  for (size_t i = 0; i < args.size(); ++i)
+    map[src.args[i]] = args[i];
+  for (const auto &op : src.ops) {
+    auto copy = std::make_unique<Op>(*op);
+    for (Value *&v : copy->operands)
+      v = map.at(v);
+    copy->result = f_.newValue(f_.uniqueName(op->result->name),
+                               op->result->type, op->result->loc);
+    copy->result->def = copy.get();
+    map[op->result] = copy->result;
+    f_.ops.push_back(std::move(copy));
+  }
+  std::vector<Value *> results;
+  for (const Value *v : src.results)
+    results.push_back(map.at(v));
+  return results;
 }
 
 Value *Builder::sumToShape(Value *g, const Type &t) {

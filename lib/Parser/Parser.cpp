@@ -8,9 +8,10 @@
 #include "gradc/Parser/Parser.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cmath>
-#include <cstdlib>
+#include <cstdio>
 
 using llvm::SMLoc;
 using llvm::StringRef;
@@ -172,6 +173,9 @@ public:
       }
       parseFunction(*m, funcLocs);
     }
+    if (m->functions.empty() && !diag_.errorCount())
+      error("expected at least one function ('func @name(...) -> type "
+            "{ ... }')");
     if (diag_.errorCount())
       return nullptr;
     return m;
@@ -234,7 +238,7 @@ private:
       return error(tok_.text.find_first_of(".eE") != StringRef::npos
                        ? "expected an integer, got '" + tok_.text + "'"
                        : "integer '" + tok_.text + "' is too large");
-    if (std::llabs(n) > kMaxDim)
+    if (n > kMaxDim || n < -kMaxDim)
       return error("dimension " + tok_.text + " is too large (at most " +
                    llvm::Twine(kMaxDim) + ")");
     if (!allowNegative && n <= 0)
@@ -290,6 +294,7 @@ private:
     Function *f = m.addFunction(name.str());
     f->loc = nameLoc;
     values_.clear();
+    failed_.clear();
     if (!parseSignature(*f))
       return skipToNextFunc();
     if (!expect(Tok::LBrace, "'{' to begin the function body"))
@@ -371,7 +376,10 @@ private:
           return;
         continue;
       }
-      if (!parseOp(f))
+      // An error may leave the parser at the start of the next statement
+      // (say, at a missing operand); that statement is not skipped.
+      const char *start = tok_.text.data();
+      if (!parseOp(f) && !(tok_.startsLine && tok_.text.data() != start))
         skipLine();
     }
   }
@@ -385,6 +393,10 @@ private:
         Value *v = parseUse();
         if (!v) {
           skipLine();
+          if (tok_.kind == Tok::RBrace) {
+            consume();
+            return true;
+          }
           return tok_.kind == Tok::Eof || isIdent("func");
         }
         f.results.push_back(v);
@@ -408,7 +420,9 @@ private:
     }
     auto it = values_.find(tok_.text.drop_front());
     if (it == values_.end()) {
-      error("use of undefined value '" + tok_.text + "'");
+      // A value whose definition had an error was reported there already.
+      if (!failed_.contains(tok_.text.drop_front()))
+        error("use of undefined value '" + tok_.text + "'");
       return nullptr;
     }
     consume();
@@ -418,6 +432,17 @@ private:
   bool parseOp(Function &f) {
     if (tok_.kind != Tok::Value)
       return error("expected '%name = op ...' or 'return'");
+    StringRef resName = tok_.text.drop_front();
+    if (parseOpDef(f))
+      return true;
+    // Later uses of a value whose definition failed are not errors of their
+    // own.
+    if (!values_.count(resName))
+      failed_.insert(resName);
+    return false;
+  }
+
+  bool parseOpDef(Function &f) {
     SMLoc resLoc = tok_.loc();
     StringRef resName = tok_.text.drop_front();
     consume();
@@ -434,6 +459,8 @@ private:
     consume();
 
     if (*kind == OpKind::Const) {
+      if (tok_.startsLine)
+        return error(op->loc, "expected a number or a list after 'const'");
       if (!parseLiteral(op->constValue))
         return false;
     } else if (tok_.kind == Tok::Value && !tok_.startsLine) {
@@ -540,7 +567,10 @@ private:
     }
     if (tok_.kind != Tok::Number)
       return error("expected a number");
-    v = std::strtod(tok_.text.str().c_str(), nullptr);
+    // getAsDouble fails on text that is not a whole number, such as '.';
+    // out-of-range values become infinities or zeros, like strtod's.
+    if (tok_.text.getAsDouble(v, /*AllowInexact=*/true))
+      return error("expected a number, got '" + tok_.text + "'");
     consume();
     return true;
   }
@@ -608,12 +638,15 @@ private:
     if (!t.isStatic())
       return error(op.loc, "the type of a constant must have static "
                            "dimensions, got " + t.str());
-    if (t.numElements() > kMaxConstElements)
-      return error(op.loc, "constant of type " + t.str() + " is too large");
     Tensor &c = op.constValue;
     Shape want;
-    for (const Dim &d : t.dims)
+    int64_t n = 1;
+    for (const Dim &d : t.dims) {
+      // Each dim is at most kMaxDim, so the product cannot overflow here.
+      if ((n *= d.size) > kMaxConstElements)
+        return error(op.loc, "constant of type " + t.str() + " is too large");
       want.push_back(d.size);
+    }
     if (c.shape.empty() && c.data.size() == 1) {
       c = Tensor(t.dtype, want, c.data[0]); // a splat
     } else if (c.shape != want) {
@@ -633,6 +666,7 @@ private:
   Token tok_;
   SMLoc constLoc_;
   llvm::StringMap<Value *> values_;
+  llvm::StringSet<> failed_; // names whose definition had an error
 };
 
 } // namespace

@@ -4,14 +4,19 @@
 // file prints to the terminal or decides exit codes.
 //
 //===----------------------------------------------------------------------===//
+#include "gradc/AD/Autodiff.h"
+#include "gradc/AD/GradCheck.h"
 #include "gradc/IR/Printer.h"
 #include "gradc/Interp/Interpreter.h"
 #include "gradc/Interp/Values.h"
 #include "gradc/Parser/Parser.h"
+#include "gradc/Transforms/Passes.h"
 #include "gradc/Verifier/Verifier.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
@@ -23,14 +28,55 @@ namespace {
 
 cl::OptionCategory Cat("gradc options");
 cl::SubCommand ParseCmd("parse", "Verify a .gir file and print its canonical IR");
-cl::SubCommand RunCmd("run", "Evaluate a function with the reference interpreter");
+cl::SubCommand RunCmd("run", "Evaluate a function (and its gradient) with the "
+                            "reference interpreter");
+cl::SubCommand GradCmd("grad", "Add the reverse-mode function @f.grad and print "
+                              "the module");
+cl::SubCommand JvpCmd("jvp", "Add the forward-mode function @f.jvp and print "
+                            "the module");
+cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
+                                "differences");
 
 cl::opt<std::string> InputFile(cl::Positional, cl::desc("<file.gir>"),
                                cl::init("-"), cl::sub(ParseCmd), cl::sub(RunCmd),
-                               cl::cat(Cat));
+                               cl::sub(GradCmd), cl::sub(JvpCmd),
+                               cl::sub(CheckCmd), cl::cat(Cat));
 cl::opt<std::string> FuncName("func", cl::desc("The function to use"),
                               cl::value_desc("name"), cl::sub(RunCmd),
-                              cl::cat(Cat));
+                              cl::sub(GradCmd), cl::sub(JvpCmd),
+                              cl::sub(CheckCmd), cl::cat(Cat));
+cl::list<std::string> Wrt("wrt",
+                          cl::desc("Differentiate with respect to these "
+                                   "arguments (default: all)"),
+                          cl::value_desc("x,W,..."), cl::CommaSeparated,
+                          cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(CheckCmd),
+                          cl::cat(Cat));
+cl::list<std::string> GradArgs("grad",
+                               cl::desc("Also compute the gradient with "
+                                        "respect to these arguments"),
+                               cl::value_desc("x,W,..."), cl::CommaSeparated,
+                               cl::sub(RunCmd), cl::cat(Cat));
+cl::opt<bool> Vjp("vjp",
+                  cl::desc("Vector-Jacobian product: one cotangent argument "
+                           "per output (named d<output>) instead of a seed 1 "
+                           "for a scalar output"),
+                  cl::sub(GradCmd), cl::sub(RunCmd), cl::cat(Cat));
+cl::opt<bool> NoOpt("O0", cl::desc("Do not simplify the derived functions"),
+                    cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(RunCmd),
+                    cl::sub(CheckCmd), cl::cat(Cat));
+cl::opt<bool> PrintAfterAll("print-after-all",
+                            cl::desc("Print the IR after each pass that "
+                                     "changed it (to stderr)"),
+                            cl::sub(GradCmd), cl::sub(JvpCmd), cl::cat(Cat));
+cl::opt<bool> VerifyEach("verify-each",
+                         cl::desc("Verify the IR after each pass"),
+                         cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(RunCmd),
+                         cl::cat(Cat));
+cl::opt<uint64_t> Seed("seed", cl::desc("Random seed of the inputs"),
+                       cl::init(1), cl::sub(CheckCmd), cl::cat(Cat));
+cl::opt<double> Tolerance("tol",
+                          cl::desc("Largest accepted relative error"),
+                          cl::init(1e-6), cl::sub(CheckCmd), cl::cat(Cat));
 cl::list<std::string> Args("arg",
                            cl::desc("An argument: name=NUMBER, name=[[1,2],[3,4]] "
                                     "or name=@file.npy|json"),
@@ -78,8 +124,9 @@ Function *findFunction(Module &m) {
   return nullptr;
 }
 
-/// Builds the argument list of `f` from the --arg options.
-bool collectArgs(const Function &f, std::vector<Tensor> &out) {
+/// Builds the values of `params` (arguments of `f`) from the --arg options.
+bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
+                 std::vector<Tensor> &out) {
   llvm::StringMap<Tensor> given;
   for (const std::string &a : Args) {
     auto [name, text] = llvm::StringRef(a).split('=');
@@ -88,7 +135,7 @@ bool collectArgs(const Function &f, std::vector<Tensor> &out) {
       return fail("--arg expects name=VALUE, got '" + a + "'"), false;
     if (given.count(name))
       return fail("argument '" + name + "' is given twice"), false;
-    bool known = llvm::any_of(f.args, [&](Value *v) { return v->name == name; });
+    bool known = llvm::any_of(params, [&](Value *v) { return v->name == name; });
     if (!known)
       return fail("'@" + f.name + "' has no argument '" + name + "'"), false;
     auto t = text.starts_with("@") ? loadValueFile(text.drop_front())
@@ -99,7 +146,7 @@ bool collectArgs(const Function &f, std::vector<Tensor> &out) {
     given[name] = std::move(*t);
   }
   std::string missing;
-  for (Value *v : f.args) {
+  for (Value *v : params) {
     auto it = given.find(v->name);
     if (it == given.end())
       missing += (missing.empty() ? "'" : ", '") + v->name + "'";
@@ -121,26 +168,133 @@ int runParse() {
   return 0;
 }
 
+/// Simplifies `f` with the default pipeline unless -O0.
+bool simplify(Function &f, llvm::SourceMgr &sm) {
+  if (NoOpt)
+    return true;
+  PassManager pm(simplificationPipeline());
+  if (PrintAfterAll)
+    pm.printAfterAll(&llvm::errs());
+  DiagEngine diag(sm);
+  if (VerifyEach)
+    pm.verifyEach(&diag);
+  return pm.run(f);
+}
+
+/// Builds @f.grad for `wrt` (with --vjp: cotangent arguments).
+Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,
+                      llvm::SourceMgr &sm) {
+  GradOptions opts;
+  opts.wrt = std::move(wrt);
+  opts.vjp = Vjp;
+  auto g = buildGradient(m, f, opts);
+  if (!g) {
+    fail(llvm::toString(g.takeError()));
+    return nullptr;
+  }
+  return simplify(**g, sm) ? *g : nullptr;
+}
+
 int runRun() {
   llvm::SourceMgr sm;
   auto m = load(sm);
   if (!m)
     return 1;
   Function *f = findFunction(*m);
-  std::vector<Tensor> args;
-  if (!f || !collectArgs(*f, args))
+  if (!f)
     return 1;
-  auto outs = evaluate(*f, std::move(args));
+  // With --grad, evaluate @f.grad instead: its results are @f's results
+  // followed by the gradients; its extra argument is the seed 1 (or, with
+  // --vjp, the cotangents given with --arg).
+  Function *target = f;
+  if (!GradArgs.empty()) {
+    target = addGradient(*m, *f, GradArgs, sm);
+    if (!target)
+      return 1;
+  } else if (Vjp) {
+    return fail("--vjp needs --grad to say which gradients to compute");
+  }
+  std::vector<Tensor> args;
+  if (target != f && !Vjp) {
+    // The seed cotangent of the scalar output is 1 and is not an --arg.
+    if (!collectArgs(*f, f->args, args))
+      return 1;
+    args.push_back(Tensor::scalar(f->resultTypes[0].dtype, 1.0));
+  } else if (!collectArgs(*target, target->args, args)) {
+    return 1;
+  }
+  auto outs = evaluate(*target, std::move(args));
   if (!outs)
     return fail(llvm::toString(outs.takeError()));
+  size_t numOut = f->results.size();
+  std::vector<Tensor> values(outs->begin(), outs->begin() + numOut);
+  std::vector<NamedTensor> grads;
+  for (size_t i = numOut; i < outs->size(); ++i)
+    grads.push_back({llvm::StringRef(GradArgs[i - numOut]).trim().ltrim('%').str(),
+                     (*outs)[i]});
   if (OutFormat == Format::Json) {
-    printJson(*outs, {}, llvm::outs());
+    printJson(values, grads, llvm::outs());
     return 0;
   }
   std::vector<NamedTensor> named;
-  for (size_t i = 0; i < outs->size(); ++i)
-    named.push_back({f->results[i]->name, (*outs)[i]});
-  printText(named, {}, llvm::outs());
+  for (size_t i = 0; i < numOut; ++i)
+    named.push_back({f->results[i]->name, values[i]});
+  printText(named, grads, llvm::outs());
+  return 0;
+}
+
+int runGrad(bool forward) {
+  llvm::SourceMgr sm;
+  auto m = load(sm);
+  if (!m)
+    return 1;
+  Function *f = findFunction(*m);
+  if (!f)
+    return 1;
+  if (forward) {
+    auto j = buildJvp(*m, *f, Wrt);
+    if (!j)
+      return fail(llvm::toString(j.takeError()));
+    if (!simplify(**j, sm))
+      return 1;
+  } else if (!addGradient(*m, *f, Wrt, sm)) {
+    return 1;
+  }
+  print(*m, llvm::outs());
+  return 0;
+}
+
+int runCheck() {
+  llvm::SourceMgr sm;
+  auto m = load(sm);
+  if (!m)
+    return 1;
+  Function *f = findFunction(*m);
+  if (!f)
+    return 1;
+  CheckOptions opts;
+  opts.wrt = Wrt;
+  opts.seed = Seed;
+  opts.tolerance = Tolerance;
+  opts.simplify = !NoOpt;
+  auto report = gradCheck(*f, opts);
+  if (!report)
+    return fail(llvm::toString(report.takeError()));
+  auto &os = llvm::outs();
+  os << "checking @" << f->name << " against central differences (f64, seed "
+     << Seed << ")";
+  for (auto &[sym, n] : report->dims)
+    os << ", " << sym << "=" << n;
+  os << "\n";
+  for (const CheckRow &r : report->rows)
+    os << llvm::format("  %-12s %-24s max rel error %.3e  %s\n",
+                       r.what.c_str(), r.type.c_str(), r.maxRelError,
+                       r.ok ? "ok" : "FAILED");
+  if (!report->ok())
+    return fail(llvm::formatv("a derivative differs from finite differences "
+                              "by more than --tol={0}",
+                              double(Tolerance))
+                    .str());
   return 0;
 }
 
@@ -153,10 +307,19 @@ int main(int argc, char **argv) {
       argc, argv,
       "gradc: a compiler from computational graphs to gradient code\n\n"
       "  gradc parse FILE              verify and print the canonical IR\n"
-      "  gradc run FILE --func f --arg x=VALUE ...\n");
+      "  gradc run FILE --func f --arg x=VALUE ... [--grad x,W [--vjp]]\n"
+      "  gradc grad FILE --func f [--wrt x,W] [--vjp]   add and print @f.grad\n"
+      "  gradc jvp FILE --func f [--wrt x,W]            add and print @f.jvp\n"
+      "  gradc check FILE --func f [--wrt x,W] [--seed N]\n");
   if (ParseCmd)
     return runParse();
   if (RunCmd)
     return runRun();
+  if (GradCmd)
+    return runGrad(/*forward=*/false);
+  if (JvpCmd)
+    return runGrad(/*forward=*/true);
+  if (CheckCmd)
+    return runCheck();
   return fail("expected a subcommand; see 'gradc --help'");
 }

@@ -43,6 +43,11 @@ public:
   Value *sum(Value *v, std::vector<int64_t> axes, bool keepdims);
   /// A tensor of type `t` filled with `v`.
   Value *splat(double v, const Type &t);
+  /// Copies the ops of `src` to the end of this function, with `args` in
+  /// place of its arguments; returns the values `src` returns. Names are kept
+  /// where they are free.
+  std::vector<Value *> inlineCall(const Function &src,
+                                  llvm::ArrayRef<Value *> args);
   /// Sums `g` over the axes along which `t` was broadcast to `g`'s shape and
   /// reshapes it to `t` (the adjoint of numpy broadcasting).
   Value *sumToShape(Value *g, const Type &t);

@@ -1,0 +1,54 @@
+//===- Autodiff.h - Reverse and forward mode differentiation -------*- C++ -*-===//
+//
+// The adjoint pass: from a function @f it synthesizes @f.grad (reverse mode,
+// the chain rule applied backwards from the outputs) or @f.jvp (forward mode)
+// as ordinary IR in the same module.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRADC_AD_AUTODIFF_H
+#define GRADC_AD_AUTODIFF_H
+
+#include "gradc/IR/IR.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace gradc {
+
+struct GradOptions {
+  /// The arguments to differentiate with respect to; empty means all.
+  std::vector<std::string> wrt;
+  /// false: @f must have one scalar output and @f.grad takes its seed
+  /// cotangent (`%df`). true (vector-Jacobian product): one cotangent per
+  /// output, any shapes.
+  bool vjp = false;
+  /// Whether @f.grad returns @f's results before the gradients.
+  bool primalResults = true;
+  /// Name of the new function; default `<f>.grad`.
+  std::string name;
+};
+
+/// Builds the reverse-mode function and adds it to `m`:
+///   @f.grad(args..., cotangents...) -> (results..., d/d wrt...)
+/// Only the gradients asked for are formed (activity analysis). The result
+/// is not simplified; run the simplification pipeline on it.
+llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
+                                         const GradOptions &opts);
+
+/// Builds the forward-mode function and adds it to `m`:
+///   @f.jvp(args..., tangents of wrt...) -> (results..., tangents of results...)
+/// It is the transpose of the reverse mode: the VJP is linear in its
+/// cotangent, so differentiating it with respect to the cotangent gives J t.
+llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
+                                    const std::vector<std::string> &wrt,
+                                    std::string name = "");
+
+/// Resolves `wrt` names (empty: all arguments) to argument indices.
+llvm::Expected<std::vector<unsigned>>
+resolveWrt(const Function &f, const std::vector<std::string> &wrt);
+
+} // namespace gradc
+
+#endif

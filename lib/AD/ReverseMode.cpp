@@ -1,0 +1,232 @@
+//===- ReverseMode.cpp - The adjoint-synthesis pass ---------------------------===//
+//
+// @f.grad is @f's body followed by its adjoint: the ops of @f are visited in
+// reverse, and each active op's adjoint rule (from its one declaration in
+// lib/Ops) turns the cotangent of its result into cotangents of its operands.
+// The pass itself does only two things on top of the rules: it sums the
+// cotangents of a value used several times (fan-out), and it sums the
+// cotangent of a broadcast operand back to the operand's shape. Each op is
+// visited once, so time and memory are linear in the size of @f.
+//
+//===----------------------------------------------------------------------===//
+#include "gradc/AD/Activity.h"
+#include "gradc/AD/Autodiff.h"
+#include "gradc/Ops/Builder.h"
+#include "gradc/Ops/OpDef.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace gradc {
+
+static llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Expected<std::vector<unsigned>>
+resolveWrt(const Function &f, const std::vector<std::string> &wrt) {
+  std::vector<unsigned> idx;
+  if (wrt.empty()) {
+    for (unsigned i = 0; i < f.args.size(); ++i)
+      idx.push_back(i);
+    return idx;
+  }
+  for (const std::string &w : wrt) {
+    llvm::StringRef name = llvm::StringRef(w).trim().ltrim('%');
+    auto it = llvm::find_if(f.args, [&](Value *a) { return a->name == name; });
+    if (it == f.args.end())
+      return fail("'@" + f.name + "' has no argument '" + name + "'");
+    unsigned i = it - f.args.begin();
+    if (llvm::is_contained(idx, i))
+      return fail("argument '" + name + "' is named twice");
+    idx.push_back(i);
+  }
+  return idx;
+}
+
+namespace {
+
+class ReverseMode {
+public:
+  ReverseMode(Function &g) : g_(g), b_(g) {}
+
+  /// Adds the adjoint of the ops g_.ops[0, numPrimal) seeded with `seeds`.
+  void run(size_t numPrimal, llvm::ArrayRef<std::pair<Value *, Value *>> seeds,
+           const Activity &act) {
+    for (auto [v, d] : seeds)
+      if (act.isActive(v))
+        addToDiffe(v, d, g_.ops.size());
+    for (size_t k = numPrimal; k-- > 0;) {
+      const Op &op = *g_.ops[k]; // ops are heap-allocated: stable while g_ grows
+      if (!act.isActive(op.result))
+        continue;
+      Value *dy = adjoints_.lookup(op.result);
+      if (!dy)
+        continue;
+      const OpDef &def = opDef(op.kind);
+      size_t mark = g_.ops.size();
+      b_.setNameHint("t");
+      std::vector<Value *> grads = def.vjp(b_, op, dy);
+      for (size_t i = 0; i < op.operands.size(); ++i) {
+        Value *x = op.operands[i];
+        if (!grads[i] || !act.isActive(x))
+          continue;
+        Value *gx = def.broadcasts ? b_.sumToShape(grads[i], x->type) : grads[i];
+        addToDiffe(x, gx, mark);
+      }
+    }
+  }
+
+  /// The accumulated cotangent of `v`, or null if none reached it.
+  Value *diffe(Value *v) const { return adjoints_.lookup(v); }
+
+private:
+  /// Adds `d` to the cotangent of `v`. A value first created by the current
+  /// rule (after op index `mark`) is named after `v`: the cotangent of %q is %dq.
+  void addToDiffe(Value *v, Value *d, size_t mark) {
+    std::string name = "d" + v->name;
+    Value *&slot = adjoints_[v];
+    if (!slot) {
+      slot = d;
+      bool fresh = d->def && !named_.contains(d) &&
+                   std::any_of(g_.ops.begin() + mark, g_.ops.end(),
+                               [&](const auto &op) { return op->result == d; });
+      if (fresh) {
+        g_.renameValue(d, g_.uniqueName(name));
+        named_.insert(d);
+      }
+      return;
+    }
+    b_.setNameHint(name);
+    slot = b_.add(slot, d); // fan-out: the branches' cotangents add up
+    named_.insert(slot);
+  }
+
+  Function &g_;
+  Builder b_;
+  llvm::DenseMap<Value *, Value *> adjoints_;
+  llvm::DenseSet<Value *> named_;
+};
+
+} // namespace
+
+llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
+                                         const GradOptions &opts) {
+  auto wrt = resolveWrt(f, opts.wrt);
+  if (!wrt)
+    return wrt.takeError();
+  if (!opts.vjp && (f.resultTypes.size() != 1 || !f.resultTypes[0].isScalar()))
+    return fail("'@" + f.name + "' returns " +
+                (f.resultTypes.size() == 1
+                     ? f.resultTypes[0].str()
+                     : std::to_string(f.resultTypes.size()) + " values") +
+                "; a gradient needs a single scalar output (use a "
+                "vector-Jacobian product, --vjp, with one cotangent per output)");
+  std::string name = opts.name.empty() ? f.name + ".grad" : opts.name;
+  if (m.lookup(name))
+    return fail("function '@" + name + "' already exists");
+
+  Function *g = m.addFunction(name);
+  g->loc = f.loc;
+  for (Value *a : f.args)
+    g->addArg(a->name, a->type);
+  std::vector<Value *> cotangents;
+  for (size_t i = 0; i < f.results.size(); ++i)
+    cotangents.push_back(g->addArg(g->uniqueName("d" + f.results[i]->name),
+                                   f.resultTypes[i]));
+  Builder b(*g);
+  std::vector<Value *> primal(g->args.begin(), g->args.begin() + f.args.size());
+  std::vector<Value *> results = b.inlineCall(f, primal);
+
+  std::vector<const Value *> from;
+  for (unsigned i : *wrt)
+    from.push_back(g->args[i]);
+  std::vector<const Value *> to(results.begin(), results.end());
+  Activity act(*g, from, to);
+
+  std::vector<std::pair<Value *, Value *>> seeds;
+  for (size_t i = 0; i < results.size(); ++i)
+    seeds.push_back({results[i], cotangents[i]});
+  ReverseMode rm(*g);
+  rm.run(g->ops.size(), seeds, act);
+
+  if (opts.primalResults) {
+    g->results = results;
+    g->resultTypes = f.resultTypes;
+  }
+  for (unsigned i : *wrt) {
+    Value *a = g->args[i];
+    Value *d = rm.diffe(a);
+    if (!d) {
+      b.setNameHint("d" + a->name);
+      d = b.splat(0, a->type); // no path from this argument to an output
+    }
+    g->results.push_back(d);
+    g->resultTypes.push_back(a->type);
+  }
+  return g;
+}
+
+llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
+                                    const std::vector<std::string> &wrtNames,
+                                    std::string name) {
+  auto wrt = resolveWrt(f, wrtNames);
+  if (!wrt)
+    return wrt.takeError();
+  if (name.empty())
+    name = f.name + ".jvp";
+  if (m.lookup(name))
+    return fail("function '@" + name + "' already exists");
+
+  // G(x, u) = J^T u, then H(x, u, t) = d/du <G(x, u), t> = J t.
+  Module scratch;
+  GradOptions vjp;
+  vjp.vjp = true;
+  vjp.primalResults = false;
+  for (unsigned i : *wrt)
+    vjp.wrt.push_back(f.args[i]->name);
+  vjp.name = "vjp";
+  auto G = buildGradient(scratch, f, vjp);
+  if (!G)
+    return G.takeError();
+  GradOptions transpose;
+  transpose.vjp = true;
+  transpose.primalResults = false;
+  for (size_t i = f.args.size(); i < (*G)->args.size(); ++i)
+    transpose.wrt.push_back((*G)->args[i]->name);
+  transpose.name = "transpose";
+  auto H = buildGradient(scratch, **G, transpose);
+  if (!H)
+    return H.takeError();
+
+  Function *j = m.addFunction(name);
+  j->loc = f.loc;
+  for (Value *a : f.args)
+    j->addArg(a->name, a->type);
+  std::vector<Value *> tangents;
+  for (unsigned i : *wrt)
+    tangents.push_back(
+        j->addArg(j->uniqueName("d" + f.args[i]->name), f.args[i]->type));
+  Builder b(*j);
+  std::vector<Value *> primalArgs(j->args.begin(),
+                                  j->args.begin() + f.args.size());
+  std::vector<Value *> results = b.inlineCall(f, primalArgs);
+  // J t does not depend on u (the VJP is linear in u): pass zeros, which the
+  // simplifier then removes with everything that used them.
+  std::vector<Value *> hArgs = primalArgs;
+  for (const Type &t : f.resultTypes) {
+    b.setNameHint("u");
+    hArgs.push_back(b.splat(0, t));
+  }
+  hArgs.insert(hArgs.end(), tangents.begin(), tangents.end());
+  std::vector<Value *> out = b.inlineCall(**H, hArgs);
+  j->results = results;
+  j->resultTypes = f.resultTypes;
+  for (size_t i = 0; i < out.size(); ++i) {
+    j->results.push_back(out[i]);
+    j->resultTypes.push_back(f.resultTypes[i]);
+  }
+  return j;
+}
+
+} // namespace gradc

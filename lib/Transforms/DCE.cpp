@@ -1,0 +1,69 @@
+//===- DCE.cpp - Dead-code elimination and common subexpressions -------------===//
+#include "gradc/IR/Printer.h"
+#include "gradc/Ops/OpDef.h"
+#include "gradc/Transforms/Passes.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+
+#include <cstring>
+#include <unordered_map>
+
+namespace gradc {
+
+bool runDCE(Function &f) {
+  llvm::DenseSet<const Value *> live(f.results.begin(), f.results.end());
+  for (auto it = f.ops.rbegin(); it != f.ops.rend(); ++it)
+    if (live.contains((*it)->result))
+      live.insert((*it)->operands.begin(), (*it)->operands.end());
+  size_t before = f.ops.size();
+  f.eraseOpsIf([&](const Op &op) { return !live.contains(op.result); });
+  return f.ops.size() != before;
+}
+
+/// A key that is equal for ops computing the same value.
+static std::string cseKey(const Op &op) {
+  std::string key = mnemonic(op.kind).str();
+  std::vector<const Value *> operands(op.operands.begin(), op.operands.end());
+  if (opDef(op.kind).commutative && operands[1] < operands[0])
+    std::swap(operands[0], operands[1]);
+  for (const Value *v : operands)
+    key += " " + std::to_string(reinterpret_cast<uintptr_t>(v));
+  for (const NamedAttr &a : op.attrs) {
+    key += " " + a.name + "=";
+    for (const Dim &d : a.value.list)
+      key += d.str() + ",";
+    key += std::to_string(a.value.i) + std::to_string(a.value.b);
+  }
+  if (op.kind == OpKind::Const) {
+    key += " " + op.result->type.str() + ":";
+    const auto &data = op.constValue.data;
+    key.append(reinterpret_cast<const char *>(data.data()),
+               data.size() * sizeof(double));
+  }
+  return key;
+}
+
+bool runCSE(Function &f) {
+  std::unordered_map<std::string, Value *> seen;
+  llvm::DenseMap<const Value *, Value *> repl;
+  bool changed = false;
+  for (auto &op : f.ops) {
+    for (Value *&v : op->operands)
+      if (Value *r = repl.lookup(v))
+        v = r;
+    auto [it, fresh] = seen.try_emplace(cseKey(*op), op->result);
+    if (!fresh) {
+      repl[op->result] = it->second;
+      changed = true;
+    }
+  }
+  for (Value *&v : f.results)
+    if (Value *r = repl.lookup(v))
+      v = r;
+  if (changed)
+    runDCE(f);
+  return changed;
+}
+
+} // namespace gradc
