@@ -243,7 +243,12 @@ Tensor broadcastTensor(const Tensor &in, const Shape &out) {
 
 Value *expandReduced(Builder &b, Value *v, const Type &full,
                      const std::vector<int64_t> &axes, bool keepdims) {
-  if (!keepdims) {
+  // numpy broadcasting prepends size-1 dims, so only reduced axes that are
+  // not leading need to be reinserted.
+  bool leading = true;
+  for (size_t i = 0; i < axes.size(); ++i)
+    leading &= axes[i] == int64_t(i);
+  if (!keepdims && !leading) {
     std::vector<Dim> kept = full.dims;
     for (int64_t a : axes)
       kept[a] = Dim::fixed(1);
