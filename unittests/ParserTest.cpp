@@ -59,3 +59,21 @@ TEST(Verifier, BroadcastRules) {
   EXPECT_NE(diags.find("not broadcast-compatible: f64[3,4] vs f64[5,4]"),
             std::string::npos);
 }
+
+TEST(Parser, EmptyModuleIsAnError) {
+  std::string diags;
+  EXPECT_FALSE(test::parse("", &diags));
+  EXPECT_NE(diags.find("error: expected at least one function"),
+            std::string::npos);
+  EXPECT_FALSE(test::parse("# only a comment\n", &diags));
+}
+
+TEST(Parser, FailedDefinitionsAreReportedOnce) {
+  std::string diags;
+  EXPECT_FALSE(test::parse("func @f(%a: f64) -> f64 {\n  %b = frob %a\n"
+                           "  %c = neg %b\n  return %c\n}\n",
+                           &diags));
+  EXPECT_NE(diags.find("unknown operation 'frob'"), std::string::npos);
+  EXPECT_EQ(diags.find("undefined"), std::string::npos) << diags;
+  EXPECT_EQ(diags.find("no 'return'"), std::string::npos) << diags;
+}

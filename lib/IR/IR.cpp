@@ -75,7 +75,8 @@ std::string Function::uniqueName(llvm::StringRef base) {
     base = "t";
   if (!names_.count(base))
     return base.str();
-  for (unsigned i = 1;; ++i) {
+  auto it = nextSuffix_.try_emplace(base.str(), 1).first;
+  for (unsigned &i = it->second;; ++i) {
     std::string n = (base + "." + llvm::Twine(i)).str();
     if (!names_.count(n))
       return n;

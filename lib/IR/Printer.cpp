@@ -8,9 +8,13 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace gradc {
 
 std::string formatNumber(double v, DType t) {
+  if (std::isnan(v))
+    return "nan"; // fmt would print "-nan" for a NaN with its sign bit set
   return t == DType::F32 ? fmt::format("{}", float(v)) : fmt::format("{}", v);
 }
 

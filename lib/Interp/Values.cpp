@@ -77,6 +77,9 @@ private:
     if (depth == kMaxDepth)
       return fail(where() + "value is nested too deeply (at most " +
                   llvm::Twine(kMaxDepth) + " levels)");
+    // Earlier numbers sat at a shallower depth than this list.
+    if (!t.shape.empty() && depth >= t.shape.size())
+      return fail(where() + "ragged value: expected a number");
     size_t open = pos_++;
     int64_t count = 0;
     skipSpace();

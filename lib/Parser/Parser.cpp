@@ -183,7 +183,16 @@ public:
 
 private:
   // --- Tokens and errors -----------------------------------------------------
-  void consume() { tok_ = lex_.next(); }
+  void consume() {
+    prevEnd_ = tok_.text.end();
+    tok_ = lex_.next();
+  }
+  /// The current token, or the end of the previous one when the current token
+  /// is on a later line: where a token missing at the end of a line belongs.
+  SMLoc here() const {
+    return tok_.startsLine && prevEnd_ ? SMLoc::getFromPointer(prevEnd_)
+                                       : tok_.loc();
+  }
   bool error(const llvm::Twine &msg) { return error(tok_.loc(), msg); }
   /// Reports `msg`, or the bad character itself when the current token is one.
   bool error(SMLoc loc, const llvm::Twine &msg) {
@@ -388,7 +397,7 @@ private:
   bool parseReturn(Function &f) {
     f.returnLoc = tok_.loc();
     consume();
-    if (tok_.kind != Tok::RBrace) {
+    if (tok_.kind != Tok::RBrace && !tok_.startsLine) {
       do {
         Value *v = parseUse();
         if (!v) {
@@ -446,10 +455,12 @@ private:
     SMLoc resLoc = tok_.loc();
     StringRef resName = tok_.text.drop_front();
     consume();
-    if (!expect(Tok::Equal, "'=' after the result name"))
-      return false;
-    if (tok_.kind != Tok::Ident)
-      return error("expected an operation name");
+    // An op is one line; it may only continue inside a list or after a comma.
+    if (tok_.kind != Tok::Equal || tok_.startsLine)
+      return error(here(), "expected '=' after the result name");
+    consume();
+    if (tok_.kind != Tok::Ident || tok_.startsLine)
+      return error(here(), "expected an operation name");
     auto kind = lookupOp(tok_.text);
     if (!kind)
       return error("unknown operation '" + tok_.text + "'");
@@ -476,9 +487,9 @@ private:
                                 llvm::Twine(arity(*kind)) + " operand" +
                                 (arity(*kind) == 1 ? "" : "s") + ", got " +
                                 llvm::Twine(op->operands.size()));
-    if (tok_.kind == Tok::LBrace && !parseAttrs(*op))
+    if (tok_.kind == Tok::LBrace && !tok_.startsLine && !parseAttrs(*op))
       return false;
-    if (tok_.kind == Tok::Colon) {
+    if (tok_.kind == Tok::Colon && !tok_.startsLine) {
       consume();
       Type t;
       if (!parseType(t))
@@ -594,6 +605,9 @@ private:
     if (depth == kMaxNesting)
       return error("constant is nested too deeply (at most " +
                    llvm::Twine(kMaxNesting) + " levels)");
+    // Earlier numbers sat at a shallower depth than this list.
+    if (!lit.shape.empty() && depth >= lit.shape.size())
+      return error("constant is ragged: expected a number here");
     SMLoc open = tok_.loc();
     consume(); // [
     int64_t count = 0;
@@ -665,6 +679,7 @@ private:
   Lexer lex_;
   Token tok_;
   SMLoc constLoc_;
+  const char *prevEnd_ = nullptr; // the end of the previous token
   llvm::StringMap<Value *> values_;
   llvm::StringSet<> failed_; // names whose definition had an error
 };

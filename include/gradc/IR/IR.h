@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -104,6 +105,8 @@ public:
 private:
   std::vector<std::unique_ptr<Value>> values_;
   std::set<std::string, std::less<>> names_; // names taken in this function
+  /// Next suffix to try for a base name, so that naming is O(log n).
+  std::map<std::string, unsigned, std::less<>> nextSuffix_;
   friend class Module;
 
 public:
