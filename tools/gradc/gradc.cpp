@@ -14,6 +14,7 @@
 #include "gradc/Verifier/Verifier.h"
 
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -303,6 +304,9 @@ int runCheck() {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(Cat);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "gradc 0.1 (LLVM " LLVM_VERSION_STRING ")\n";
+  });
   cl::ParseCommandLineOptions(
       argc, argv,
       "gradc: a compiler from computational graphs to gradient code\n\n"
