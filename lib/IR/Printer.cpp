@@ -37,18 +37,25 @@ static void printAttr(const Attr &a, llvm::raw_ostream &os) {
 
 /// Prints the elements of `t` from `pos` as a nested list along `dim`.
 static void printNested(const Tensor &t, size_t dim, int64_t &pos,
-                        llvm::raw_ostream &os) {
+                        llvm::raw_ostream &os,
+                        llvm::function_ref<std::string(double, DType)> number) {
   if (dim == t.shape.size()) {
-    os << formatNumber(t.data[pos++], t.dtype);
+    os << number(t.data[pos++], t.dtype);
     return;
   }
   os << '[';
   for (int64_t i = 0; i < t.shape[dim]; ++i) {
     if (i)
       os << ", ";
-    printNested(t, dim + 1, pos, os);
+    printNested(t, dim + 1, pos, os, number);
   }
   os << ']';
+}
+
+void printNestedList(const Tensor &t, llvm::raw_ostream &os,
+                     llvm::function_ref<std::string(double, DType)> number) {
+  int64_t pos = 0;
+  printNested(t, 0, pos, os, number);
 }
 
 static void printConst(const Tensor &t, llvm::raw_ostream &os) {
@@ -60,8 +67,7 @@ static void printConst(const Tensor &t, llvm::raw_ostream &os) {
     os << formatNumber(t.data[0], t.dtype);
     return;
   }
-  int64_t pos = 0;
-  printNested(t, 0, pos, os);
+  printNestedList(t, os, formatNumber);
 }
 
 static void printOp(const Op &op, llvm::raw_ostream &os) {

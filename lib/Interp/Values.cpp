@@ -1,5 +1,6 @@
 //===- Values.cpp - Reading and printing tensor values -------------------------===//
 #include "gradc/Interp/Values.h"
+#include "gradc/IR/Printer.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -270,24 +271,8 @@ std::string jsonNumber(double v, DType t) {
   return t == DType::F64 ? fmt::format("{:.17g}", v) : fmt::format("{:.9g}", v);
 }
 
-static void printNested(const Tensor &t, size_t dim, int64_t &pos,
-                        llvm::raw_ostream &os) {
-  if (dim == t.shape.size()) {
-    os << jsonNumber(t.data[pos++], t.dtype);
-    return;
-  }
-  os << '[';
-  for (int64_t i = 0; i < t.shape[dim]; ++i) {
-    if (i)
-      os << ", ";
-    printNested(t, dim + 1, pos, os);
-  }
-  os << ']';
-}
-
 void printJsonValue(const Tensor &t, llvm::raw_ostream &os) {
-  int64_t pos = 0;
-  printNested(t, 0, pos, os);
+  printNestedList(t, os, jsonNumber);
 }
 
 void printJson(llvm::ArrayRef<Tensor> outputs,

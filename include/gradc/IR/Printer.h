@@ -3,6 +3,7 @@
 #define GRADC_IR_PRINTER_H
 
 #include "gradc/IR/IR.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace gradc {
@@ -14,6 +15,10 @@ void print(const Function &f, llvm::raw_ostream &os);
 /// A number as the IR spells it: the shortest text that reads back to the same
 /// value of type `t` (`nan`, `inf`, `-inf` for the IEEE specials).
 std::string formatNumber(double v, DType t);
+/// Prints `t` as a nested list (`[[1, 2], [3, 4]]`; a scalar as a number),
+/// each element spelled by `number`.
+void printNestedList(const Tensor &t, llvm::raw_ostream &os,
+                     llvm::function_ref<std::string(double, DType)> number);
 
 } // namespace gradc
 
