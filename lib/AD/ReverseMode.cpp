@@ -223,6 +223,10 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
   j->results = results;
   j->resultTypes = f.resultTypes;
   for (size_t i = 0; i < out.size(); ++i) {
+    // The tangent of %f is %df, as the cotangent is in @f.grad.
+    if (out[i]->def && !llvm::is_contained(results, out[i]) &&
+        llvm::count(out, out[i]) == 1)
+      j->renameValue(out[i], j->uniqueName("d" + f.results[i]->name));
     j->results.push_back(out[i]);
     j->resultTypes.push_back(f.resultTypes[i]);
   }
