@@ -94,13 +94,24 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                        return {b.select(takeA, dy, zero(b, dy)),
                                b.select(takeA, zero(b, dy), dy)};
                      }, true));
-  // d(a^b) = b a^(b-1) da + y log(a) db
+  // d(a^b) = b a^(b-1) da + y log(a) db. As in PyTorch, the a-derivative is
+  // 0 where b == 0 (a^0 = 1, even at a = 0), and the b-derivative is 0 where
+  // a == 0 and b >= 0 (0^b is constant there; y log(a) would be 0 * -inf).
+  // The masks select the factors, not the products with dy, so that the
+  // transpose of this rule (the forward mode) is NaN-free as well.
   d.push_back(binary(OpKind::Pow, FN(std::pow(x[0], x[1])),
                      [](Builder &b, const Op &op, Value *dy) -> Grads {
                        Value *bm1 = b.sub(X1, one(b, X1));
-                       Value *da = b.mul(dy, b.mul(X1, b.create(OpKind::Pow, {X0, bm1})));
-                       Value *db = b.mul(dy, b.mul(Y, b.log(X0)));
-                       return {da, db};
+                       Value *slope =
+                           b.mul(X1, b.create(OpKind::Pow, {X0, bm1}));
+                       Value *bZero = b.create(OpKind::Eq, {X1, zero(b, X1)});
+                       slope = b.select(bZero, zero(b, X1), slope);
+                       Value *flat =
+                           b.mul(b.create(OpKind::Eq, {X0, zero(b, X0)}),
+                                 b.create(OpKind::Ge, {X1, zero(b, X1)}));
+                       Value *dlog =
+                           b.select(flat, zero(b, Y), b.mul(Y, b.log(X0)));
+                       return {b.mul(dy, slope), b.mul(dy, dlog)};
                      }));
   // Comparisons give 0/1 in the operands' type; piecewise constant.
   d.push_back(binary(OpKind::Gt, FN(x[0] > x[1]), nullptr));
