@@ -1,4 +1,5 @@
-//===- AutodiffTest.cpp - Every adjoint rule against finite differences -------===//
+//===- AutodiffTest.cpp - Every adjoint rule against finite differences
+//-------===//
 //
 // The property test of the adjoint pass: for every differentiable op, across
 // shapes and every broadcasting direction, the reverse mode (a VJP with a
@@ -47,7 +48,7 @@ Case body(const std::string &name, const std::string &sig,
 std::vector<Case> allCases() {
   std::vector<Case> cases;
   const char *shapes[][2] = {
-      {"f64[3,4]", "f64[3,4]"}, {"f64[3,4]", "f64[4]"},  // row
+      {"f64[3,4]", "f64[3,4]"}, {"f64[3,4]", "f64[4]"},   // row
       {"f64[3,4]", "f64[3,1]"}, {"f64[3,1]", "f64[3,4]"}, // column
       {"f64[3,4]", "f64"},      {"f64", "f64[3,4]"},      // scalar
       {"f64[1,4]", "f64[3,1]"},                           // [1,K]+[N,1]
@@ -89,7 +90,8 @@ std::vector<Case> allCases() {
                        "  %y = broadcast_to %a {shape=[3,4]}\n  return %y\n"));
   cases.push_back(body("broadcast_to column", "%a: f64[N,1]) -> f64[N,4]",
                        "  %y = broadcast_to %a {shape=[N,4]}\n  return %y\n"));
-  cases.push_back(body("broadcast_to scalar", "%a: f64, %b: f64[N]) -> f64[2,N]",
+  cases.push_back(body("broadcast_to scalar",
+                       "%a: f64, %b: f64[N]) -> f64[2,N]",
                        "  %y = broadcast_to %a {shape=[2,N]}\n"
                        "  %z = mul %y, %b\n  return %z\n"));
   // Reductions and the stable composites.
@@ -99,9 +101,9 @@ std::vector<Case> allCases() {
                          "  %y = " + o + " %a\n  return %y\n"));
     cases.push_back(body(o + " axis 0", "%a: f64[N,3]) -> f64[3]",
                          "  %y = " + o + " %a {axes=[0]}\n  return %y\n"));
-    cases.push_back(body(o + " keepdims", "%a: f64[2,N,3]) -> f64[2,1,3]",
-                         "  %y = " + o +
-                             " %a {axes=[1], keepdims=true}\n  return %y\n"));
+    cases.push_back(
+        body(o + " keepdims", "%a: f64[2,N,3]) -> f64[2,1,3]",
+             "  %y = " + o + " %a {axes=[1], keepdims=true}\n  return %y\n"));
     cases.push_back(body(o + " axes 0,2", "%a: f64[2,3,4]) -> f64[3]",
                          "  %y = " + o + " %a {axes=[0,-1]}\n  return %y\n"));
   }
@@ -124,14 +126,15 @@ std::vector<Case> allCases() {
                        "  %c = const [2, 3] : f64[2]\n  %y = mul %x, %c\n"
                        "  %h = const 0.5 : f64\n  %z = pow %y, %h\n"
                        "  %e = exp %z\n  return %e\n"));
-  cases.push_back(body(
-      "mlp", "%X: f64[N,4], %W1: f64[4,3], %b1: f64[3], %W2: f64[3,2], "
-             "%b2: f64[2], %Y: f64[N,2]) -> f64",
-      "  %u = matmul %X, %W1\n  %h0 = add %u, %b1\n  %h = tanh %h0\n"
-      "  %z0 = matmul %h, %W2\n  %z = add %z0, %b2\n"
-      "  %l = logsumexp %z {axis=1}\n  %p = mul %Y, %z\n"
-      "  %ps = sum %p {axes=[1]}\n  %r = sub %l, %ps\n  %L = mean %r\n"
-      "  return %L\n"));
+  cases.push_back(
+      body("mlp",
+           "%X: f64[N,4], %W1: f64[4,3], %b1: f64[3], %W2: f64[3,2], "
+           "%b2: f64[2], %Y: f64[N,2]) -> f64",
+           "  %u = matmul %X, %W1\n  %h0 = add %u, %b1\n  %h = tanh %h0\n"
+           "  %z0 = matmul %h, %W2\n  %z = add %z0, %b2\n"
+           "  %l = logsumexp %z {axis=1}\n  %p = mul %Y, %z\n"
+           "  %ps = sum %p {axes=[1]}\n  %r = sub %l, %ps\n  %L = mean %r\n"
+           "  return %L\n"));
   return cases;
 }
 
@@ -147,14 +150,13 @@ TEST_P(AdjointProperty, MatchesFiniteDifferences) {
     auto report = gradCheck(*m->functions[0], opts);
     ASSERT_TRUE(bool(report)) << llvm::toString(report.takeError());
     for (const CheckRow &r : report->rows)
-      EXPECT_TRUE(r.ok) << GetParam().name << " seed " << seed << ": "
-                        << r.what << " rel error " << r.maxRelError;
+      EXPECT_TRUE(r.ok) << GetParam().name << " seed " << seed << ": " << r.what
+                        << " rel error " << r.maxRelError;
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, AdjointProperty,
-                         ::testing::ValuesIn(allCases()),
-                         [](const auto &info) {
+                         ::testing::ValuesIn(allCases()), [](const auto &info) {
                            std::string n = info.param.name;
                            for (char &c : n)
                              if (!std::isalnum((unsigned char)c))

@@ -1,4 +1,5 @@
-//===- InterpreterTest.cpp - The reference interpreter ----------------------------===//
+//===- InterpreterTest.cpp - The reference interpreter
+//----------------------------===//
 #include "TestUtil.h"
 
 #include "gradc/Interp/Interpreter.h"
@@ -22,8 +23,8 @@ TEST(Interpreter, MiniBatchAffineBindsN) {
       "  %u = matmul %X, %W\n  %z = add %u, %b\n  return %z\n}\n");
   ASSERT_TRUE(m);
   auto out = evaluate(*m->functions[0],
-                      {value("[[1,2],[3,4],[5,6]]"),
-                       value("[[1,0,1],[0,1,1]]"), value("[10,20,30]")});
+                      {value("[[1,2],[3,4],[5,6]]"), value("[[1,0,1],[0,1,1]]"),
+                       value("[10,20,30]")});
   ASSERT_TRUE(bool(out));
   EXPECT_EQ((*out)[0].shape, (Shape{3, 3}));
   EXPECT_EQ((*out)[0].data[2], 1 + 2 + 30);

@@ -1,4 +1,5 @@
-//===- ParserTest.cpp - Parser, printer and verifier internals -----------------===//
+//===- ParserTest.cpp - Parser, printer and verifier internals
+//-----------------===//
 #include "TestUtil.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-//===- TestUtil.h - Helpers shared by the unit tests ---------------*- C++ -*-===//
+//===- TestUtil.h - Helpers shared by the unit tests ---------------*- C++
+//-*-===//
 #ifndef GRADC_UNITTESTS_TESTUTIL_H
 #define GRADC_UNITTESTS_TESTUTIL_H
 

@@ -1,4 +1,5 @@
-//===- Activity.cpp - Which values carry derivatives ------------------------===//
+//===- Activity.cpp - Which values carry derivatives
+//------------------------===//
 #include "gradc/AD/Activity.h"
 #include "gradc/Ops/OpDef.h"
 

@@ -1,4 +1,5 @@
-//===- GradCheck.cpp - Finite-difference gradient checking ---------------------===//
+//===- GradCheck.cpp - Finite-difference gradient checking
+//---------------------===//
 #include "gradc/AD/GradCheck.h"
 #include "gradc/AD/Autodiff.h"
 #include "gradc/Interp/Interpreter.h"

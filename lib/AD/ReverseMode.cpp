@@ -1,4 +1,5 @@
-//===- ReverseMode.cpp - The adjoint-synthesis pass ---------------------------===//
+//===- ReverseMode.cpp - The adjoint-synthesis pass
+//---------------------------===//
 //
 // @f.grad is @f's body followed by its adjoint: the ops of @f are visited in
 // reverse, and each active op's adjoint rule (from its one declaration in
@@ -57,7 +58,8 @@ public:
       if (act.isActive(v))
         addToDiffe(v, d, g_.ops.size());
     for (size_t k = numPrimal; k-- > 0;) {
-      const Op &op = *g_.ops[k]; // ops are heap-allocated: stable while g_ grows
+      const Op &op =
+          *g_.ops[k]; // ops are heap-allocated: stable while g_ grows
       if (!act.isActive(op.result))
         continue;
       Value *dy = adjoints_.lookup(op.result);
@@ -71,7 +73,8 @@ public:
         Value *x = op.operands[i];
         if (!grads[i] || !act.isActive(x))
           continue;
-        Value *gx = def.broadcasts ? b_.sumToShape(grads[i], x->type) : grads[i];
+        Value *gx =
+            def.broadcasts ? b_.sumToShape(grads[i], x->type) : grads[i];
         addToDiffe(x, gx, mark);
       }
     }
@@ -82,7 +85,8 @@ public:
 
 private:
   /// Adds `d` to the cotangent of `v`. A value first created by the current
-  /// rule (after op index `mark`) is named after `v`: the cotangent of %q is %dq.
+  /// rule (after op index `mark`) is named after `v`: the cotangent of %q is
+  /// %dq.
   void addToDiffe(Value *v, Value *d, size_t mark) {
     std::string name = "d" + v->name;
     Value *&slot = adjoints_[v];
@@ -116,12 +120,13 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
   if (!wrt)
     return wrt.takeError();
   if (!opts.vjp && (f.resultTypes.size() != 1 || !f.resultTypes[0].isScalar()))
-    return fail("'@" + f.name + "' returns " +
-                (f.resultTypes.size() == 1
-                     ? f.resultTypes[0].str()
-                     : std::to_string(f.resultTypes.size()) + " values") +
-                "; a gradient needs a single scalar output (use a "
-                "vector-Jacobian product, --vjp, with one cotangent per output)");
+    return fail(
+        "'@" + f.name + "' returns " +
+        (f.resultTypes.size() == 1
+             ? f.resultTypes[0].str()
+             : std::to_string(f.resultTypes.size()) + " values") +
+        "; a gradient needs a single scalar output (use a "
+        "vector-Jacobian product, --vjp, with one cotangent per output)");
   std::string name = opts.name.empty() ? f.name + ".grad" : opts.name;
   if (m.lookup(name))
     return fail("function '@" + name + "' already exists");
@@ -132,8 +137,8 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
     g->addArg(a->name, a->type);
   std::vector<Value *> cotangents;
   for (size_t i = 0; i < f.results.size(); ++i)
-    cotangents.push_back(g->addArg(g->uniqueName("d" + f.results[i]->name),
-                                   f.resultTypes[i]));
+    cotangents.push_back(
+        g->addArg(g->uniqueName("d" + f.results[i]->name), f.resultTypes[i]));
   Builder b(*g);
   std::vector<Value *> primal(g->args.begin(), g->args.begin() + f.args.size());
   std::vector<Value *> results = b.inlineCall(f, primal);

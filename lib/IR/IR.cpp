@@ -1,4 +1,5 @@
-//===- IR.cpp - Values, ops, functions and modules --------------------------===//
+//===- IR.cpp - Values, ops, functions and modules
+//--------------------------===//
 #include "gradc/IR/IR.h"
 
 #include "llvm/ADT/StringSwitch.h"

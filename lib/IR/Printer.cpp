@@ -1,4 +1,5 @@
-//===- Printer.cpp - Canonical textual form ---------------------------------===//
+//===- Printer.cpp - Canonical textual form
+//---------------------------------===//
 //
 // The only code that spells out the IR's syntax for output. The parser accepts
 // everything printed here, and reads it back to the same module.
@@ -94,8 +95,7 @@ static void printOp(const Op &op, llvm::raw_ostream &os) {
 void print(const Function &f, llvm::raw_ostream &os) {
   os << "func @" << f.name << '(';
   for (size_t i = 0; i < f.args.size(); ++i)
-    os << (i ? ", %" : "%") << f.args[i]->name << ": "
-       << f.args[i]->type.str();
+    os << (i ? ", %" : "%") << f.args[i]->name << ": " << f.args[i]->type.str();
   os << ") -> ";
   if (f.resultTypes.size() == 1) {
     os << f.resultTypes[0].str();

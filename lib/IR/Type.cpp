@@ -1,6 +1,7 @@
-//===- Type.cpp - Types and tensors -----------------------------------------===//
-#include "gradc/IR/Tensor.h"
+//===- Type.cpp - Types and tensors
+//-----------------------------------------===//
 #include "gradc/IR/Type.h"
+#include "gradc/IR/Tensor.h"
 
 #include <cmath>
 

@@ -1,4 +1,5 @@
-//===- Interpreter.cpp - The reference evaluator --------------------------------===//
+//===- Interpreter.cpp - The reference evaluator
+//--------------------------------===//
 #include "gradc/Interp/Interpreter.h"
 
 #include <unordered_map>

@@ -1,4 +1,5 @@
-//===- Values.cpp - Reading and printing tensor values -------------------------===//
+//===- Values.cpp - Reading and printing tensor values
+//-------------------------===//
 #include "gradc/Interp/Values.h"
 #include "gradc/IR/Printer.h"
 
@@ -51,14 +52,19 @@ private:
     while (pos_ < s_.size() && std::isspace((unsigned char)s_[pos_]))
       ++pos_;
   }
-  std::string where() const { return "at offset " + std::to_string(pos_) + ": "; }
+  std::string where() const {
+    return "at offset " + std::to_string(pos_) + ": ";
+  }
 
   llvm::Error number(double &v) {
     skipSpace();
     llvm::StringRef rest = s_.substr(pos_);
     bool neg = rest.consume_front("-");
-    for (auto [word, val] : {std::pair<const char *, double>{"Infinity", INFINITY},
-                             {"inf", INFINITY}, {"NaN", NAN}, {"nan", NAN}}) {
+    for (auto [word, val] :
+         {std::pair<const char *, double>{"Infinity", INFINITY},
+          {"inf", INFINITY},
+          {"NaN", NAN},
+          {"nan", NAN}}) {
       if (rest.starts_with(word)) {
         v = neg ? -val : val;
         pos_ = s_.size() - rest.size() + std::strlen(word);
@@ -121,9 +127,9 @@ private:
     if (t.shape[depth] == 0)
       t.shape[depth] = count;
     else if (t.shape[depth] != count)
-      return fail("at offset " + llvm::Twine(open) + ": ragged value: list of " +
-                  llvm::Twine(count) + " elements, expected " +
-                  llvm::Twine(t.shape[depth]));
+      return fail("at offset " + llvm::Twine(open) +
+                  ": ragged value: list of " + llvm::Twine(count) +
+                  " elements, expected " + llvm::Twine(t.shape[depth]));
     return llvm::Error::success();
   }
 
@@ -323,7 +329,8 @@ static void printPretty(const Tensor &t, llvm::raw_ostream &os,
       os << '\n' << indent;
     os << '[';
     for (int64_t c = 0; c < cols; ++c)
-      os << (c ? "  " : "") << fmt::format("{:>{}}", num(t.data[r * cols + c]), width);
+      os << (c ? "  " : "")
+         << fmt::format("{:>{}}", num(t.data[r * cols + c]), width);
     os << ']';
   }
 }

@@ -1,4 +1,5 @@
-//===- Builder.cpp - Typed construction of ops ---------------------------------===//
+//===- Builder.cpp - Typed construction of ops
+//---------------------------------===//
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
 
@@ -65,7 +66,7 @@ Value *Builder::splat(double v, const Type &t) {
 }
 
 std::vector<Value *> Builder::inlineCall(const Function &src,
-                                        llvm::ArrayRef<Value *> args) {
+                                         llvm::ArrayRef<Value *> args) {
   std::unordered_map<const Value *, Value *> map;
   for (size_t i = 0; i < args.size(); ++i)
     map[src.args[i]] = args[i];

@@ -1,4 +1,5 @@
-//===- Elementwise.cpp - Elementwise ops: one declaration each ---------------===//
+//===- Elementwise.cpp - Elementwise ops: one declaration each
+//---------------===//
 //
 // Each op is one row: its scalar formula (the interpreter kernel) and its
 // adjoint, with the math in a comment. Binary ops broadcast like numpy; their
@@ -60,20 +61,24 @@ OpDef unary(OpKind k, ScalarFn f, VjpFn vjp) {
 
 void addElementwiseOps(std::vector<OpDef> &d) {
   // d(a+b) = da + db
-  d.push_back(binary(OpKind::Add, FN(x[0] + x[1]),
-                     [](Builder &, const Op &, Value *dy) -> Grads {
-                       return {dy, dy};
-                     }, true));
+  d.push_back(binary(
+      OpKind::Add, FN(x[0] + x[1]),
+      [](Builder &, const Op &, Value *dy) -> Grads {
+        return {dy, dy};
+      },
+      true));
   // d(a-b) = da - db
   d.push_back(binary(OpKind::Sub, FN(x[0] - x[1]),
                      [](Builder &b, const Op &, Value *dy) -> Grads {
                        return {dy, b.neg(dy)};
                      }));
   // d(a*b) = b da + a db
-  d.push_back(binary(OpKind::Mul, FN(x[0] * x[1]),
-                     [](Builder &b, const Op &op, Value *dy) -> Grads {
-                       return {b.mul(dy, X1), b.mul(dy, X0)};
-                     }, true));
+  d.push_back(binary(
+      OpKind::Mul, FN(x[0] * x[1]),
+      [](Builder &b, const Op &op, Value *dy) -> Grads {
+        return {b.mul(dy, X1), b.mul(dy, X0)};
+      },
+      true));
   // d(a/b) = da/b - (a/b)/b db = da/b - y/b db
   d.push_back(binary(OpKind::Div, FN(x[0] / x[1]),
                      [](Builder &b, const Op &op, Value *dy) -> Grads {
@@ -81,38 +86,40 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                        return {da, b.neg(b.mul(da, Y))};
                      }));
   // max routes dy to the larger operand; on a tie (a == b) to a.
-  d.push_back(binary(OpKind::Max, FN(x[0] >= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
-                     [](Builder &b, const Op &op, Value *dy) -> Grads {
-                       Value *takeA = b.create(OpKind::Ge, {X0, X1});
-                       return {b.select(takeA, dy, zero(b, dy)),
-                               b.select(takeA, zero(b, dy), dy)};
-                     }, true));
+  d.push_back(binary(
+      OpKind::Max, FN(x[0] >= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
+      [](Builder &b, const Op &op, Value *dy) -> Grads {
+        Value *takeA = b.create(OpKind::Ge, {X0, X1});
+        return {b.select(takeA, dy, zero(b, dy)),
+                b.select(takeA, zero(b, dy), dy)};
+      },
+      true));
   // min routes dy to the smaller operand; on a tie to a.
-  d.push_back(binary(OpKind::Min, FN(x[0] <= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
-                     [](Builder &b, const Op &op, Value *dy) -> Grads {
-                       Value *takeA = b.create(OpKind::Le, {X0, X1});
-                       return {b.select(takeA, dy, zero(b, dy)),
-                               b.select(takeA, zero(b, dy), dy)};
-                     }, true));
+  d.push_back(binary(
+      OpKind::Min, FN(x[0] <= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
+      [](Builder &b, const Op &op, Value *dy) -> Grads {
+        Value *takeA = b.create(OpKind::Le, {X0, X1});
+        return {b.select(takeA, dy, zero(b, dy)),
+                b.select(takeA, zero(b, dy), dy)};
+      },
+      true));
   // d(a^b) = b a^(b-1) da + y log(a) db. As in PyTorch, the a-derivative is
   // 0 where b == 0 (a^0 = 1, even at a = 0), and the b-derivative is 0 where
   // a == 0 and b >= 0 (0^b is constant there; y log(a) would be 0 * -inf).
   // The masks select the factors, not the products with dy, so that the
   // transpose of this rule (the forward mode) is NaN-free as well.
-  d.push_back(binary(OpKind::Pow, FN(std::pow(x[0], x[1])),
-                     [](Builder &b, const Op &op, Value *dy) -> Grads {
-                       Value *bm1 = b.sub(X1, one(b, X1));
-                       Value *slope =
-                           b.mul(X1, b.create(OpKind::Pow, {X0, bm1}));
-                       Value *bZero = b.create(OpKind::Eq, {X1, zero(b, X1)});
-                       slope = b.select(bZero, zero(b, X1), slope);
-                       Value *flat =
-                           b.mul(b.create(OpKind::Eq, {X0, zero(b, X0)}),
-                                 b.create(OpKind::Ge, {X1, zero(b, X1)}));
-                       Value *dlog =
-                           b.select(flat, zero(b, Y), b.mul(Y, b.log(X0)));
-                       return {b.mul(dy, slope), b.mul(dy, dlog)};
-                     }));
+  d.push_back(
+      binary(OpKind::Pow, FN(std::pow(x[0], x[1])),
+             [](Builder &b, const Op &op, Value *dy) -> Grads {
+               Value *bm1 = b.sub(X1, one(b, X1));
+               Value *slope = b.mul(X1, b.create(OpKind::Pow, {X0, bm1}));
+               Value *bZero = b.create(OpKind::Eq, {X1, zero(b, X1)});
+               slope = b.select(bZero, zero(b, X1), slope);
+               Value *flat = b.mul(b.create(OpKind::Eq, {X0, zero(b, X0)}),
+                                   b.create(OpKind::Ge, {X1, zero(b, X1)}));
+               Value *dlog = b.select(flat, zero(b, Y), b.mul(Y, b.log(X0)));
+               return {b.mul(dy, slope), b.mul(dy, dlog)};
+             }));
   // Comparisons give 0/1 in the operands' type; piecewise constant.
   d.push_back(binary(OpKind::Gt, FN(x[0] > x[1]), nullptr));
   d.push_back(binary(OpKind::Ge, FN(x[0] >= x[1]), nullptr));
@@ -130,10 +137,9 @@ void addElementwiseOps(std::vector<OpDef> &d) {
   d.push_back(sel);
 
   // d(-x) = -dx
-  d.push_back(unary(OpKind::Neg, FN(-x[0]),
-                    [](Builder &b, const Op &, Value *dy) -> Grads {
-                      return {b.neg(dy)};
-                    }));
+  d.push_back(unary(
+      OpKind::Neg, FN(-x[0]),
+      [](Builder &b, const Op &, Value *dy) -> Grads { return {b.neg(dy)}; }));
   // d exp(x) = y dx  (the forward value is reused)
   d.push_back(unary(OpKind::Exp, FN(std::exp(x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
@@ -147,7 +153,8 @@ void addElementwiseOps(std::vector<OpDef> &d) {
   // d sqrt(x) = dx / (2 y)
   d.push_back(unary(OpKind::Sqrt, FN(std::sqrt(x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
-                      return {b.div(b.mul(dy, b.constant(0.5, Y->type.dtype)), Y)};
+                      return {
+                          b.div(b.mul(dy, b.constant(0.5, Y->type.dtype)), Y)};
                     }));
   // d tanh(x) = (1 - y^2) dx
   d.push_back(unary(OpKind::Tanh, FN(std::tanh(x[0])),
@@ -158,23 +165,25 @@ void addElementwiseOps(std::vector<OpDef> &d) {
   // whichever does not overflow.
   d.push_back(unary(OpKind::Sigmoid,
                     FN(x[0] >= 0 ? 1 / (1 + std::exp(-x[0]))
-                                         : std::exp(x[0]) / (1 + std::exp(x[0]))),
+                                 : std::exp(x[0]) / (1 + std::exp(x[0]))),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, b.mul(Y, b.sub(one(b, Y), Y)))};
                     }));
-  // relu(x) = max(x, 0); dy passes where the pre-activation x > 0 (slope 0 at 0).
-  d.push_back(unary(OpKind::Relu, FN(x[0] > 0 ? x[0] : (std::isnan(x[0]) ? x[0] : 0.0)),
+  // relu(x) = max(x, 0); dy passes where the pre-activation x > 0 (slope 0 at
+  // 0).
+  d.push_back(unary(OpKind::Relu,
+                    FN(x[0] > 0 ? x[0] : (std::isnan(x[0]) ? x[0] : 0.0)),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.select(b.gt(X0, zero(b, X0)), dy, zero(b, dy))};
                     }));
   // d|x| = sign(x) dx, with sign(0) = 0
-  d.push_back(unary(OpKind::Abs, FN(std::fabs(x[0])),
-                    [](Builder &b, const Op &op, Value *dy) -> Grads {
-                      Value *z = zero(b, X0);
-                      Value *negPart = b.select(b.create(OpKind::Lt, {X0, z}),
-                                                b.neg(dy), z);
-                      return {b.select(b.gt(X0, z), dy, negPart)};
-                    }));
+  d.push_back(unary(
+      OpKind::Abs, FN(std::fabs(x[0])),
+      [](Builder &b, const Op &op, Value *dy) -> Grads {
+        Value *z = zero(b, X0);
+        Value *negPart = b.select(b.create(OpKind::Lt, {X0, z}), b.neg(dy), z);
+        return {b.select(b.gt(X0, z), dy, negPart)};
+      }));
   // d sin(x) = cos(x) dx
   d.push_back(unary(OpKind::Sin, FN(std::sin(x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {

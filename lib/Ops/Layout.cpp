@@ -1,4 +1,5 @@
-//===- Layout.cpp - reshape, broadcast_to, const --------------------------------===//
+//===- Layout.cpp - reshape, broadcast_to, const
+//--------------------------------===//
 #include "OpsImpl.h"
 
 #include <algorithm>
@@ -63,8 +64,7 @@ Grads vjpReshape(Builder &b, const Op &op, Value *dy) {
   return {b.reshape(dy, op.operands[0]->type.dims)};
 }
 
-Type inferBroadcastTo(const Op &op, llvm::ArrayRef<Type> in,
-                      std::string &err) {
+Type inferBroadcastTo(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   const Attr *s = requiredShape(op, err);
   if (!s)
     return Type::invalid();
@@ -97,18 +97,23 @@ Type inferConst(const Op &op, llvm::ArrayRef<Type>, std::string &err) {
   return *op.declaredType;
 }
 
-Tensor evalConst(const Op &op, llvm::ArrayRef<const Tensor *>,
-                 const SymEnv &) {
+Tensor evalConst(const Op &op, llvm::ArrayRef<const Tensor *>, const SymEnv &) {
   return op.constValue;
 }
 
 } // namespace
 
 void addLayoutOps(std::vector<OpDef> &d) {
-  d.push_back({OpKind::Reshape, {{"shape", Attr::List}}, inferReshape,
-               evalReshape, vjpReshape});
-  d.push_back({OpKind::BroadcastTo, {{"shape", Attr::List}}, inferBroadcastTo,
-               evalBroadcastTo, vjpBroadcastTo});
+  d.push_back({OpKind::Reshape,
+               {{"shape", Attr::List}},
+               inferReshape,
+               evalReshape,
+               vjpReshape});
+  d.push_back({OpKind::BroadcastTo,
+               {{"shape", Attr::List}},
+               inferBroadcastTo,
+               evalBroadcastTo,
+               vjpBroadcastTo});
   d.push_back({OpKind::Const, {}, inferConst, evalConst, nullptr});
 }
 

@@ -1,4 +1,5 @@
-//===- Linalg.cpp - matmul, dot, transpose ------------------------------------===//
+//===- Linalg.cpp - matmul, dot, transpose
+//------------------------------------===//
 #include "OpsImpl.h"
 
 namespace gradc::ops {
@@ -12,10 +13,10 @@ Type inferMatMul(const Op &, llvm::ArrayRef<Type> in, std::string &err) {
     return Type::invalid();
   if (a.rank() < 1 || a.rank() > 2 || b.rank() < 1 || b.rank() > 2 ||
       (a.rank() == 1 && b.rank() == 1)) {
-    err = "'matmul' supports 2Dx2D, 2Dx1D and 1Dx2D operands, got " + a.str() +
-          " and " + b.str() + (a.rank() == 1 && b.rank() == 1
-                                   ? " (use 'dot' for two vectors)"
-                                   : "");
+    err =
+        "'matmul' supports 2Dx2D, 2Dx1D and 1Dx2D operands, got " + a.str() +
+        " and " + b.str() +
+        (a.rank() == 1 && b.rank() == 1 ? " (use 'dot' for two vectors)" : "");
     return Type::invalid();
   }
   const Dim &ka = a.dims.back(), &kb = b.dims[0];
@@ -60,8 +61,12 @@ Tensor evalMatMul(const Op &, llvm::ArrayRef<const Tensor *> in,
 // for y = x W, dx = W dy, dW = x dy^T.
 Grads vjpMatMul(Builder &b, const Op &op, Value *dy) {
   Value *a = op.operands[0], *w = op.operands[1];
-  auto col = [&](Value *v) { return b.reshape(v, {v->type.dims[0], Dim::fixed(1)}); };
-  auto row = [&](Value *v) { return b.reshape(v, {Dim::fixed(1), v->type.dims[0]}); };
+  auto col = [&](Value *v) {
+    return b.reshape(v, {v->type.dims[0], Dim::fixed(1)});
+  };
+  auto row = [&](Value *v) {
+    return b.reshape(v, {Dim::fixed(1), v->type.dims[0]});
+  };
   if (a->type.rank() == 2 && w->type.rank() == 2)
     return {b.matmul(dy, b.transpose(w)), b.matmul(b.transpose(a), dy)};
   if (a->type.rank() == 2) // y[m] = A[m,k] x[k]
@@ -74,8 +79,7 @@ Type inferDot(const Op &, llvm::ArrayRef<Type> in, std::string &err) {
   if (!sameDType(in, "dot", err))
     return Type::invalid();
   if (in[0].rank() != 1 || in[1].rank() != 1) {
-    err = "'dot' needs two vectors, got " + in[0].str() + " and " +
-          in[1].str();
+    err = "'dot' needs two vectors, got " + in[0].str() + " and " + in[1].str();
     return Type::invalid();
   }
   if (!(in[0].dims[0] == in[1].dims[0])) {
@@ -177,8 +181,11 @@ Grads vjpTranspose(Builder &b, const Op &op, Value *dy) {
 void addLinalgOps(std::vector<OpDef> &d) {
   d.push_back({OpKind::MatMul, {}, inferMatMul, evalMatMul, vjpMatMul});
   d.push_back({OpKind::Dot, {}, inferDot, evalDot, vjpDot});
-  d.push_back({OpKind::Transpose, {{"perm", Attr::List}}, inferTranspose,
-               evalTranspose, vjpTranspose});
+  d.push_back({OpKind::Transpose,
+               {{"perm", Attr::List}},
+               inferTranspose,
+               evalTranspose,
+               vjpTranspose});
 }
 
 } // namespace gradc::ops

@@ -1,4 +1,5 @@
-//===- OpDef.cpp - The op table and shared shape/kernel helpers -------------===//
+//===- OpDef.cpp - The op table and shared shape/kernel helpers
+//-------------===//
 #include "OpsImpl.h"
 
 #include "llvm/Support/ErrorHandling.h"
@@ -24,8 +25,7 @@ std::vector<OpDef> buildTable() {
   }
   for (size_t k = 0; k < table.size(); ++k)
     if (!seen[k])
-      llvm::report_fatal_error("op has no declaration: " +
-                               mnemonic(OpKind(k)));
+      llvm::report_fatal_error("op has no declaration: " + mnemonic(OpKind(k)));
   return table;
 }
 
@@ -39,11 +39,12 @@ const OpDef &opDef(OpKind k) {
 Type inferType(const Op &op, std::string &err) {
   const OpDef &d = opDef(op.kind);
   for (const NamedAttr &a : op.attrs) {
-    auto spec = std::find_if(d.attrs.begin(), d.attrs.end(),
-                             [&](const AttrSpec &s) { return a.name == s.name; });
+    auto spec =
+        std::find_if(d.attrs.begin(), d.attrs.end(),
+                     [&](const AttrSpec &s) { return a.name == s.name; });
     if (spec == d.attrs.end()) {
-      err = "'" + mnemonic(op.kind).str() + "' has no attribute '" + a.name +
-            "'";
+      err =
+          "'" + mnemonic(op.kind).str() + "' has no attribute '" + a.name + "'";
       return Type::invalid();
     }
     if (spec->kind != a.value.kind) {
@@ -67,8 +68,8 @@ namespace ops {
 bool sameDType(llvm::ArrayRef<Type> in, llvm::StringRef op, std::string &err) {
   for (const Type &t : in)
     if (t.dtype != in[0].dtype) {
-      err = "operands of '" + op.str() + "' have different element types: " +
-            in[0].str() + " vs " + t.str();
+      err = "operands of '" + op.str() +
+            "' have different element types: " + in[0].str() + " vs " + t.str();
       return false;
     }
   return true;
@@ -88,8 +89,8 @@ Type broadcastTypes(const Type &a, const Type &b, llvm::StringRef op,
     else if (!db || db->isOne() || *da == *db)
       out.dims[i] = *da;
     else {
-      err = "operands of '" + op.str() + "' are not broadcast-compatible: " +
-            a.str() + " vs " + b.str();
+      err = "operands of '" + op.str() +
+            "' are not broadcast-compatible: " + a.str() + " vs " + b.str();
       return Type::invalid();
     }
   }

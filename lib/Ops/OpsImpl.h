@@ -1,4 +1,5 @@
-//===- OpsImpl.h - Helpers shared by the op declarations ---------*- C++ -*-===//
+//===- OpsImpl.h - Helpers shared by the op declarations ---------*- C++
+//-*-===//
 #ifndef GRADC_LIB_OPS_OPSIMPL_H
 #define GRADC_LIB_OPS_OPSIMPL_H
 
@@ -35,7 +36,8 @@ bool sameDType(llvm::ArrayRef<Type> in, llvm::StringRef op, std::string &err);
 Shape resolve(const std::vector<Dim> &dims, const SymEnv &syms);
 std::vector<Dim> dimsOf(const Shape &s);
 
-// --- Kernel helpers ------------------------------------------------------------
+// --- Kernel helpers
+// ------------------------------------------------------------
 Shape broadcastShapes(const Shape &a, const Shape &b);
 /// Evaluates `fn` elementwise with numpy broadcasting over all inputs.
 Tensor mapBroadcast(llvm::ArrayRef<const Tensor *> in, DType t,
@@ -47,7 +49,8 @@ void forEachReduced(const Shape &in, const std::vector<int64_t> &axes,
 /// `in` broadcast to `out` (numpy rules), materialized.
 Tensor broadcastTensor(const Tensor &in, const Shape &out);
 
-// --- Adjoint helpers ------------------------------------------------------------
+// --- Adjoint helpers
+// ------------------------------------------------------------
 /// Reinserts the reduced axes of a reduction result as size-1 dims, then
 /// broadcasts to `full`.
 Value *expandReduced(Builder &b, Value *v, const Type &full,

@@ -1,8 +1,9 @@
-//===- Reduction.cpp - sum, mean, reduce_max, logsumexp, softmax -------------===//
+//===- Reduction.cpp - sum, mean, reduce_max, logsumexp, softmax
+//-------------===//
 //
-// logsumexp, softmax and log_softmax subtract the maximum before exponentiating,
-// so they do not overflow; their adjoints reuse the forward value and are
-// stable too.
+// logsumexp, softmax and log_softmax subtract the maximum before
+// exponentiating, so they do not overflow; their adjoints reuse the forward
+// value and are stable too.
 //
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
@@ -115,8 +116,8 @@ Grads vjpMean(Builder &b, const Op &op, Value *dy) {
   Value *count = symbolic ? b.sum(b.splat(1, counted), {}, false)
                           : b.constant(double(n), x->type.dtype);
   Value *scaled = b.div(dy, count);
-  return {expandReduced(b, scaled, x->type, axes,
-                        op.boolAttr("keepdims", false))};
+  return {
+      expandReduced(b, scaled, x->type, axes, op.boolAttr("keepdims", false))};
 }
 
 // y = max(x): dy goes to the first maximal element, nothing to the others.
@@ -126,9 +127,10 @@ Grads vjpReduceMax(Builder &b, const Op &op, Value *dy) {
   std::vector<Dim> axesAttr;
   for (int64_t a : axes)
     axesAttr.push_back(Dim::fixed(a));
-  Value *mask = b.create(OpKind::ArgMaxMask, {x},
-                         {{"axes", Attr::dims(axesAttr), {}}});
-  Value *g = expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false));
+  Value *mask =
+      b.create(OpKind::ArgMaxMask, {x}, {{"axes", Attr::dims(axesAttr), {}}});
+  Value *g =
+      expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false));
   return {b.select(mask, g, b.constant(0, dy->type.dtype))};
 }
 
@@ -179,8 +181,7 @@ Type inferSoftmax(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 
 /// For each slice along the axis computes m = max and s = sum(exp(x - m)),
 /// then calls fn(slice index, element index, m, s) for each element.
-template <typename Fn>
-void forEachSlice(const Op &op, const Tensor &x, Fn fn) {
+template <typename Fn> void forEachSlice(const Op &op, const Tensor &x, Fn fn) {
   int64_t axis;
   std::string err;
   singleAxis(op, x.rank(), axis, err);
@@ -193,7 +194,8 @@ void forEachSlice(const Op &op, const Tensor &x, Fn fn) {
   });
   forEachReduced(x.shape, {axis}, [&](int64_t o, int64_t i) {
     // An all -inf slice has m = -inf; x - m would be NaN.
-    acc[o] += std::isinf(mx[o]) && mx[o] < 0 ? 0.0 : std::exp(x.data[i] - mx[o]);
+    acc[o] +=
+        std::isinf(mx[o]) && mx[o] < 0 ? 0.0 : std::exp(x.data[i] - mx[o]);
   });
   forEachReduced(x.shape, {axis},
                  [&](int64_t o, int64_t i) { fn(o, i, mx[o], acc[o]); });
@@ -275,12 +277,15 @@ void addReductionOps(std::vector<OpDef> &d) {
   d.push_back({OpKind::Mean, kReduceAttrs, inferReduce, evalMean, vjpMean});
   d.push_back({OpKind::ReduceMax, kReduceAttrs, inferReduce, evalReduceMax,
                vjpReduceMax});
-  d.push_back({OpKind::ArgMaxMask, {{"axes", Attr::List}}, inferArgMaxMask,
-               evalArgMaxMask, nullptr});
+  d.push_back({OpKind::ArgMaxMask,
+               {{"axes", Attr::List}},
+               inferArgMaxMask,
+               evalArgMaxMask,
+               nullptr});
   d.push_back({OpKind::LogSumExp, kAxisAttrs, inferLogSumExp, evalLogSumExp,
                vjpLogSumExp});
-  d.push_back({OpKind::Softmax, kAxisAttrs, inferSoftmax, evalSoftmax,
-               vjpSoftmax});
+  d.push_back(
+      {OpKind::Softmax, kAxisAttrs, inferSoftmax, evalSoftmax, vjpSoftmax});
   d.push_back({OpKind::LogSoftmax, kAxisAttrs, inferSoftmax, evalLogSoftmax,
                vjpLogSoftmax});
 }

@@ -1,4 +1,5 @@
-//===- Parser.cpp - Lexer and recursive-descent parser for .gir ------------===//
+//===- Parser.cpp - Lexer and recursive-descent parser for .gir
+//------------===//
 //
 // One op per line, but the grammar does not need the newlines: a statement
 // starts with `%name =` or `return`. After an error the parser skips to the
@@ -22,10 +23,10 @@ namespace {
 enum class Tok {
   Eof,
   Error,
-  Ident,    // func, f32, add, N, true, nan, ...
-  Value,    // %name
-  Func,     // @name
-  Number,   // 12, -2, 0.5, 1e-3
+  Ident,  // func, f32, add, N, true, nan, ...
+  Value,  // %name
+  Func,   // @name
+  Number, // 12, -2, 0.5, 1e-3
   LParen,
   RParen,
   LSquare,
@@ -84,15 +85,24 @@ private:
   Token lexToken() {
     const char *start = cur_++;
     switch (*start) {
-    case '(': return make(Tok::LParen, start);
-    case ')': return make(Tok::RParen, start);
-    case '[': return make(Tok::LSquare, start);
-    case ']': return make(Tok::RSquare, start);
-    case '{': return make(Tok::LBrace, start);
-    case '}': return make(Tok::RBrace, start);
-    case ',': return make(Tok::Comma, start);
-    case ':': return make(Tok::Colon, start);
-    case '=': return make(Tok::Equal, start);
+    case '(':
+      return make(Tok::LParen, start);
+    case ')':
+      return make(Tok::RParen, start);
+    case '[':
+      return make(Tok::LSquare, start);
+    case ']':
+      return make(Tok::RSquare, start);
+    case '{':
+      return make(Tok::LBrace, start);
+    case '}':
+      return make(Tok::RBrace, start);
+    case ',':
+      return make(Tok::Comma, start);
+    case ':':
+      return make(Tok::Colon, start);
+    case '=':
+      return make(Tok::Equal, start);
     case '%':
     case '@': {
       while (cur_ != end_ && isIdentChar(*cur_))
@@ -155,10 +165,9 @@ constexpr int64_t kMaxConstElements = int64_t(1) << 24;
 class Parser {
 public:
   Parser(DiagEngine &diag)
-      : diag_(diag),
-        lex_(diag.sourceMgr()
-                 .getMemoryBuffer(diag.sourceMgr().getMainFileID())
-                 ->getBuffer()) {
+      : diag_(diag), lex_(diag.sourceMgr()
+                              .getMemoryBuffer(diag.sourceMgr().getMainFileID())
+                              ->getBuffer()) {
     consume();
   }
 
@@ -282,7 +291,8 @@ private:
     return expect(Tok::RSquare, "',' or ']' in the dimension list");
   }
 
-  // --- Functions ---------------------------------------------------------------
+  // --- Functions
+  // ---------------------------------------------------------------
   void parseFunction(Module &m, llvm::StringMap<SMLoc> &funcLocs) {
     consume(); // func
     SMLoc nameLoc = tok_.loc();
@@ -324,8 +334,7 @@ private:
         StringRef n = tok_.text.drop_front();
         consume();
         Type t;
-        if (!expect(Tok::Colon, "':' and the argument's type") ||
-            !parseType(t))
+        if (!expect(Tok::Colon, "':' and the argument's type") || !parseType(t))
           return false;
         if (!define(n, loc))
           return false;
@@ -556,7 +565,8 @@ private:
     return expect(Tok::RBrace, "',' or '}' after an attribute");
   }
 
-  // --- Constant literals ---------------------------------------------------------
+  // --- Constant literals
+  // ---------------------------------------------------------
   bool parseNumber(double &v) {
     bool negative = false;
     if (tok_.kind == Tok::Minus) {
@@ -651,7 +661,8 @@ private:
     const Type &t = *op.declaredType;
     if (!t.isStatic())
       return error(op.loc, "the type of a constant must have static "
-                           "dimensions, got " + t.str());
+                           "dimensions, got " +
+                               t.str());
     Tensor &c = op.constValue;
     Shape want;
     int64_t n = 1;

@@ -1,4 +1,5 @@
-//===- DCE.cpp - Dead-code elimination and common subexpressions -------------===//
+//===- DCE.cpp - Dead-code elimination and common subexpressions
+//-------------===//
 #include "gradc/IR/Printer.h"
 #include "gradc/Ops/OpDef.h"
 #include "gradc/Transforms/Passes.h"

@@ -1,4 +1,5 @@
-//===- Simplify.cpp - Constant folding and algebraic identities --------------===//
+//===- Simplify.cpp - Constant folding and algebraic identities
+//--------------===//
 //
 // One forward walk: each op's operands are first redirected to their
 // replacements, then the op is folded (all operands constant, small result)
@@ -110,8 +111,8 @@ private:
     case OpKind::Transpose:
       // Two transposes: compose them; the identity permutation disappears.
       if (x0->def && x0->def->kind == OpKind::Transpose &&
-          x0->def->operands[0]->type == op.result->type &&
-          !op.attr("perm") && !x0->def->attr("perm"))
+          x0->def->operands[0]->type == op.result->type && !op.attr("perm") &&
+          !x0->def->attr("perm"))
         return x0->def->operands[0];
       return nullptr;
     case OpKind::Reshape:

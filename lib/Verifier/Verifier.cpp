@@ -1,4 +1,5 @@
-//===- Verifier.cpp - Shape inference and structural checks ------------------===//
+//===- Verifier.cpp - Shape inference and structural checks
+//------------------===//
 #include "gradc/Verifier/Verifier.h"
 #include "gradc/Ops/OpDef.h"
 

@@ -1,4 +1,5 @@
-//===- gradc.cpp - The gradc driver ----------------------------------------===//
+//===- gradc.cpp - The gradc driver
+//----------------------------------------===//
 //
 // gradc parse|run FILE ...: the command-line face of the libraries. Only this
 // file prints to the terminal or decides exit codes.
@@ -28,20 +29,23 @@ namespace cl = llvm::cl;
 namespace {
 
 cl::OptionCategory Cat("gradc options");
-cl::SubCommand ParseCmd("parse", "Verify a .gir file and print its canonical IR");
+cl::SubCommand ParseCmd("parse",
+                        "Verify a .gir file and print its canonical IR");
 cl::SubCommand RunCmd("run", "Evaluate a function (and its gradient) with the "
-                            "reference interpreter");
-cl::SubCommand GradCmd("grad", "Add the reverse-mode function @f.grad and print "
-                              "the module");
+                             "reference interpreter");
+cl::SubCommand GradCmd("grad",
+                       "Add the reverse-mode function @f.grad and print "
+                       "the module");
 cl::SubCommand JvpCmd("jvp", "Add the forward-mode function @f.jvp and print "
-                            "the module");
+                             "the module");
 cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
-                                "differences");
+                                 "differences");
 
 cl::opt<std::string> InputFile(cl::Positional, cl::desc("<file.gir>"),
-                               cl::init("-"), cl::sub(ParseCmd), cl::sub(RunCmd),
-                               cl::sub(GradCmd), cl::sub(JvpCmd),
-                               cl::sub(CheckCmd), cl::cat(Cat));
+                               cl::init("-"), cl::sub(ParseCmd),
+                               cl::sub(RunCmd), cl::sub(GradCmd),
+                               cl::sub(JvpCmd), cl::sub(CheckCmd),
+                               cl::cat(Cat));
 cl::opt<std::string> FuncName("func", cl::desc("The function to use"),
                               cl::value_desc("name"), cl::sub(RunCmd),
                               cl::sub(GradCmd), cl::sub(JvpCmd),
@@ -75,19 +79,19 @@ cl::opt<bool> VerifyEach("verify-each",
                          cl::cat(Cat));
 cl::opt<uint64_t> Seed("seed", cl::desc("Random seed of the inputs"),
                        cl::init(1), cl::sub(CheckCmd), cl::cat(Cat));
-cl::opt<double> Tolerance("tol",
-                          cl::desc("Largest accepted relative error"),
+cl::opt<double> Tolerance("tol", cl::desc("Largest accepted relative error"),
                           cl::init(1e-6), cl::sub(CheckCmd), cl::cat(Cat));
-cl::list<std::string> Args("arg",
-                           cl::desc("An argument: name=NUMBER, name=[[1,2],[3,4]] "
-                                    "or name=@file.npy|json"),
-                           cl::value_desc("name=VALUE"), cl::sub(RunCmd),
-                           cl::cat(Cat));
+cl::list<std::string>
+    Args("arg",
+         cl::desc("An argument: name=NUMBER, name=[[1,2],[3,4]] "
+                  "or name=@file.npy|json"),
+         cl::value_desc("name=VALUE"), cl::sub(RunCmd), cl::cat(Cat));
 enum class Format { Text, Json };
 cl::opt<Format> OutFormat(
     "format", cl::desc("Output format"), cl::init(Format::Text),
     cl::values(clEnumValN(Format::Text, "text", "aligned, for people"),
-               clEnumValN(Format::Json, "json", "{\"outputs\": [...], \"gradients\": {...}}")),
+               clEnumValN(Format::Json, "json",
+                          "{\"outputs\": [...], \"gradients\": {...}}")),
     cl::sub(RunCmd), cl::cat(Cat));
 
 int fail(const llvm::Twine &msg) {
@@ -136,7 +140,8 @@ bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
       return fail("--arg expects name=VALUE, got '" + a + "'"), false;
     if (given.count(name))
       return fail("argument '" + name + "' is given twice"), false;
-    bool known = llvm::any_of(params, [&](Value *v) { return v->name == name; });
+    bool known =
+        llvm::any_of(params, [&](Value *v) { return v->name == name; });
     if (!known)
       return fail("'@" + f.name + "' has no argument '" + name + "'"), false;
     auto t = text.starts_with("@") ? loadValueFile(text.drop_front())
@@ -231,8 +236,9 @@ int runRun() {
   std::vector<Tensor> values(outs->begin(), outs->begin() + numOut);
   std::vector<NamedTensor> grads;
   for (size_t i = numOut; i < outs->size(); ++i)
-    grads.push_back({llvm::StringRef(GradArgs[i - numOut]).trim().ltrim('%').str(),
-                     (*outs)[i]});
+    grads.push_back(
+        {llvm::StringRef(GradArgs[i - numOut]).trim().ltrim('%').str(),
+         (*outs)[i]});
   if (OutFormat == Format::Json) {
     printJson(values, grads, llvm::outs());
     return 0;
@@ -288,9 +294,8 @@ int runCheck() {
     os << ", " << sym << "=" << n;
   os << "\n";
   for (const CheckRow &r : report->rows)
-    os << llvm::format("  %-12s %-24s max rel error %.3e  %s\n",
-                       r.what.c_str(), r.type.c_str(), r.maxRelError,
-                       r.ok ? "ok" : "FAILED");
+    os << llvm::format("  %-12s %-24s max rel error %.3e  %s\n", r.what.c_str(),
+                       r.type.c_str(), r.maxRelError, r.ok ? "ok" : "FAILED");
   if (!report->ok())
     return fail(llvm::formatv("a derivative differs from finite differences "
                               "by more than --tol={0}",

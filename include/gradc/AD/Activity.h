@@ -1,4 +1,5 @@
-//===- Activity.h - Which values carry derivatives ------------------*- C++ -*-===//
+//===- Activity.h - Which values carry derivatives ------------------*- C++
+//-*-===//
 #ifndef GRADC_AD_ACTIVITY_H
 #define GRADC_AD_ACTIVITY_H
 

@@ -1,4 +1,5 @@
-//===- Autodiff.h - Reverse and forward mode differentiation -------*- C++ -*-===//
+//===- Autodiff.h - Reverse and forward mode differentiation -------*- C++
+//-*-===//
 //
 // The adjoint pass: from a function @f it synthesizes @f.grad (reverse mode,
 // the chain rule applied backwards from the outputs) or @f.jvp (forward mode)
@@ -38,7 +39,8 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
                                          const GradOptions &opts);
 
 /// Builds the forward-mode function and adds it to `m`:
-///   @f.jvp(args..., tangents of wrt...) -> (results..., tangents of results...)
+///   @f.jvp(args..., tangents of wrt...) -> (results..., tangents of
+///   results...)
 /// It is the transpose of the reverse mode: the VJP is linear in its
 /// cotangent, so differentiating it with respect to the cotangent gives J t.
 llvm::Expected<Function *> buildJvp(Module &m, const Function &f,

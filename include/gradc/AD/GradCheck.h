@@ -1,4 +1,5 @@
-//===- GradCheck.h - Finite-difference gradient checking -----------*- C++ -*-===//
+//===- GradCheck.h - Finite-difference gradient checking -----------*- C++
+//-*-===//
 #ifndef GRADC_AD_GRADCHECK_H
 #define GRADC_AD_GRADCHECK_H
 

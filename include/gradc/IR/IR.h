@@ -1,4 +1,5 @@
-//===- IR.h - Values, ops, functions and modules ------------------*- C++ -*-===//
+//===- IR.h - Values, ops, functions and modules ------------------*- C++
+//-*-===//
 //
 // The graph IR is a list of functions; each function is a list of
 // single-result ops in SSA form, in definition order. A Value is either a
@@ -16,9 +17,9 @@
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/SMLoc.h"
 
+#include <map>
 #include <memory>
 #include <optional>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,7 +45,9 @@ struct Attr {
 
   static Attr boolean(bool v) { return Attr{Bool, v, 0, {}}; }
   static Attr integer(int64_t v) { return Attr{Int, false, v, {}}; }
-  static Attr dims(std::vector<Dim> l) { return Attr{List, false, 0, std::move(l)}; }
+  static Attr dims(std::vector<Dim> l) {
+    return Attr{List, false, 0, std::move(l)};
+  }
   bool operator==(const Attr &o) const {
     return kind == o.kind && b == o.b && i == o.i && list == o.list;
   }
@@ -62,8 +65,8 @@ class Value {
 public:
   std::string name; // without the leading '%'
   Type type;
-  Op *def = nullptr;   // null for a function argument
-  int argIndex = -1;   // >= 0 for a function argument
+  Op *def = nullptr; // null for a function argument
+  int argIndex = -1; // >= 0 for a function argument
   llvm::SMLoc loc;
 
   bool isArg() const { return def == nullptr; }
@@ -99,7 +102,8 @@ public:
   /// Returns a name based on `base` that no value of this function has yet.
   std::string uniqueName(llvm::StringRef base);
   Value *lookup(llvm::StringRef name) const;
-  /// Removes the ops for which `dead` returns true (their results must be unused).
+  /// Removes the ops for which `dead` returns true (their results must be
+  /// unused).
   template <typename Pred> void eraseOpsIf(Pred dead);
 
 private:

@@ -1,4 +1,5 @@
-//===- Interpreter.h - The reference evaluator ---------------------*- C++ -*-===//
+//===- Interpreter.h - The reference evaluator ---------------------*- C++
+//-*-===//
 //
 // Straightforward, obviously correct evaluation of a verified function on
 // concrete tensors: the oracle that the adjoint pass and every backend are

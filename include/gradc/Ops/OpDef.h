@@ -1,4 +1,5 @@
-//===- OpDef.h - The one declaration of each op -------------------*- C++ -*-===//
+//===- OpDef.h - The one declaration of each op -------------------*- C++
+//-*-===//
 //
 // Every op has exactly one OpDef, in lib/Ops/: its attributes, its shape rule,
 // its interpreter kernel and its adjoint (vector-Jacobian product) rule. The
@@ -48,7 +49,7 @@ struct OpDef {
   std::vector<AttrSpec> attrs;
   InferFn infer;
   EvalFn eval;
-  VjpFn vjp = nullptr; // null: not differentiable (gradient zero)
+  VjpFn vjp = nullptr;       // null: not differentiable (gradient zero)
   ScalarFn scalar = nullptr; // elementwise ops only
   bool broadcasts = false;
   bool elementwise = false;

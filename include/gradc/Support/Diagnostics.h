@@ -1,4 +1,5 @@
-//===- Diagnostics.h - Errors with a file, line, column and caret -*- C++ -*-===//
+//===- Diagnostics.h - Errors with a file, line, column and caret -*- C++
+//-*-===//
 #ifndef GRADC_SUPPORT_DIAGNOSTICS_H
 #define GRADC_SUPPORT_DIAGNOSTICS_H
 

@@ -1,4 +1,5 @@
-//===- Passes.h - Simplification passes and the pass manager -------*- C++ -*-===//
+//===- Passes.h - Simplification passes and the pass manager -------*- C++
+//-*-===//
 #ifndef GRADC_TRANSFORMS_PASSES_H
 #define GRADC_TRANSFORMS_PASSES_H
 
@@ -19,7 +20,8 @@ struct Pass {
 
 /// Removes ops whose results nothing uses.
 bool runDCE(Function &f);
-/// Replaces an op by an earlier identical one (same kind, operands, attributes).
+/// Replaces an op by an earlier identical one (same kind, operands,
+/// attributes).
 bool runCSE(Function &f);
 /// Constant folding and algebraic identities (x*1, x+0, 0*x, neg(neg x),
 /// transpose(transpose x), no-op reshapes and broadcasts, select of equal
