@@ -197,7 +197,7 @@ private:
     std::vector<Tensor> tangents(outs->begin() + f_->results.size(),
                                  outs->end());
     double analytic = project(tangents, cot_);
-    addRow("jvp", "(all arguments checked, random tangent)",
+    addRow("jvp", "(random tangent of the checked arguments)",
            relError(analytic, numeric));
     return llvm::Error::success();
   }

@@ -18,10 +18,11 @@
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
+
+#include <fmt/format.h>
 
 using namespace gradc;
 namespace cl = llvm::cl;
@@ -297,10 +298,9 @@ int runCheck() {
     os << llvm::format("  %-12s %-24s max rel error %.3e  %s\n", r.what.c_str(),
                        r.type.c_str(), r.maxRelError, r.ok ? "ok" : "FAILED");
   if (!report->ok())
-    return fail(llvm::formatv("a derivative differs from finite differences "
-                              "by more than --tol={0}",
-                              double(Tolerance))
-                    .str());
+    return fail("a derivative differs from finite differences by more than "
+                "--tol=" +
+                llvm::Twine(fmt::format("{:g}", double(Tolerance))));
   return 0;
 }
 
