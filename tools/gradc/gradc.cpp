@@ -22,12 +22,14 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
 
+#include "Driver.h"
+
 #include <fmt/format.h>
 
 using namespace gradc;
 namespace cl = llvm::cl;
 
-namespace {
+namespace gradc::driver {
 
 cl::OptionCategory Cat("gradc options");
 cl::SubCommand ParseCmd("parse",
@@ -41,16 +43,22 @@ cl::SubCommand JvpCmd("jvp", "Add the forward-mode function @f.jvp and print "
                              "the module");
 cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
                                  "differences");
+cl::SubCommand EmitCmd("emit", "Compile the module to LLVM IR, assembly, an "
+                               "object file or C++ source");
+cl::SubCommand DotCmd("dot", "Draw a function (and its adjoint) as a "
+                             "Graphviz graph");
 
 cl::opt<std::string> InputFile(cl::Positional, cl::desc("<file.gir>"),
                                cl::init("-"), cl::sub(ParseCmd),
                                cl::sub(RunCmd), cl::sub(GradCmd),
                                cl::sub(JvpCmd), cl::sub(CheckCmd),
+                               cl::sub(EmitCmd), cl::sub(DotCmd),
                                cl::cat(Cat));
 cl::opt<std::string> FuncName("func", cl::desc("The function to use"),
                               cl::value_desc("name"), cl::sub(RunCmd),
                               cl::sub(GradCmd), cl::sub(JvpCmd),
-                              cl::sub(CheckCmd), cl::cat(Cat));
+                              cl::sub(CheckCmd), cl::sub(DotCmd),
+                              cl::cat(Cat));
 cl::list<std::string> Wrt("wrt",
                           cl::desc("Differentiate with respect to these "
                                    "arguments (default: all)"),
@@ -86,7 +94,8 @@ cl::list<std::string>
     Args("arg",
          cl::desc("An argument: name=NUMBER, name=[[1,2],[3,4]] "
                   "or name=@file.npy|json"),
-         cl::value_desc("name=VALUE"), cl::sub(RunCmd), cl::cat(Cat));
+         cl::value_desc("name=VALUE"), cl::sub(RunCmd), cl::sub(DotCmd),
+         cl::cat(Cat));
 enum class Format { Text, Json };
 cl::opt<Format> OutFormat(
     "format", cl::desc("Output format"), cl::init(Format::Text),
@@ -165,6 +174,12 @@ bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
            false;
   return true;
 }
+
+} // namespace gradc::driver
+
+using namespace gradc::driver;
+
+namespace {
 
 int runParse() {
   llvm::SourceMgr sm;
@@ -319,7 +334,9 @@ int main(int argc, char **argv) {
       "  gradc run FILE --func f --arg x=VALUE ... [--grad x,W [--vjp]]\n"
       "  gradc grad FILE --func f [--wrt x,W] [--vjp]   add and print @f.grad\n"
       "  gradc jvp FILE --func f [--wrt x,W]            add and print @f.jvp\n"
-      "  gradc check FILE --func f [--wrt x,W] [--seed N]\n");
+      "  gradc check FILE --func f [--wrt x,W] [--seed N]\n"
+      "  gradc emit FILE --target llvm|asm|obj|cpp [-o out] [--header out.h]\n"
+      "  gradc dot FILE --func f [--grad x,W] [--arg ...] [-o graph.dot]\n");
   if (ParseCmd)
     return runParse();
   if (RunCmd)
@@ -330,5 +347,9 @@ int main(int argc, char **argv) {
     return runGrad(/*forward=*/true);
   if (CheckCmd)
     return runCheck();
+  if (EmitCmd)
+    return runEmit();
+  if (DotCmd)
+    return runDot();
   return fail("expected a subcommand; see 'gradc --help'");
 }

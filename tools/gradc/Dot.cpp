@@ -1,0 +1,3 @@
+// In progress: replaced by the Graphviz writer.
+#include "Driver.h"
+int gradc::driver::runDot() { return fail("gradc dot: in progress"); }
