@@ -17,3 +17,11 @@ llvm_config.add_tool_substitutions(["gradc"], [config.gradc_tools_dir])
 config.substitutions.append(("%cxx", config.host_cxx))
 config.substitutions.append(("%examples", os.path.join(config.gradc_src_root, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
+
+# The whole suite runs twice under ctest: with the default backend (the LLVM
+# JIT) and with `--param backend=interp`, where every `gradc run` without an
+# explicit --backend uses the reference interpreter.
+backend = lit_config.params.get("backend", "jit")
+config.name = "gradc-" + backend
+if backend == "interp":
+    config.substitutions.insert(0, (r"\bgradc run\b", "gradc run --backend=interp"))

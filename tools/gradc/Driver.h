@@ -18,6 +18,7 @@ extern llvm::cl::SubCommand EmitCmd, DotCmd;
 extern llvm::cl::opt<std::string> InputFile; // positional <file.gir>
 extern llvm::cl::opt<std::string> FuncName;  // --func
 extern llvm::cl::list<std::string> Args;     // --arg name=VALUE
+extern llvm::cl::opt<bool> NoBlas;           // --no-blas
 
 /// Prints `gradc: error: msg`; returns 1 (the exit code).
 int fail(const llvm::Twine &msg);

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "gradc/AD/Autodiff.h"
 #include "gradc/AD/GradCheck.h"
+#include "gradc/Codegen/Jit.h"
 #include "gradc/IR/Printer.h"
 #include "gradc/Interp/Interpreter.h"
 #include "gradc/Interp/Values.h"
@@ -96,6 +97,22 @@ cl::list<std::string>
                   "or name=@file.npy|json"),
          cl::value_desc("name=VALUE"), cl::sub(RunCmd), cl::sub(DotCmd),
          cl::cat(Cat));
+enum class Backend { Jit, Interp };
+cl::opt<Backend> RunBackend(
+    "backend", cl::desc("How to evaluate"), cl::init(Backend::Jit),
+    cl::values(clEnumValN(Backend::Jit, "jit",
+                          "compile with LLVM (ORC JIT) and run natively"),
+               clEnumValN(Backend::Interp, "interp",
+                          "the reference interpreter")),
+    cl::sub(RunCmd), cl::cat(Cat));
+cl::opt<bool> Stats("stats",
+                    cl::desc("Report compile time and the peak bytes of "
+                             "intermediate buffers (jit, to stderr)"),
+                    cl::sub(RunCmd), cl::cat(Cat));
+cl::opt<bool> NoBlas("no-blas",
+                     cl::desc("Lower matmul and dot to loops instead of "
+                              "CBLAS calls"),
+                     cl::sub(RunCmd), cl::sub(EmitCmd), cl::cat(Cat));
 enum class Format { Text, Json };
 cl::opt<Format> OutFormat(
     "format", cl::desc("Output format"), cl::init(Format::Text),
@@ -245,7 +262,29 @@ int runRun() {
   } else if (!collectArgs(*target, target->args, args)) {
     return 1;
   }
-  auto outs = evaluate(*target, std::move(args));
+  llvm::Expected<std::vector<Tensor>> outs = std::vector<Tensor>();
+  if (RunBackend == Backend::Interp) {
+    outs = evaluate(*target, std::move(args));
+  } else {
+    LowerOptions lo;
+    lo.blas = !NoBlas;
+    lo.only = target; // compile only the function that runs
+    auto jit = Jit::create(*m, lo);
+    if (!jit)
+      return fail(llvm::toString(jit.takeError()));
+    if (Stats) {
+      auto symsArgs = args;
+      auto syms = bindArguments(*target, symsArgs);
+      if (syms)
+        llvm::errs() << llvm::format(
+            "stats: compile %.1f ms, peak intermediate buffers %lld bytes\n",
+            (*jit)->compileMillis(),
+            (long long)workspaceBytes(*target, *syms));
+      else
+        llvm::consumeError(syms.takeError());
+    }
+    outs = (*jit)->call(*target, std::move(args));
+  }
   if (!outs)
     return fail(llvm::toString(outs.takeError()));
   size_t numOut = f->results.size();

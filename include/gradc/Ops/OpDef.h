@@ -16,6 +16,11 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class IRBuilderBase;
+class Value;
+} // namespace llvm
+
 namespace gradc {
 
 class Builder;
@@ -44,6 +49,10 @@ using VjpFn = std::vector<Value *> (*)(Builder &b, const Op &op, Value *dy);
 /// The scalar formula of an elementwise op, over its operands' elements.
 using ScalarFn = double (*)(const double *x);
 
+/// Emits the scalar formula of an elementwise op as LLVM IR.
+using LowerFn = llvm::Value *(*)(llvm::IRBuilderBase &b,
+                                 llvm::ArrayRef<llvm::Value *> x);
+
 struct OpDef {
   OpKind kind;
   std::vector<AttrSpec> attrs;
@@ -51,6 +60,7 @@ struct OpDef {
   EvalFn eval;
   VjpFn vjp = nullptr;       // null: not differentiable (gradient zero)
   ScalarFn scalar = nullptr; // elementwise ops only
+  LowerFn lower = nullptr;   // elementwise ops only
   bool broadcasts = false;
   bool elementwise = false;
   bool commutative = false;

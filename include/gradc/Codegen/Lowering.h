@@ -1,0 +1,48 @@
+//===- Lowering.h - From the graph IR to LLVM IR --------------------*- C++ -*-===//
+//
+// Each function becomes an LLVM function under the C ABI of
+// include/gradc/IR/ABI.h, plus a packed entry point for the JIT:
+//   int gradc_f__packed(void **inputs, const int64_t *dims, void **outputs)
+// Tensors are flat row-major buffers; broadcasting is index arithmetic.
+// Elementwise producers used once by an elementwise op or a reduction of the
+// same shape are computed inside their consumer's loop (fusion); every other
+// value is stored once, in a per-call arena. matmul/dot call a CBLAS with
+// transposes folded into its flags, or plain loops.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRADC_CODEGEN_LOWERING_H
+#define GRADC_CODEGEN_LOWERING_H
+
+#include "gradc/IR/IR.h"
+#include "gradc/Ops/OpDef.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+
+namespace gradc {
+
+struct LowerOptions {
+  /// Call cblas_{s,d}{gemm,gemv,dot} for matmul/dot; loops otherwise.
+  bool blas = true;
+  /// Lower only this function of the module (default: all).
+  const Function *only = nullptr;
+};
+
+/// Lowers every function of the verified module `m`.
+std::unique_ptr<llvm::Module> lowerToLLVM(const Module &m,
+                                          llvm::LLVMContext &ctx,
+                                          const LowerOptions &opts);
+
+/// The name of the packed entry point of `f`.
+std::string packedSymbolName(const Function &f);
+
+/// Bytes of the intermediate buffers one call of `f` allocates, for the given
+/// symbolic dims (what `gradc run --stats` reports as the peak).
+int64_t workspaceBytes(const Function &f, const SymEnv &syms);
+
+} // namespace gradc
+
+#endif

@@ -1,0 +1,237 @@
+//===- Jit.cpp - Host target machine, O3, object files and ORC LLJIT --------===//
+#include "gradc/Codegen/Jit.h"
+#include "gradc/IR/ABI.h"
+#include "gradc/Interp/Interpreter.h"
+
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+
+#ifdef GRADC_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+namespace gradc {
+
+/// Most bytes of outputs and intermediates `Jit::call` lets one call use.
+constexpr int64_t kMaxJitBytes = int64_t(16) << 30;
+
+static void initTargets() {
+  static bool done = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+    return true;
+  }();
+  (void)done;
+}
+
+static llvm::orc::JITTargetMachineBuilder hostBuilder() {
+  llvm::orc::JITTargetMachineBuilder jtmb{
+      llvm::Triple(llvm::sys::getProcessTriple())};
+  jtmb.setCPU(llvm::sys::getHostCPUName().str());
+  llvm::SubtargetFeatures features;
+  for (auto &[name, on] : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(name, on);
+  jtmb.addFeatures(features.getFeatures());
+  jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return jtmb;
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine() {
+  initTargets();
+  return hostBuilder().createTargetMachine();
+}
+
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm) {
+  m.setDataLayout(tm.createDataLayout());
+  m.setTargetTriple(tm.getTargetTriple().str());
+  // Every function gets the host's CPU and features, so that the vectorizer
+  // uses the widest vectors the machine has.
+  for (llvm::Function &fn : m)
+    if (!fn.isDeclaration()) {
+      fn.addFnAttr("target-cpu", tm.getTargetCPU());
+      fn.addFnAttr("target-features", tm.getTargetFeatureString());
+    }
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  pto.LoopVectorization = true;
+  pto.SLPVectorization = true;
+  llvm::PassBuilder pb(&tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+}
+
+llvm::Error emitMachineCode(llvm::Module &m, llvm::TargetMachine &tm,
+                            llvm::raw_pwrite_stream &os,
+                            llvm::CodeGenFileType kind) {
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, kind))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the target cannot emit this file type");
+  pm.run(m);
+  return llvm::Error::success();
+}
+
+Jit::~Jit() = default;
+
+llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
+                                                 const LowerOptions &opts) {
+  auto start = std::chrono::steady_clock::now();
+  initTargets();
+  std::unique_ptr<Jit> j(new Jit());
+  auto lljit = llvm::orc::LLJITBuilder()
+                   .setJITTargetMachineBuilder(hostBuilder())
+                   .create();
+  if (!lljit)
+    return lljit.takeError();
+  j->jit_ = std::move(*lljit);
+  auto &lib = j->jit_->getMainJITDylib();
+  // libc and libm (malloc, free, tanh, ...) come from this process.
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      j->jit_->getDataLayout().getGlobalPrefix());
+  if (!gen)
+    return gen.takeError();
+  lib.addGenerator(std::move(*gen));
+#ifdef GRADC_HAVE_CBLAS
+  // The BLAS entry points, named explicitly so that the linker keeps them.
+  llvm::orc::MangleAndInterner mangle(j->jit_->getExecutionSession(),
+                                      j->jit_->getDataLayout());
+  llvm::orc::SymbolMap blas;
+  auto add = [&](const char *name, auto *fn) {
+    blas[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                          llvm::JITSymbolFlags::Exported};
+  };
+  add("cblas_sgemm", &cblas_sgemm);
+  add("cblas_dgemm", &cblas_dgemm);
+  add("cblas_sgemv", &cblas_sgemv);
+  add("cblas_dgemv", &cblas_dgemv);
+  add("cblas_sdot", &cblas_sdot);
+  add("cblas_ddot", &cblas_ddot);
+  if (auto e = lib.define(llvm::orc::absoluteSymbols(std::move(blas))))
+    return e;
+#else
+  if (opts.blas)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "gradc was built without a BLAS");
+#endif
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> mod = lowerToLLVM(m, *ctx, opts);
+  auto tm = hostBuilder().createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  optimizeModule(*mod, **tm);
+  if (auto e = j->jit_->addIRModule(
+          llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
+    return e;
+  // Look every function up now, so that compile time is measured here.
+  for (const auto &f : m.functions)
+    if (!opts.only || opts.only == f.get())
+      if (auto sym = j->jit_->lookup(packedSymbolName(*f)); !sym)
+        return sym.takeError();
+  j->compileMs_ = std::chrono::duration<double, std::milli>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  return j;
+}
+
+llvm::Expected<Jit::PackedFn> Jit::lookup(const Function &f) {
+  auto sym = jit_->lookup(packedSymbolName(f));
+  if (!sym)
+    return sym.takeError();
+  return sym->toPtr<PackedFn>();
+}
+
+llvm::Expected<std::vector<Tensor>> Jit::call(const Function &f,
+                                              std::vector<Tensor> args) {
+  auto syms = bindArguments(f, args);
+  if (!syms)
+    return syms.takeError();
+  // Refuse sizes whose buffers would not fit in memory, before allocating.
+  int64_t bytes = workspaceBytes(f, *syms);
+  for (const Type &t : f.resultTypes) {
+    int64_t n = t.dtype == DType::F32 ? 4 : 8;
+    for (const Dim &d : t.dims) {
+      int64_t size = d.isSym() ? syms->lookup(d.sym) : d.size;
+      n = size > (int64_t(1) << 40) / n ? (int64_t(1) << 40) : n * size;
+    }
+    bytes += n;
+  }
+  if (bytes > kMaxJitBytes)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "'@" + f.name + "' would need " + llvm::Twine(bytes >> 20) +
+            " MiB of buffers for these sizes (the limit is " +
+            llvm::Twine(kMaxJitBytes >> 20) + " MiB)");
+  auto fn = lookup(f);
+  if (!fn)
+    return fn.takeError();
+  // Convert the arguments to their element types.
+  std::vector<std::vector<char>> inBufs;
+  std::vector<void *> in;
+  for (const Tensor &t : args) {
+    size_t esz = t.dtype == DType::F32 ? 4 : 8;
+    inBufs.emplace_back(std::max<size_t>(1, t.data.size()) * esz);
+    for (size_t i = 0; i < t.data.size(); ++i) {
+      if (t.dtype == DType::F32) {
+        float v = float(t.data[i]);
+        std::memcpy(inBufs.back().data() + i * 4, &v, 4);
+      } else {
+        std::memcpy(inBufs.back().data() + i * 8, &t.data[i], 8);
+      }
+    }
+    in.push_back(inBufs.back().data());
+  }
+  std::vector<int64_t> dims;
+  for (const std::string &s : symbolicDims(f))
+    dims.push_back(syms->lookup(s));
+  std::vector<Tensor> results;
+  std::vector<void *> out;
+  for (const Type &t : f.resultTypes) {
+    Shape s;
+    for (const Dim &d : t.dims)
+      s.push_back(d.isSym() ? syms->lookup(d.sym) : d.size);
+    results.emplace_back(t.dtype, s);
+    results.back().data.resize(numElements(s));
+  }
+  std::vector<std::vector<char>> outBufs;
+  for (const Tensor &t : results) {
+    outBufs.emplace_back(t.data.size() * (t.dtype == DType::F32 ? 4 : 8) + 8);
+    out.push_back(outBufs.back().data());
+  }
+  if ((*fn)(in.data(), dims.data(), out.data()) != 0)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "'@" + f.name +
+                                       "': cannot allocate its buffers");
+  for (size_t k = 0; k < results.size(); ++k) {
+    Tensor &t = results[k];
+    for (size_t i = 0; i < t.data.size(); ++i) {
+      if (t.dtype == DType::F32) {
+        float v;
+        std::memcpy(&v, outBufs[k].data() + i * 4, 4);
+        t.data[i] = v;
+      } else {
+        std::memcpy(&t.data[i], outBufs[k].data() + i * 8, 8);
+      }
+    }
+  }
+  return results;
+}
+
+} // namespace gradc
