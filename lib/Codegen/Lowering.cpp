@@ -538,15 +538,15 @@ void FunctionLowering::lowerSoftmaxFamily(const Op &op) {
     LV *negInf = b_.CreateFCmpOEQ(m, fp(dt, -INFINITY));
     b_.CreateStore(fp(dt, 0), sum);
     loopNest({shape[axis]}, [&](llvm::ArrayRef<LV *> j) {
-      LV *e = b_.CreateUnaryIntrinsic(
-          llvm::Intrinsic::exp, b_.CreateFSub(element(x, fullIdx(j[0])), m));
+      LV *e = opDef(OpKind::Exp)
+                  .lower(b_, {b_.CreateFSub(element(x, fullIdx(j[0])), m)});
       LV *s = b_.CreateFAdd(b_.CreateLoad(t, sum),
                             b_.CreateSelect(negInf, fp(dt, 0), e));
       llvm::cast<llvm::Instruction>(s)->setFastMathFlags(fmf);
       b_.CreateStore(s, sum);
     });
     LV *s = b_.CreateLoad(t, sum);
-    LV *logS = b_.CreateUnaryIntrinsic(llvm::Intrinsic::log, s);
+    LV *logS = opDef(OpKind::Log).lower(b_, {s});
     if (op.kind == OpKind::LogSumExp) {
       LV *isInf = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(
                                        llvm::Intrinsic::fabs, m),
@@ -560,9 +560,7 @@ void FunctionLowering::lowerSoftmaxFamily(const Op &op) {
       std::vector<LV *> full = fullIdx(j[0]);
       LV *xm = b_.CreateFSub(element(x, full), m);
       LV *r = op.kind == OpKind::Softmax
-                  ? b_.CreateFDiv(b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp,
-                                                          xm),
-                                  s)
+                  ? b_.CreateFDiv(opDef(OpKind::Exp).lower(b_, {xm}), s)
                   : b_.CreateFSub(xm, logS);
       store(op.result, full, r);
     });

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
+#include "VecMath.h"
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
@@ -58,10 +59,19 @@ OpDef unary(OpKind k, ScalarFn f, LowerFn lower, VjpFn vjp) {
   return d;
 }
 
-/// tanh through the C library (tanh/tanhf), as the interpreter computes it.
+/// e^x: vectorizable arithmetic for f32, the llvm.exp intrinsic for f64.
+llvm::Value *lowerExp(llvm::IRBuilderBase &b, llvm::ArrayRef<llvm::Value *> x) {
+  if (x[0]->getType()->isFloatTy())
+    return vecmath::expF32(b, x[0]);
+  return b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x[0]);
+}
+
+/// tanh: vectorizable arithmetic for f32, the C library's tanh for f64.
 llvm::Value *lowerTanh(llvm::IRBuilderBase &b,
                        llvm::ArrayRef<llvm::Value *> x) {
   llvm::Type *t = x[0]->getType();
+  if (t->isFloatTy())
+    return vecmath::tanhF32(b, x[0]);
   llvm::Module *m = b.GetInsertBlock()->getModule();
   auto fn = m->getOrInsertFunction(t->isFloatTy() ? "tanhf" : "tanh", t, t);
   llvm::CallInst *call = b.CreateCall(fn, {x[0]});
@@ -76,9 +86,9 @@ llvm::Value *lowerSigmoid(llvm::IRBuilderBase &b,
                           llvm::ArrayRef<llvm::Value *> x) {
   llvm::Type *t = x[0]->getType();
   llvm::Value *one = llvm::ConstantFP::get(t, 1.0);
-  llvm::Value *e = b.CreateUnaryIntrinsic(
-      llvm::Intrinsic::exp,
-      b.CreateFNeg(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x[0])));
+  llvm::Value *e =
+      lowerExp(b, {b.CreateFNeg(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs,
+                                                       x[0]))});
   llvm::Value *den = b.CreateFAdd(one, e);
   return b.CreateSelect(b.CreateFCmpOGE(x[0], llvm::ConstantFP::get(t, 0.0)),
                         b.CreateFDiv(one, den), b.CreateFDiv(e, den));
@@ -176,7 +186,7 @@ void addElementwiseOps(std::vector<OpDef> &d) {
       OpKind::Neg, FN(-x[0]), LW(b.CreateFNeg(x[0])),
       [](Builder &b, const Op &, Value *dy) -> Grads { return {b.neg(dy)}; }));
   // d exp(x) = y dx  (the forward value is reused)
-  d.push_back(unary(OpKind::Exp, FN(std::exp(x[0])), LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x[0])),
+  d.push_back(unary(OpKind::Exp, FN(std::exp(x[0])), lowerExp,
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, Y)};
                     }));

@@ -1,6 +1,7 @@
 //===- Emit.cpp - gradc emit: LLVM IR, assembly, objects, C++ ---------------===//
 #include "Driver.h"
 
+#include "gradc/Codegen/Jit.h"
 #include "gradc/CppGen/CppEmitter.h"
 #include "gradc/IR/ABI.h"
 
@@ -62,6 +63,11 @@ int runEmit() {
     h->keep();
   }
   std::string path = OutputFile;
+  if (path.empty() && EmitTarget == Target::Obj) {
+    if (InputFile == "-")
+      return fail("an object file needs -o when the input is stdin");
+    path = (llvm::sys::path::stem(InputFile) + ".o").str();
+  }
   if (path.empty())
     path = "-";
   auto out = open(path, EmitTarget != Target::Obj);
@@ -75,7 +81,24 @@ int runEmit() {
     out->keep();
     return 0;
   }
-  return fail("the LLVM backend is in progress");
+  llvm::LLVMContext ctx;
+  LowerOptions lo;
+  lo.blas = !NoBlas;
+  std::unique_ptr<llvm::Module> mod = lowerToLLVM(*m, ctx, lo);
+  auto tm = createHostTargetMachine();
+  if (!tm)
+    return fail(llvm::toString(tm.takeError()));
+  optimizeModule(*mod, **tm);
+  if (EmitTarget == Target::LLVM) {
+    mod->print(out->os(), nullptr);
+  } else if (auto e = emitMachineCode(*mod, **tm, out->os(),
+                                      EmitTarget == Target::Asm
+                                          ? llvm::CodeGenFileType::AssemblyFile
+                                          : llvm::CodeGenFileType::ObjectFile)) {
+    return fail(llvm::toString(std::move(e)));
+  }
+  out->keep();
+  return 0;
 }
 
 } // namespace gradc::driver
