@@ -69,6 +69,11 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm) {
   llvm::PipelineTuningOptions pto;
   pto.LoopVectorization = true;
   pto.SLPVectorization = true;
+  // Unrolling and interleaving multiply code size (and compile time, several
+  // times over for graphs of many small loops) for little gain: the loops are
+  // vectorized and mostly compute-bound.
+  pto.LoopUnrolling = false;
+  pto.LoopInterleaving = false;
   llvm::PassBuilder pb(&tm, pto);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
