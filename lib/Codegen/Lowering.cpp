@@ -8,7 +8,9 @@
 //    returned: it has no buffer and is recomputed inside its consumer's loop;
 //  - a view: reshape shares its operand's buffer; a transpose used only by
 //    matmuls becomes a BLAS transpose flag;
-//  - otherwise materialized once in the per-call arena (one malloc per call).
+//  - otherwise materialized once in the per-call arena (one allocation per
+//    call), in a slot that a later value of the same type reuses once the
+//    last reader of this one is done.
 //
 //===----------------------------------------------------------------------===//
 #include "gradc/Codegen/Lowering.h"
@@ -43,6 +45,10 @@ struct Plan {
   llvm::DenseSet<const Value *> fused, views, foldedTranspose;
   llvm::DenseMap<const Value *, unsigned> outputSlot; // computed into out[i]
   std::vector<const Value *> arena;                   // materialized, in order
+  /// Slots of the arena: a materialized value takes a free slot of its exact
+  /// type once the slot's last reader is done, else a new one.
+  std::vector<const Value *> slots; // a value of each slot's type
+  llvm::DenseMap<const Value *, unsigned> slotOf;
 
   explicit Plan(const Function &f) {
     for (const auto &op : f.ops)
@@ -102,6 +108,52 @@ struct Plan {
           !views.contains(v) && !foldedTranspose.contains(v) &&
           !outputSlot.count(v))
         arena.push_back(v);
+    }
+    assignSlots(f, user);
+  }
+
+  /// The value whose buffer `v` reads (through views and folded transposes).
+  const Value *owner(const Value *v) const {
+    while (v->def && (views.contains(v) || foldedTranspose.contains(v)))
+      v = v->def->operands[0];
+    return v;
+  }
+
+  void assignSlots(const Function &f,
+                   llvm::DenseMap<const Value *, const Op *> &user) {
+    llvm::DenseMap<const Op *, size_t> index;
+    for (size_t i = 0; i < f.ops.size(); ++i)
+      index[f.ops[i].get()] = i;
+    // A fused op is evaluated inside its consumer's loop: that is where its
+    // operands are read.
+    auto readAt = [&](const Op *op) {
+      while (fused.contains(op->result))
+        op = user[op->result];
+      return index[op];
+    };
+    llvm::DenseMap<const Value *, size_t> lastRead;
+    for (const auto &op : f.ops)
+      for (const Value *x : op->operands) {
+        size_t &last = lastRead[owner(x)];
+        last = std::max(last, readAt(op.get()));
+      }
+    for (const Value *r : f.results)
+      lastRead[owner(r)] = f.ops.size(); // copied out at the end
+    std::vector<size_t> busyUntil; // per slot: the last read of its value
+    for (const Value *v : arena) {
+      size_t at = index[v->def];
+      unsigned slot = slots.size();
+      for (unsigned s = 0; s < slots.size(); ++s)
+        if (busyUntil[s] < at && slots[s]->type == v->type) {
+          slot = s;
+          break;
+        }
+      if (slot == slots.size()) {
+        slots.push_back(v);
+        busyUntil.push_back(0);
+      }
+      busyUntil[slot] = std::max(at, size_t(lastRead.lookup(v)));
+      slotOf[v] = slot;
     }
   }
 };
@@ -302,10 +354,11 @@ llvm::Function *FunctionLowering::run() {
       g->setAlignment(llvm::Align(kAlign));
       buffers_[op->result] = g;
     }
-  // One arena for every materialized intermediate.
+  // One arena for every materialized intermediate, slots reused after the
+  // last read of their value.
   LV *total = c64(0);
   std::vector<LV *> offsets;
-  for (const Value *v : plan_.arena) {
+  for (const Value *v : plan_.slots) {
     offsets.push_back(total);
     LV *bytes = numBytes(v->type);
     LV *rounded = b_.CreateAnd(b_.CreateAdd(bytes, c64(kAlign - 1)),
@@ -317,14 +370,15 @@ llvm::Function *FunctionLowering::run() {
   if (!plan_.arena.empty()) {
     auto allocFn = m_.getOrInsertFunction(
         "aligned_alloc", llvm::FunctionType::get(ptr, {i64(), i64()}, false));
-    arena = b_.CreateCall(allocFn, {c64(kAlign), b_.CreateAdd(total, c64(kAlign))});
+    arena = b_.CreateCall(allocFn,
+                          {c64(kAlign), b_.CreateAdd(total, c64(kAlign))});
     fail = llvm::BasicBlock::Create(ctx_, "nomem", fn_);
     auto *ok = llvm::BasicBlock::Create(ctx_, "start", fn_);
     b_.CreateCondBr(b_.CreateIsNull(arena), fail, ok);
     b_.SetInsertPoint(ok);
-    for (size_t i = 0; i < plan_.arena.size(); ++i)
-      buffers_[plan_.arena[i]] =
-          b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, offsets[i]);
+    for (const Value *v : plan_.arena)
+      buffers_[v] = b_.CreateInBoundsGEP(b_.getInt8Ty(), arena,
+                                         offsets[plan_.slotOf.lookup(v)]);
   }
   for (const auto &op : f_.ops)
     lowerOp(*op);
@@ -731,7 +785,7 @@ std::unique_ptr<llvm::Module> lowerToLLVM(const Module &m,
 int64_t workspaceBytes(const Function &f, const SymEnv &syms) {
   Plan plan(f);
   int64_t total = 0;
-  for (const Value *v : plan.arena) {
+  for (const Value *v : plan.slots) {
     int64_t n = eltSize(v->type.dtype);
     for (const Dim &d : v->type.dims)
       n *= d.isSym() ? syms.lookup(d.sym) : d.size;
