@@ -83,7 +83,7 @@ int runEmit() {
   }
   llvm::LLVMContext ctx;
   LowerOptions lo;
-  lo.blas = !NoBlas;
+  lo.blas = kHaveBlas && !NoBlas;
   std::unique_ptr<llvm::Module> mod = lowerToLLVM(*m, ctx, lo);
   auto tm = createHostTargetMachine();
   if (!tm)

@@ -267,7 +267,7 @@ int runRun() {
     outs = evaluate(*target, std::move(args));
   } else {
     LowerOptions lo;
-    lo.blas = !NoBlas;
+    lo.blas = kHaveBlas && !NoBlas;
     lo.only = target; // compile only the function that runs
     auto jit = Jit::create(*m, lo);
     if (!jit)

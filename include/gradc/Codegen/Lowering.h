@@ -24,9 +24,15 @@
 
 namespace gradc {
 
+#ifdef GRADC_HAVE_CBLAS
+inline constexpr bool kHaveBlas = true;
+#else
+inline constexpr bool kHaveBlas = false; // built without OpenBLAS
+#endif
+
 struct LowerOptions {
   /// Call cblas_{s,d}{gemm,gemv,dot} for matmul/dot; loops otherwise.
-  bool blas = true;
+  bool blas = kHaveBlas;
   /// Lower only this function of the module (default: all).
   const Function *only = nullptr;
 };
