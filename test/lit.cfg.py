@@ -17,6 +17,8 @@ llvm_config.add_tool_substitutions(["gradc"], [config.gradc_tools_dir])
 config.substitutions.append(("%cxx", config.host_cxx))
 config.substitutions.append(("%examples", os.path.join(config.gradc_src_root, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
+if config.gradc_have_blas:
+    config.available_features.add("blas")
 
 # The whole suite runs twice under ctest: with the default backend (the LLVM
 # JIT) and with `--param backend=interp`, where every `gradc run` without an
@@ -25,3 +27,15 @@ backend = lit_config.params.get("backend", "jit")
 config.name = "gradc-" + backend
 if backend == "interp":
     config.substitutions.insert(0, (r"\bgradc run\b", "gradc run --backend=interp"))
+
+# Emitted C++ is compiled warning-free; clang++-19 (if installed) checks it too.
+import shutil
+
+config.substitutions.append(("%emitflags", "-std=c++17 -O1 -Wall -Wextra -Werror"))
+config.substitutions.append(
+    ("%clangxx", shutil.which("clang++-19") or config.host_cxx))
+config.substitutions.append(
+    ("%cpp_check", "/usr/bin/python3 " +
+     os.path.join(config.test_source_root, "Inputs", "cpp_check.py")))
+if shutil.which("dot"):
+    config.available_features.add("graphviz")

@@ -98,7 +98,7 @@ TEST_P(JitVsInterpreter, Agree) {
   auto m = test::parse(GetParam().source);
   ASSERT_TRUE(m);
   addGradient(*m);
-  for (bool blas : {true, false})
+  for (bool blas : {kHaveBlas, false})
     EXPECT_EQ(compare(*m, 1, blas), "")
         << GetParam().name << (blas ? " (blas)" : " (loops)");
 }
@@ -170,7 +170,7 @@ TEST(JitVsInterpreter, RandomPrograms) {
     auto m = test::parse(src, &diags);
     ASSERT_TRUE(m) << diags << src;
     addGradient(*m);
-    EXPECT_EQ(compare(*m, i, /*blas=*/true), "") << test::printed(*m);
+    EXPECT_EQ(compare(*m, i, kHaveBlas), "") << test::printed(*m);
   }
 }
 
