@@ -1,4 +1,5 @@
-//===- Lowering.cpp - From the graph IR to LLVM IR --------------------------===//
+//===- Lowering.cpp - From the graph IR to LLVM IR
+//--------------------------===//
 //
 // A function is lowered op by op, in order. Each value is one of:
 //  - an argument, a constant (a global array), or an output (the caller's
@@ -139,7 +140,7 @@ struct Plan {
       }
     for (const Value *r : f.results)
       lastRead[owner(r)] = f.ops.size(); // copied out at the end
-    std::vector<size_t> busyUntil; // per slot: the last read of its value
+    std::vector<size_t> busyUntil;       // per slot: the last read of its value
     for (const Value *v : arena) {
       size_t at = index[v->def];
       unsigned slot = slots.size();
@@ -271,11 +272,19 @@ private:
 
   void store(const Value *v, llvm::ArrayRef<LV *> idx, LV *x) {
     llvm::Type *t = elt(v->type.dtype);
-    b_.CreateStore(x, b_.CreateInBoundsGEP(t, bufferOf(v),
-                                           linear(idx, shapeOf(v->type))));
+    b_.CreateStore(
+        x, b_.CreateInBoundsGEP(t, bufferOf(v), linear(idx, shapeOf(v->type))));
   }
 
   void lowerOp(const Op &op);
+  /// Loops over the kept dims of `x` (outside) and its `axes` (inside):
+  /// begin(kept index), step(full index) for each reduced element, then
+  /// end(kept index, its linear index in the kept dims).
+  void
+  reductionLoops(const Value *x, const std::vector<int64_t> &axes,
+                 const std::function<void(llvm::ArrayRef<LV *>)> &begin,
+                 const std::function<void(llvm::ArrayRef<LV *>)> &step,
+                 const std::function<void(llvm::ArrayRef<LV *>, LV *)> &end);
   void lowerReduction(const Op &op);
   void lowerArgMaxMask(const Op &op);
   void lowerSoftmaxFamily(const Op &op);
@@ -283,9 +292,10 @@ private:
   void lowerMatMul(const Op &op);
   void lowerDot(const Op &op);
   LV *declareBlas(llvm::StringRef name, llvm::Type *ret,
-                  llvm::ArrayRef<llvm::Type *> params, llvm::ArrayRef<LV *> args) {
-    auto callee =
-        m_.getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false));
+                  llvm::ArrayRef<llvm::Type *> params,
+                  llvm::ArrayRef<LV *> args) {
+    auto callee = m_.getOrInsertFunction(
+        name, llvm::FunctionType::get(ret, params, false));
     return b_.CreateCall(callee, args);
   }
   LV *maxStep(LV *acc, LV *x);
@@ -361,8 +371,8 @@ llvm::Function *FunctionLowering::run() {
   for (const Value *v : plan_.slots) {
     offsets.push_back(total);
     LV *bytes = numBytes(v->type);
-    LV *rounded = b_.CreateAnd(b_.CreateAdd(bytes, c64(kAlign - 1)),
-                               c64(~(kAlign - 1)));
+    LV *rounded =
+        b_.CreateAnd(b_.CreateAdd(bytes, c64(kAlign - 1)), c64(~(kAlign - 1)));
     total = b_.CreateAdd(total, rounded);
   }
   LV *arena = nullptr;
@@ -370,8 +380,8 @@ llvm::Function *FunctionLowering::run() {
   if (!plan_.arena.empty()) {
     auto allocFn = m_.getOrInsertFunction(
         "aligned_alloc", llvm::FunctionType::get(ptr, {i64(), i64()}, false));
-    arena = b_.CreateCall(allocFn,
-                          {c64(kAlign), b_.CreateAdd(total, c64(kAlign))});
+    arena =
+        b_.CreateCall(allocFn, {c64(kAlign), b_.CreateAdd(total, c64(kAlign))});
     fail = llvm::BasicBlock::Create(ctx_, "nomem", fn_);
     auto *ok = llvm::BasicBlock::Create(ctx_, "start", fn_);
     b_.CreateCondBr(b_.CreateIsNull(arena), fail, ok);
@@ -435,42 +445,57 @@ void FunctionLowering::lowerOp(const Op &op) {
   case OpKind::Dot:
     return lowerDot(op);
   case OpKind::Reshape: // a reshape that is returned: copy
-    b_.CreateMemCpy(bufferOf(v), llvm::MaybeAlign(),
-                    bufferOf(op.operands[0]), llvm::MaybeAlign(),
-                    numBytes(v->type));
+    b_.CreateMemCpy(bufferOf(v), llvm::MaybeAlign(), bufferOf(op.operands[0]),
+                    llvm::MaybeAlign(), numBytes(v->type));
     return;
   default:
     llvm_unreachable("op without a lowering");
   }
 }
 
-/// Splits the dims of `t` into kept and reduced ones.
-static void splitAxes(const Type &t, const std::vector<int64_t> &axes,
-                      std::vector<unsigned> &kept,
-                      std::vector<unsigned> &reduced) {
-  for (unsigned i = 0; i < t.rank(); ++i)
-    (std::find(axes.begin(), axes.end(), int64_t(i)) != axes.end() ? reduced
-                                                                    : kept)
-        .push_back(i);
+/// The axes a reduction-like op (`axes` attribute, default all) reduces.
+static std::vector<int64_t> reducedAxes(const Op &op) {
+  unsigned rank = op.operands[0]->type.rank();
+  std::vector<int64_t> axes;
+  if (const Attr *a = op.attr("axes")) {
+    for (const Dim &d : a->list)
+      axes.push_back(d.size < 0 ? d.size + rank : d.size);
+  } else {
+    for (unsigned i = 0; i < rank; ++i)
+      axes.push_back(i);
+  }
+  return axes;
+}
+
+void FunctionLowering::reductionLoops(
+    const Value *x, const std::vector<int64_t> &axes,
+    const std::function<void(llvm::ArrayRef<LV *>)> &begin,
+    const std::function<void(llvm::ArrayRef<LV *>)> &step,
+    const std::function<void(llvm::ArrayRef<LV *>, LV *)> &end) {
+  std::vector<LV *> shape = shapeOf(x->type), keptDims, redDims;
+  std::vector<unsigned> kept, reduced;
+  for (unsigned i = 0; i < x->type.rank(); ++i) {
+    bool r = std::find(axes.begin(), axes.end(), int64_t(i)) != axes.end();
+    (r ? reduced : kept).push_back(i);
+    (r ? redDims : keptDims).push_back(shape[i]);
+  }
+  loopNest(keptDims, [&](llvm::ArrayRef<LV *> kidx) {
+    begin(kidx);
+    loopNest(redDims, [&](llvm::ArrayRef<LV *> ridx) {
+      std::vector<LV *> full(x->type.rank());
+      for (size_t i = 0; i < kept.size(); ++i)
+        full[kept[i]] = kidx[i];
+      for (size_t i = 0; i < reduced.size(); ++i)
+        full[reduced[i]] = ridx[i];
+      step(full);
+    });
+    end(kidx, linear(kidx, keptDims));
+  });
 }
 
 void FunctionLowering::lowerReduction(const Op &op) {
   const Value *x = op.operands[0];
-  std::vector<int64_t> axes;
-  if (const Attr *a = op.attr("axes")) {
-    for (const Dim &d : a->list)
-      axes.push_back(d.size < 0 ? d.size + x->type.rank() : d.size);
-  } else {
-    for (unsigned i = 0; i < x->type.rank(); ++i)
-      axes.push_back(i);
-  }
-  std::vector<unsigned> kept, reduced;
-  splitAxes(x->type, axes, kept, reduced);
-  std::vector<LV *> shape = shapeOf(x->type), keptDims, redDims;
-  for (unsigned i : kept)
-    keptDims.push_back(shape[i]);
-  for (unsigned i : reduced)
-    redDims.push_back(shape[i]);
+  std::vector<int64_t> axes = reducedAxes(op);
   DType dt = x->type.dtype;
   // f32 sums accumulate in double, as the interpreter does; reassociation is
   // allowed so that the loop vectorizes.
@@ -479,84 +504,71 @@ void FunctionLowering::lowerReduction(const Op &op) {
   llvm::AllocaInst *acc = entryAlloca(accTy);
   llvm::FastMathFlags fmf;
   fmf.setAllowReassoc();
-  loopNest(keptDims, [&](llvm::ArrayRef<LV *> kidx) {
-    b_.CreateStore(isMax ? fp(dt, -INFINITY)
-                         : llvm::ConstantFP::get(accTy, 0.0),
-                   acc);
-    loopNest(redDims, [&](llvm::ArrayRef<LV *> ridx) {
-      std::vector<LV *> full(x->type.rank());
-      for (size_t i = 0; i < kept.size(); ++i)
-        full[kept[i]] = kidx[i];
-      for (size_t i = 0; i < reduced.size(); ++i)
-        full[reduced[i]] = ridx[i];
-      LV *e = element(x, full);
-      LV *a = b_.CreateLoad(accTy, acc);
-      LV *next;
-      if (isMax) {
-        next = maxStep(a, e);
-      } else {
-        next = b_.CreateFAdd(a, b_.CreateFPExt(e, accTy));
-        llvm::cast<llvm::Instruction>(next)->setFastMathFlags(fmf);
-      }
-      b_.CreateStore(next, acc);
-    });
-    LV *r = b_.CreateLoad(accTy, acc);
-    if (op.kind == OpKind::Mean)
-      r = b_.CreateFDiv(r, b_.CreateSIToFP(product(redDims), accTy));
-    r = b_.CreateFPTrunc(r, elt(dt));
-    LV *addr = b_.CreateInBoundsGEP(elt(dt), bufferOf(op.result),
-                                    linear(kidx, keptDims));
-    b_.CreateStore(r, addr);
-  });
+  // The number of elements a mean divides by.
+  LV *count = c64(1);
+  std::vector<LV *> shape = shapeOf(x->type);
+  for (int64_t a : axes)
+    count = b_.CreateMul(count, shape[a]);
+  reductionLoops(
+      x, axes,
+      [&](llvm::ArrayRef<LV *>) {
+        b_.CreateStore(
+            isMax ? fp(dt, -INFINITY) : llvm::ConstantFP::get(accTy, 0.0), acc);
+      },
+      [&](llvm::ArrayRef<LV *> full) {
+        LV *e = element(x, full);
+        LV *a = b_.CreateLoad(accTy, acc);
+        LV *next;
+        if (isMax) {
+          next = maxStep(a, e);
+        } else {
+          next = b_.CreateFAdd(a, b_.CreateFPExt(e, accTy));
+          llvm::cast<llvm::Instruction>(next)->setFastMathFlags(fmf);
+        }
+        b_.CreateStore(next, acc);
+      },
+      [&](llvm::ArrayRef<LV *>, LV *out) {
+        LV *r = b_.CreateLoad(accTy, acc);
+        if (op.kind == OpKind::Mean)
+          r = b_.CreateFDiv(r, b_.CreateSIToFP(count, accTy));
+        r = b_.CreateFPTrunc(r, elt(dt));
+        b_.CreateStore(r,
+                       b_.CreateInBoundsGEP(elt(dt), bufferOf(op.result), out));
+      });
 }
 
 void FunctionLowering::lowerArgMaxMask(const Op &op) {
   const Value *x = op.operands[0];
-  std::vector<int64_t> axes;
-  if (const Attr *a = op.attr("axes")) {
-    for (const Dim &d : a->list)
-      axes.push_back(d.size < 0 ? d.size + x->type.rank() : d.size);
-  } else {
-    for (unsigned i = 0; i < x->type.rank(); ++i)
-      axes.push_back(i);
-  }
-  std::vector<unsigned> kept, reduced;
-  splitAxes(x->type, axes, kept, reduced);
-  std::vector<LV *> shape = shapeOf(x->type), keptDims, redDims;
-  for (unsigned i : kept)
-    keptDims.push_back(shape[i]);
-  for (unsigned i : reduced)
-    redDims.push_back(shape[i]);
   DType dt = x->type.dtype;
   LV *out = bufferOf(op.result);
   b_.CreateMemSet(out, b_.getInt8(0), numBytes(op.result->type),
                   llvm::MaybeAlign());
   llvm::AllocaInst *best = entryAlloca(elt(dt)), *where = entryAlloca(i64());
-  loopNest(keptDims, [&](llvm::ArrayRef<LV *> kidx) {
-    b_.CreateStore(c64(-1), where);
-    b_.CreateStore(fp(dt, 0), best);
-    loopNest(redDims, [&](llvm::ArrayRef<LV *> ridx) {
-      std::vector<LV *> full(x->type.rank());
-      for (size_t i = 0; i < kept.size(); ++i)
-        full[kept[i]] = kidx[i];
-      for (size_t i = 0; i < reduced.size(); ++i)
-        full[reduced[i]] = ridx[i];
-      LV *e = element(x, full);
-      LV *bv = b_.CreateLoad(elt(dt), best);
-      LV *bi = b_.CreateLoad(i64(), where);
-      // The first strictly greater element (or the first NaN) wins.
-      LV *take = b_.CreateOr(
-          b_.CreateICmpSLT(bi, c64(0)),
-          b_.CreateAnd(b_.CreateFCmpORD(bv, bv),
-                       b_.CreateOr(b_.CreateFCmpOGT(e, bv),
-                                   b_.CreateFCmpUNO(e, e))));
-      b_.CreateStore(b_.CreateSelect(take, e, bv), best);
-      b_.CreateStore(b_.CreateSelect(take, linear(full, shape), bi), where);
-    });
-    b_.CreateStore(fp(dt, 1),
-                   b_.CreateInBoundsGEP(elt(dt), out,
-                                        b_.CreateLoad(i64(), where)));
-  });
+  std::vector<LV *> shape = shapeOf(x->type);
+  reductionLoops(
+      x, reducedAxes(op),
+      [&](llvm::ArrayRef<LV *>) {
+        b_.CreateStore(c64(-1), where);
+        b_.CreateStore(fp(dt, 0), best);
+      },
+      [&](llvm::ArrayRef<LV *> full) {
+        LV *e = element(x, full);
+        LV *bv = b_.CreateLoad(elt(dt), best);
+        LV *bi = b_.CreateLoad(i64(), where);
+        // The first strictly greater element (or the first NaN) wins.
+        LV *take =
+            b_.CreateOr(b_.CreateICmpSLT(bi, c64(0)),
+                        b_.CreateAnd(b_.CreateFCmpORD(bv, bv),
+                                     b_.CreateOr(b_.CreateFCmpOGT(e, bv),
+                                                 b_.CreateFCmpUNO(e, e))));
+        b_.CreateStore(b_.CreateSelect(take, e, bv), best);
+        b_.CreateStore(b_.CreateSelect(take, linear(full, shape), bi), where);
+      },
+      [&](llvm::ArrayRef<LV *>, LV *) {
+        b_.CreateStore(
+            fp(dt, 1),
+            b_.CreateInBoundsGEP(elt(dt), out, b_.CreateLoad(i64(), where)));
+      });
 }
 
 void FunctionLowering::lowerSoftmaxFamily(const Op &op) {
@@ -564,13 +576,17 @@ void FunctionLowering::lowerSoftmaxFamily(const Op &op) {
   int64_t axis = op.attr("axis") ? op.attr("axis")->i : -1;
   if (axis < 0)
     axis += x->type.rank();
-  std::vector<unsigned> kept, reduced;
-  splitAxes(x->type, {axis}, kept, reduced);
+  std::vector<unsigned> kept;
   std::vector<LV *> shape = shapeOf(x->type), keptDims;
-  for (unsigned i : kept)
-    keptDims.push_back(shape[i]);
+  for (unsigned i = 0; i < x->type.rank(); ++i)
+    if (i != axis) {
+      kept.push_back(i);
+      keptDims.push_back(shape[i]);
+    }
   DType dt = x->type.dtype;
   llvm::Type *t = elt(dt);
+  // Three passes over each slice: its max, the sum of exp(x - max), the
+  // results.
   llvm::AllocaInst *mx = entryAlloca(t), *sum = entryAlloca(t);
   llvm::FastMathFlags fmf;
   fmf.setAllowReassoc();
@@ -602,9 +618,8 @@ void FunctionLowering::lowerSoftmaxFamily(const Op &op) {
     LV *s = b_.CreateLoad(t, sum);
     LV *logS = opDef(OpKind::Log).lower(b_, {s});
     if (op.kind == OpKind::LogSumExp) {
-      LV *isInf = b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(
-                                       llvm::Intrinsic::fabs, m),
-                                   fp(dt, INFINITY));
+      LV *isInf = b_.CreateFCmpOEQ(
+          b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, m), fp(dt, INFINITY));
       LV *r = b_.CreateSelect(isInf, m, b_.CreateFAdd(m, logS));
       b_.CreateStore(r, b_.CreateInBoundsGEP(t, bufferOf(op.result),
                                              linear(kidx, keptDims)));
@@ -671,12 +686,11 @@ void FunctionLowering::lowerMatMul(const Op &op) {
     std::string p = dt == DType::F32 ? "cblas_s" : "cblas_d";
     LV *one = fp(dt, 1), *zero = fp(dt, 0);
     if (aMat && wMat) {
-      declareBlas(p + "gemm", b_.getVoidTy(),
-                  {i32, i32, i32, i32, i32, i32, t, ptr, i32, ptr, i32, t, ptr,
-                   i32},
-                  {rowMajor, flag(a.trans), flag(w.trans), i(M), i(N), i(K),
-                   one, a.ptr, i(a.stored[1]), w.ptr, i(w.stored[1]), zero,
-                   out, i(N)});
+      declareBlas(
+          p + "gemm", b_.getVoidTy(),
+          {i32, i32, i32, i32, i32, i32, t, ptr, i32, ptr, i32, t, ptr, i32},
+          {rowMajor, flag(a.trans), flag(w.trans), i(M), i(N), i(K), one, a.ptr,
+           i(a.stored[1]), w.ptr, i(w.stored[1]), zero, out, i(N)});
     } else {
       // y = A x (A 2-D) or y = x W = W^T x (W 2-D): one gemv on the stored
       // matrix, transposed when the logical one is not.
@@ -705,8 +719,8 @@ void FunctionLowering::lowerMatMul(const Op &op) {
       LV *av = aMat ? at(a, mn[0], k[0]) : at(a, c64(0), k[0]);
       LV *wv = wMat ? at(w, k[0], mn[1])
                     : b_.CreateLoad(t, b_.CreateInBoundsGEP(t, w.ptr, k[0]));
-      b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, acc), b_.CreateFMul(av, wv)),
-                     acc);
+      b_.CreateStore(
+          b_.CreateFAdd(b_.CreateLoad(t, acc), b_.CreateFMul(av, wv)), acc);
     });
     b_.CreateStore(b_.CreateLoad(t, acc),
                    b_.CreateInBoundsGEP(t, out, linear(mn, {M, N})));
@@ -767,9 +781,8 @@ void addPackedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
 
 } // namespace
 
-std::unique_ptr<llvm::Module> lowerToLLVM(const Module &m,
-                                          llvm::LLVMContext &ctx,
-                                          const LowerOptions &opts) {
+std::unique_ptr<llvm::Module>
+lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   auto mod = std::make_unique<llvm::Module>("gradc", ctx);
   for (const auto &f : m.functions) {
     if (opts.only && opts.only != f.get())
