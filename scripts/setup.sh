@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build python3 llvm-19-dev llvm-19-tools
-          zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libopenblas-dev)
+          zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libopenblas-dev
+          graphviz)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

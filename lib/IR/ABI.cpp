@@ -1,4 +1,4 @@
-//===- ABI.cpp - The C calling convention of compiled functions ------------===//
+//===- ABI.cpp - The C calling convention of compiled functions ----------===//
 #include "gradc/IR/ABI.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -24,25 +24,50 @@ std::vector<std::string> symbolicDims(const Function &f) {
   return dims;
 }
 
-/// A C identifier for a value name (`dW.1` -> `dW_1`).
-static std::string cName(llvm::StringRef n) {
+/// C and C++ keywords, which cannot name a parameter.
+static const llvm::StringSet<> &keywords() {
+  static const llvm::StringSet<> k = {
+      "auto",      "bool",     "break",    "case",     "catch",     "char",
+      "class",     "const",    "continue", "default",  "delete",    "do",
+      "double",    "else",     "enum",     "extern",   "false",     "float",
+      "for",       "goto",     "if",       "inline",   "int",       "long",
+      "namespace", "new",      "operator", "private",  "protected", "public",
+      "register",  "restrict", "return",   "short",    "signed",    "sizeof",
+      "static",    "struct",   "switch",   "template", "this",      "throw",
+      "true",      "try",      "typedef",  "typename", "union",     "unsigned",
+      "using",     "virtual",  "void",     "volatile", "while",     "int64_t"};
+  return k;
+}
+
+/// A C identifier for a value name (`dW.1` -> `dW_1`) that no other
+/// parameter in `taken` has.
+static std::string cName(llvm::StringRef n, llvm::StringSet<> &taken) {
   std::string s;
   for (char c : n)
     s += std::isalnum((unsigned char)c) ? c : '_';
-  return s;
+  if (s.empty() || std::isdigit((unsigned char)s[0]))
+    s = "v" + s;
+  std::string name = s;
+  for (unsigned i = 1; keywords().contains(name) || taken.contains(name); ++i)
+    name = s + "_" + std::to_string(i);
+  taken.insert(name);
+  return name;
 }
 
 std::string cPrototype(const Function &f) {
   auto ctype = [](DType t) { return t == DType::F32 ? "float" : "double"; };
+  llvm::StringSet<> taken;
+  for (size_t i = 0; i < f.resultTypes.size(); ++i)
+    taken.insert("out" + std::to_string(i));
   std::string s = "int " + cSymbolName(f.name) + "(";
   const char *sep = "";
   for (const Value *a : f.args) {
     s += sep + std::string("const ") + ctype(a->type.dtype) + " *" +
-         cName(a->name);
+         cName(a->name, taken);
     sep = ", ";
   }
   for (const std::string &d : symbolicDims(f)) {
-    s += sep + std::string("int64_t ") + cName(d);
+    s += sep + std::string("int64_t ") + cName(d, taken);
     sep = ", ";
   }
   for (size_t i = 0; i < f.resultTypes.size(); ++i) {
@@ -62,8 +87,7 @@ std::string cHeader(const Module &m, llvm::StringRef guard) {
   for (const auto &f : m.functions) {
     s += "/* func @" + f->name + "(";
     for (size_t i = 0; i < f->args.size(); ++i)
-      s += (i ? ", %" : "%") + f->args[i]->name + ": " +
-           f->args[i]->type.str();
+      s += (i ? ", %" : "%") + f->args[i]->name + ": " + f->args[i]->type.str();
     s += ") -> (";
     for (size_t i = 0; i < f->resultTypes.size(); ++i)
       s += (i ? ", " : "") + f->resultTypes[i].str();

@@ -1,3 +1,106 @@
-// In progress: replaced by the Graphviz writer.
+//===- Dot.cpp - gradc dot: pictures of a function and its adjoint --------===//
 #include "Driver.h"
-int gradc::driver::runDot() { return fail("gradc dot: in progress"); }
+
+#include "gradc/Viz/Dot.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace gradc;
+namespace cl = llvm::cl;
+
+namespace gradc::driver {
+namespace {
+
+cl::list<std::string> DotGrad("grad",
+                              cl::desc("Also draw the adjoint @f.grad with "
+                                       "respect to these arguments"),
+                              cl::value_desc("x,W,..."), cl::CommaSeparated,
+                              cl::sub(DotCmd), cl::cat(Cat));
+cl::opt<std::string> DotOutput("o", cl::desc("Output file (default: stdout)"),
+                               cl::value_desc("path"), cl::init("-"),
+                               cl::sub(DotCmd), cl::cat(Cat));
+enum class DotFormat { Dot, Svg, Png };
+cl::opt<DotFormat> DotFmt(
+    "format", cl::desc("Output format"), cl::init(DotFormat::Dot),
+    cl::values(clEnumValN(DotFormat::Dot, "dot", "Graphviz source"),
+               clEnumValN(DotFormat::Svg, "svg", "SVG, rendered by Graphviz"),
+               clEnumValN(DotFormat::Png, "png", "PNG, rendered by Graphviz")),
+    cl::sub(DotCmd), cl::cat(Cat));
+
+/// Writes `text` to `path` ("-" is stdout).
+int writeOut(llvm::StringRef path, llvm::StringRef text, bool binary) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(
+      path, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  out.os() << text;
+  out.keep();
+  return 0;
+}
+
+/// Renders DOT text with Graphviz's `dot` program.
+int render(llvm::StringRef dotText, const char *format) {
+  auto dot = llvm::sys::findProgramByName("dot");
+  if (!dot)
+    return fail(llvm::Twine("--format ") + format +
+                " needs Graphviz's 'dot' program, which was not found; "
+                "install the package 'graphviz' (apt-get install graphviz) "
+                "or use --format dot");
+  llvm::SmallString<128> in, out;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("gradc", "dot", in))
+    return fail("cannot create a temporary file: " + ec.message());
+  if (auto ec = llvm::sys::fs::createTemporaryFile("gradc", format, out))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeIn(in), removeOut(out);
+  if (int rc = writeOut(in, dotText, false))
+    return rc;
+  std::string err;
+  std::string flag = std::string("-T") + format;
+  int rc = llvm::sys::ExecuteAndWait(*dot, {*dot, flag, in, "-o", out}, {}, {},
+                                     0, 0, &err);
+  if (rc != 0)
+    return fail("Graphviz's dot failed" + (err.empty() ? "" : ": " + err));
+  auto buf = llvm::MemoryBuffer::getFile(out, /*IsText=*/false);
+  if (!buf)
+    return fail("cannot read dot's output: " + buf.getError().message());
+  return writeOut(DotOutput, (*buf)->getBuffer(), true);
+}
+
+} // namespace
+
+int runDot() {
+  llvm::SourceMgr sm;
+  auto m = load(sm);
+  if (!m)
+    return 1;
+  Function *f = findFunction(*m);
+  if (!f)
+    return 1;
+  DotOptions opts;
+  opts.grad = DotGrad;
+  if (!Args.empty()) {
+    // The arguments, then one cotangent d<out> per output unless @f returns
+    // one scalar (whose seed is 1).
+    Function cot;
+    std::vector<Value *> params(f->args.begin(), f->args.end());
+    std::vector<std::string> names = cotangentNames(*f);
+    for (size_t i = 0; i < names.size(); ++i)
+      params.push_back(cot.addArg(names[i], f->resultTypes[i]));
+    if (!collectArgs(*f, params, opts.args))
+      return 1;
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (auto e = writeDot(*f, opts, os))
+    return fail(llvm::toString(std::move(e)));
+  if (DotFmt == DotFormat::Dot)
+    return writeOut(DotOutput, text, false);
+  return render(text, DotFmt == DotFormat::Svg ? "svg" : "png");
+}
+
+} // namespace gradc::driver
