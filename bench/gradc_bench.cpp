@@ -1,0 +1,376 @@
+//===- gradc_bench.cpp - W1-W5: the JIT against hand-written C++ ----------===//
+//
+// For each workload of ../shared/peers/WORKLOADS.md: parse and verify its
+// .gir, build and simplify @f.grad, JIT-compile @f and @f.grad, and time the
+// packed entry points in-process, next to the hand-written C++ of
+// baselines/ on the same inputs (the peers' splitmix64 stream). Prints
+// RESULT|CHECK|INFO lines and a table.
+//
+//   gradc-bench [--workloads DIR] [--reps N] [w1 w2 ...]
+//   gradc-bench --blas-core      (the kernel set OpenBLAS chose)
+//
+//===----------------------------------------------------------------------===//
+#include "BenchUtil.h"
+#include "baselines/Baselines.h"
+
+#include "gradc/AD/Autodiff.h"
+#include "gradc/Codegen/Jit.h"
+#include "gradc/Parser/Parser.h"
+#include "gradc/Transforms/Passes.h"
+#include "gradc/Verifier/Verifier.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <cblas.h>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#ifndef GRADC_BENCH_WORKLOADS
+#define GRADC_BENCH_WORKLOADS "bench/workloads"
+#endif
+
+using namespace gradc;
+using namespace gradc::bench;
+
+namespace {
+
+constexpr size_t kW1Calls = 1000000; // W1: calls per timed unit
+constexpr size_t kW1Check = 1000;    // W1: calls whose results are checked
+constexpr double kTolerance = 1e-4;
+
+struct Workload {
+  const char *id, *file, *unit;
+  std::vector<std::string> wrt; // the gradients, in order
+  Buffers inputs;               // in the order of @f's arguments
+  std::unique_ptr<Baseline> cpp;
+};
+
+std::vector<Workload> makeWorkloads() {
+  std::vector<Workload> ws;
+  ws.push_back(
+      {"w1", "w1_scalar.gir", "ns/call", {"x", "y", "z"}, {}, nullptr});
+  ws.back().inputs = {uniform(101, kW1Calls, 1.f), uniform(102, kW1Calls, 1.f),
+                      uniform(103, kW1Calls, 1.f)};
+
+  ws.push_back({"w2", "w2_logreg.gir", "ms", {"w", "b"}, {}, nullptr});
+  std::vector<float> y(4096);
+  std::vector<int> yi = ints(204, 4096, 2);
+  for (size_t i = 0; i < y.size(); ++i)
+    y[i] = float(yi[i]);
+  ws.back().inputs = {uniform(201, 4096 * 512, 1.f), uniform(202, 512, 0.05f),
+                      uniform(203, 1, 0.1f), y};
+
+  ws.push_back(
+      {"w3", "w3_mlp.gir", "ms", {"W1", "b1", "W2", "b2"}, {}, nullptr});
+  std::vector<float> Y(256 * 10, 0.f);
+  std::vector<int> cls = ints(306, 256, 10);
+  for (int i = 0; i < 256; ++i)
+    Y[i * 10 + cls[i]] = 1.f;
+  ws.back().inputs = {
+      uniform(301, 256 * 784, 1.f), uniform(302, 784 * 256, 0.06f),
+      uniform(303, 256, 0.1f),      uniform(304, 256 * 10, 0.1f),
+      uniform(305, 10, 0.1f),       Y};
+
+  ws.push_back({"w4", "w4_elementwise.gir", "ms", {"x"}, {}, nullptr});
+  ws.back().inputs = {uniform(401, 4194304, 3.f)};
+
+  ws.push_back({"w5", "w5_deep.gir", "ms", {}, {}, nullptr});
+  ws.back().inputs.push_back(uniform(500, 32 * 64, 1.f));
+  for (int k = 0; k < 8; ++k) {
+    ws.back().wrt.push_back("W" + std::to_string(k));
+    ws.back().wrt.push_back("b" + std::to_string(k));
+    ws.back().inputs.push_back(uniform(510 + k, 64 * 64, 0.2165f));
+    ws.back().inputs.push_back(uniform(520 + k, 64, 0.1f));
+  }
+  return ws;
+}
+
+std::unique_ptr<Baseline> makeBaseline(const Workload &w) {
+  std::string id = w.id;
+  if (id == "w1")
+    return makeScalar(w.inputs, kW1Check);
+  if (id == "w2")
+    return makeLogreg(w.inputs);
+  if (id == "w3")
+    return makeMlp(w.inputs);
+  if (id == "w4")
+    return makeElementwise(w.inputs);
+  return makeDeep(w.inputs);
+}
+
+/// matmul/dot through CBLAS unless gradc was built without it
+/// (-DGRADC_USE_BLAS=OFF); the baselines call OpenBLAS either way.
+LowerOptions lowerOptions() {
+  LowerOptions lo;
+#ifndef GRADC_HAVE_CBLAS
+  lo.blas = false;
+#endif
+  return lo;
+}
+
+double millisSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+/// max |got - ref| / max |ref| (the peers' inf-norm relative error).
+double relError(const std::vector<float> &got, const std::vector<float> &ref) {
+  if (got.size() != ref.size())
+    return INFINITY;
+  double err = 0, scale = 1e-300;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    err = std::max(err, std::fabs(double(got[i]) - double(ref[i])));
+    scale = std::max(scale, std::fabs(double(ref[i])));
+  }
+  return err / scale;
+}
+
+std::string loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+struct Row {
+  std::string id, unit;
+  double cppFwd, cppGrad, fwd, grad, compileMs;
+  bool pass;
+};
+
+/// The compiled @f and @f.grad of one workload, with their buffers.
+class Compiled {
+public:
+  bool load(const std::string &path, const Workload &w) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+    if (!buf) {
+      fprintf(stderr, "error: cannot read %s\n", path.c_str());
+      return false;
+    }
+    sm_.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
+    DiagEngine diag(sm_);
+    m_ = parseModule(diag);
+    if (!m_ || !verify(*m_, diag))
+      return false;
+    f_ = m_->lookup("f");
+    if (!f_)
+      return fprintf(stderr, "error: no @f in %s\n", path.c_str()), false;
+    GradOptions opts;
+    opts.wrt = w.wrt;
+    auto g = buildGradient(*m_, *f_, opts);
+    if (!g)
+      return report(g.takeError());
+    g_ = *g;
+    if (!PassManager(simplificationPipeline()).run(*g_))
+      return false;
+    frontMs = millisSince(t0);
+    auto jit = Jit::create(*m_, lowerOptions());
+    if (!jit)
+      return report(jit.takeError());
+    jit_ = std::move(*jit);
+    compileMs = jit_->compileMillis();
+    // Also each function alone (what `gradc run [--grad]` compiles).
+    for (auto [fn, ms] :
+         {std::pair{f_, &fwdOnlyMs}, std::pair{g_, &gradOnlyMs}}) {
+      LowerOptions lo = lowerOptions();
+      lo.only = fn;
+      auto one = Jit::create(*m_, lo);
+      if (!one)
+        return report(one.takeError());
+      *ms = (*one)->compileMillis();
+    }
+    auto fwd = jit_->lookup(*f_);
+    auto grad = jit_->lookup(*g_);
+    if (!fwd || !grad)
+      return report(fwd ? grad.takeError() : fwd.takeError());
+    fwd_ = *fwd;
+    grad_ = *grad;
+    for (const Type &t : g_->resultTypes)
+      out_.emplace_back(t.numElements());
+    for (const auto &v : w.inputs)
+      in_.push_back(const_cast<float *>(v.data()));
+    in_.push_back(&one_); // the seed cotangent of @f.grad
+    inPtr_.assign(in_.begin(), in_.end());
+    for (auto &o : out_)
+      outPtr_.push_back(o.data());
+    return true;
+  }
+
+  /// One call of @f (W1: one per input element).
+  void forward(size_t calls) {
+    if (calls == 1) {
+      failed_ |= fwd_(inPtr_.data(), dims_, outPtr_.data());
+      sink(out_[0][0]);
+      return;
+    }
+    // W1: everything the loop touches is local, as in the C++ baseline.
+    Jit::PackedFn fn = fwd_;
+    float *x = in_[0], *y = in_[1], *z = in_[2], f = 0, acc = 0;
+    void *in[3], *out[1] = {&f};
+    int bad = 0;
+    for (size_t i = 0; i < calls; ++i) {
+      in[0] = x + i;
+      in[1] = y + i;
+      in[2] = z + i;
+      bad |= fn(in, dims_, out);
+      acc += f;
+    }
+    failed_ |= bad;
+    sink(acc);
+  }
+
+  /// One call of @f.grad (W1: one per input element).
+  void valueAndGrad(size_t calls) {
+    if (calls == 1) {
+      failed_ |= grad_(inPtr_.data(), dims_, outPtr_.data());
+      sink(out_[0][0]);
+      return;
+    }
+    Jit::PackedFn fn = grad_;
+    float *x = in_[0], *y = in_[1], *z = in_[2], o[4] = {}, acc = 0;
+    void *in[4] = {nullptr, nullptr, nullptr, &one_};
+    void *out[4] = {&o[0], &o[1], &o[2], &o[3]};
+    int bad = 0;
+    for (size_t i = 0; i < calls; ++i) {
+      in[0] = x + i;
+      in[1] = y + i;
+      in[2] = z + i;
+      bad |= fn(in, dims_, out);
+      acc += o[0] + o[1] + o[2] + o[3];
+    }
+    failed_ |= bad;
+    sink(acc);
+  }
+
+  /// The results of @f.grad (W1: of the first `calls` calls, like the
+  /// baseline's).
+  Buffers results(size_t calls) {
+    if (calls == 1) {
+      valueAndGrad(1);
+      return out_;
+    }
+    Buffers r(out_.size(), std::vector<float>(calls));
+    for (size_t i = 0; i < calls; ++i) {
+      void *in[4] = {in_[0] + i, in_[1] + i, in_[2] + i, &one_};
+      failed_ |= grad_(in, dims_, outPtr_.data());
+      for (size_t k = 0; k < out_.size(); ++k)
+        r[k][i] = out_[k][0];
+    }
+    return r;
+  }
+
+  bool failed() const { return failed_ != 0; }
+  double frontMs = 0, compileMs = 0, fwdOnlyMs = 0, gradOnlyMs = 0;
+
+private:
+  bool report(llvm::Error e) {
+    fprintf(stderr, "error: %s\n", llvm::toString(std::move(e)).c_str());
+    return false;
+  }
+
+  llvm::SourceMgr sm_;
+  std::unique_ptr<Module> m_;
+  Function *f_ = nullptr, *g_ = nullptr;
+  std::unique_ptr<Jit> jit_;
+  Jit::PackedFn fwd_ = nullptr, grad_ = nullptr;
+  std::vector<float *> in_;
+  std::vector<void *> inPtr_, outPtr_;
+  Buffers out_;
+  float one_ = 1.f;
+  const int64_t dims_[1] = {0}; // the workloads have no symbolic dims
+  int failed_ = 0;
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  openblas_set_num_threads(1);
+  std::string dir = GRADC_BENCH_WORKLOADS;
+  int reps = 9;
+  std::vector<std::string> only;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--workloads") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+      reps = std::max(7, atoi(argv[++i]));
+    else if (!strcmp(argv[i], "--blas-core"))
+      return printf("%s\n", openblas_get_corename()), 0;
+    else if (argv[i][0] == '-')
+      return fprintf(stderr,
+                     "usage: %s [--workloads DIR] [--reps N>=7] "
+                     "[--blas-core] [w1 w2 w3 w4 w5]\n",
+                     argv[0]),
+             2;
+    else
+      only.push_back(argv[i]);
+  }
+  printf("INFO|OpenBLAS core %s, 1 thread; gradc matmul through %s\n",
+         openblas_get_corename(), lowerOptions().blas ? "CBLAS" : "loops");
+  printf("INFO|load average at start: %s\n", loadAverage().c_str());
+  std::vector<Row> rows;
+  bool allPass = true;
+  for (Workload &w : makeWorkloads()) {
+    if (!only.empty() &&
+        std::find(only.begin(), only.end(), w.id) == only.end())
+      continue;
+    Compiled c;
+    if (!c.load(dir + "/" + w.file, w))
+      return 1;
+    w.cpp = makeBaseline(w);
+    bool batch = std::string(w.id) == "w1";
+    size_t calls = batch ? kW1Calls : 1;
+    // W1 is timed per batch of calls and reported per call.
+    double scale = batch ? 1e6 / double(kW1Calls) : 1.0;
+    Row r{w.id, w.unit, 0, 0, 0, 0, c.compileMs, true};
+    r.cppFwd = benchMs([&] { w.cpp->forward(); }, reps) * scale;
+    r.cppGrad = benchMs([&] { w.cpp->valueAndGrad(); }, reps) * scale;
+    r.fwd = benchMs([&] { c.forward(calls); }, reps) * scale;
+    r.grad = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
+    printf("RESULT|%s|c++|%.6g|%.6g|%s\n", w.id, r.cppFwd, r.cppGrad, w.unit);
+    printf("RESULT|%s|gradc|%.6g|%.6g|%s\n", w.id, r.fwd, r.grad, w.unit);
+    printf("INFO|%s|parse+grad+simplify %.2f ms; JIT compile of @f and "
+           "@f.grad together %.1f ms, @f alone %.1f ms, @f.grad alone %.1f "
+           "ms\n",
+           w.id, c.frontMs, c.compileMs, c.fwdOnlyMs, c.gradOnlyMs);
+
+    w.cpp->valueAndGrad();
+    Buffers ref = w.cpp->results();
+    Buffers got = c.results(batch ? kW1Check : 1);
+    double worst = 0;
+    std::string detail;
+    for (size_t k = 0; k < ref.size(); ++k) {
+      double e = k < got.size() ? relError(got[k], ref[k]) : INFINITY;
+      worst = std::max(worst, e);
+      char buf[64];
+      snprintf(buf, sizeof buf, " %s=%.2e",
+               k == 0 ? "value" : ("d" + w.wrt[k - 1]).c_str(), e);
+      detail += buf;
+    }
+    r.pass = worst < kTolerance && !c.failed() && got.size() == ref.size();
+    allPass &= r.pass;
+    printf("CHECK|%s|gradc vs c++|%.3e|%s|value c++ %.9g gradc %.9g;%s\n", w.id,
+           worst, r.pass ? "PASS" : "FAIL", ref[0][0], got[0][0],
+           detail.c_str());
+    fflush(stdout);
+    rows.push_back(r);
+  }
+  printf("INFO|load average at end: %s\n\n", loadAverage().c_str());
+  printf("| workload | unit | C++ fwd | C++ fwd+grad | gradc fwd | gradc "
+         "fwd+grad | gradc/C++ fwd | gradc/C++ fwd+grad | C++ grad/fwd | "
+         "gradc grad/fwd | compile ms | check |\n");
+  printf("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+  for (const Row &r : rows)
+    printf("| %s | %s | %.4g | %.4g | %.4g | %.4g | %.2f | %.2f | %.2f | %.2f "
+           "| %.1f | %s |\n",
+           r.id.c_str(), r.unit.c_str(), r.cppFwd, r.cppGrad, r.fwd, r.grad,
+           r.fwd / r.cppFwd, r.grad / r.cppGrad, r.cppGrad / r.cppFwd,
+           r.grad / r.fwd, r.compileMs, r.pass ? "PASS" : "FAIL");
+  return allPass ? 0 : 1;
+}
