@@ -61,6 +61,9 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm) {
     if (!fn.isDeclaration()) {
       fn.addFnAttr("target-cpu", tm.getTargetCPU());
       fn.addFnAttr("target-features", tm.getTargetFeatureString());
+      // Use the widest vectors the CPU has (LLVM defaults to 256 bits on
+      // some AVX-512 CPUs).
+      fn.addFnAttr("prefer-vector-width", "512");
     }
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;

@@ -55,18 +55,33 @@ struct Plan {
     for (const auto &op : f.ops)
       for (const Value *v : op->operands)
         ++uses[v];
-    llvm::DenseMap<const Value *, const Op *> user;
+    llvm::DenseMap<const Value *, const Op *> user; // the last one
+    llvm::DenseMap<const Value *, llvm::SmallVector<const Op *, 2>> users;
     for (const auto &op : f.ops)
-      for (const Value *v : op->operands)
+      for (const Value *v : op->operands) {
         user[v] = op.get();
+        users[v].push_back(op.get());
+      }
     llvm::DenseSet<const Value *> results(f.results.begin(), f.results.end());
     for (const auto &op : f.ops) {
       const Value *v = op->result;
       if (results.contains(v) || op->kind == OpKind::Const)
         continue;
       const OpDef &d = opDef(op->kind);
-      if ((d.elementwise || op->kind == OpKind::BroadcastTo) &&
-          uses.lookup(v) == 1) {
+      // A broadcast is only index arithmetic: fuse it into all its users
+      // when they are loops over elements.
+      if (op->kind == OpKind::BroadcastTo) {
+        bool loops = true;
+        for (const Op *o : users[v])
+          loops &= opDef(o->kind).elementwise ||
+                   o->kind == OpKind::BroadcastTo || o->kind == OpKind::Sum ||
+                   o->kind == OpKind::Mean || o->kind == OpKind::ReduceMax;
+        if (loops) {
+          fused.insert(v);
+          continue;
+        }
+      }
+      if (d.elementwise && uses.lookup(v) == 1) {
         const Op *u = user[v];
         const OpDef &ud = opDef(u->kind);
         bool reduction = u->kind == OpKind::Sum || u->kind == OpKind::Mean ||
@@ -87,10 +102,8 @@ struct Plan {
           results.contains(v))
         continue;
       bool allMatmul = true;
-      for (const auto &o : f.ops)
-        for (const Value *x : o->operands)
-          if (x == v && o->kind != OpKind::MatMul)
-            allMatmul = false;
+      for (const Op *o : users[v])
+        allMatmul &= o->kind == OpKind::MatMul;
       if (allMatmul)
         foldedTranspose.insert(v);
     }
@@ -214,12 +227,9 @@ private:
   }
 
   /// Emits loops over `dims` (outermost first) around `body`.
-  void loopNest(llvm::ArrayRef<LV *> dims,
-                const std::function<void(llvm::ArrayRef<LV *>)> &body,
-                std::vector<LV *> idx = {}) {
-    if (idx.size() == dims.size())
-      return body(idx);
-    LV *n = dims[idx.size()];
+  /// Emits `for (i = begin; i < end; i += step) body(i)`.
+  void forLoop(LV *begin, LV *end, int64_t step,
+               const std::function<void(LV *)> &body) {
     llvm::BasicBlock *pre = b_.GetInsertBlock();
     auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
     auto *bodyBB = llvm::BasicBlock::Create(ctx_, "body", fn_);
@@ -227,15 +237,27 @@ private:
     b_.CreateBr(header);
     b_.SetInsertPoint(header);
     llvm::PHINode *i = b_.CreatePHI(i64(), 2, "i");
-    i->addIncoming(c64(0), pre);
-    b_.CreateCondBr(b_.CreateICmpSLT(i, n), bodyBB, exit);
+    i->addIncoming(begin, pre);
+    b_.CreateCondBr(b_.CreateICmpSLT(i, end), bodyBB, exit);
     b_.SetInsertPoint(bodyBB);
-    idx.push_back(i);
-    loopNest(dims, body, idx);
-    LV *next = b_.CreateAdd(i, c64(1), "", true, true);
-    i->addIncoming(next, b_.GetInsertBlock());
+    body(i);
+    i->addIncoming(b_.CreateAdd(i, c64(step), "", true, true),
+                   b_.GetInsertBlock());
     b_.CreateBr(header);
     b_.SetInsertPoint(exit);
+  }
+
+  /// Emits loops over `dims` (outermost first) around `body`.
+  void loopNest(llvm::ArrayRef<LV *> dims,
+                const std::function<void(llvm::ArrayRef<LV *>)> &body,
+                std::vector<LV *> idx = {}) {
+    if (idx.size() == dims.size())
+      return body(idx);
+    forLoop(c64(0), dims[idx.size()], 1, [&](LV *i) {
+      idx.push_back(i);
+      loopNest(dims, body, idx);
+      idx.pop_back();
+    });
   }
 
   LV *bufferOf(const Value *v) {
@@ -276,7 +298,18 @@ private:
         x, b_.CreateInBoundsGEP(t, bufferOf(v), linear(idx, shapeOf(v->type))));
   }
 
+  /// Returns (arena, whether it is the module's cached block). A call takes
+  /// the module's cached block (grown when too small) unless another thread
+  /// holds it; then it allocates its own. A null arena: out of memory.
+  std::pair<LV *, LV *> acquireArena(LV *bytes);
+  void releaseArena(LV *arena, LV *cached);
   void lowerOp(const Op &op);
+  /// Splits the innermost reduced loop into blocks of `size` elements, with
+  /// begin() and end() around each block.
+  struct Chunking {
+    int64_t size;
+    std::function<void()> begin, end;
+  };
   /// Loops over the kept dims of `x` (outside) and its `axes` (inside):
   /// begin(kept index), step(full index) for each reduced element, then
   /// end(kept index, its linear index in the kept dims).
@@ -284,7 +317,8 @@ private:
   reductionLoops(const Value *x, const std::vector<int64_t> &axes,
                  const std::function<void(llvm::ArrayRef<LV *>)> &begin,
                  const std::function<void(llvm::ArrayRef<LV *>)> &step,
-                 const std::function<void(llvm::ArrayRef<LV *>, LV *)> &end);
+                 const std::function<void(llvm::ArrayRef<LV *>, LV *)> &end,
+                 const Chunking *chunk = nullptr);
   void lowerReduction(const Op &op);
   void lowerArgMaxMask(const Op &op);
   void lowerSoftmaxFamily(const Op &op);
@@ -375,13 +409,10 @@ llvm::Function *FunctionLowering::run() {
         b_.CreateAnd(b_.CreateAdd(bytes, c64(kAlign - 1)), c64(~(kAlign - 1)));
     total = b_.CreateAdd(total, rounded);
   }
-  LV *arena = nullptr;
+  LV *arena = nullptr, *cached = nullptr;
   llvm::BasicBlock *fail = nullptr;
   if (!plan_.arena.empty()) {
-    auto allocFn = m_.getOrInsertFunction(
-        "aligned_alloc", llvm::FunctionType::get(ptr, {i64(), i64()}, false));
-    arena =
-        b_.CreateCall(allocFn, {c64(kAlign), b_.CreateAdd(total, c64(kAlign))});
+    std::tie(arena, cached) = acquireArena(b_.CreateAdd(total, c64(kAlign)));
     fail = llvm::BasicBlock::Create(ctx_, "nomem", fn_);
     auto *ok = llvm::BasicBlock::Create(ctx_, "start", fn_);
     b_.CreateCondBr(b_.CreateIsNull(arena), fail, ok);
@@ -403,9 +434,7 @@ llvm::Function *FunctionLowering::run() {
                     llvm::MaybeAlign(), numBytes(r->type));
   }
   if (arena) {
-    auto freeFn = m_.getOrInsertFunction(
-        "free", llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false));
-    b_.CreateCall(freeFn, {arena});
+    releaseArena(arena, cached);
     b_.CreateRet(b_.getInt32(0));
     b_.SetInsertPoint(fail);
     b_.CreateRet(b_.getInt32(1));
@@ -413,6 +442,84 @@ llvm::Function *FunctionLowering::run() {
     b_.CreateRet(b_.getInt32(0));
   }
   return fn_;
+}
+
+/// The module's cached arena: a block, its size, and a flag for its owner.
+static llvm::GlobalVariable *moduleGlobal(llvm::Module &m, llvm::StringRef name,
+                                          llvm::Type *t) {
+  if (auto *g = m.getNamedGlobal(name))
+    return g;
+  return new llvm::GlobalVariable(m, t, false,
+                                  llvm::GlobalValue::InternalLinkage,
+                                  llvm::Constant::getNullValue(t), name);
+}
+
+std::pair<LV *, LV *> FunctionLowering::acquireArena(LV *bytes) {
+  llvm::Type *ptr = b_.getPtrTy();
+  auto *block = moduleGlobal(m_, "gradc.arena", ptr);
+  auto *size = moduleGlobal(m_, "gradc.arena.size", i64());
+  auto *busy = moduleGlobal(m_, "gradc.arena.busy", b_.getInt32Ty());
+  auto allocFn = m_.getOrInsertFunction(
+      "aligned_alloc", llvm::FunctionType::get(ptr, {i64(), i64()}, false));
+  auto freeFn = m_.getOrInsertFunction(
+      "free", llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false));
+  LV *wasBusy =
+      b_.CreateAtomicRMW(llvm::AtomicRMWInst::Xchg, busy, b_.getInt32(1),
+                         llvm::MaybeAlign(4), llvm::AtomicOrdering::Acquire);
+  LV *mine = b_.CreateICmpEQ(wasBusy, b_.getInt32(0));
+  auto *useCache = llvm::BasicBlock::Create(ctx_, "arena.cached", fn_);
+  auto *grow = llvm::BasicBlock::Create(ctx_, "arena.grow", fn_);
+  auto *own = llvm::BasicBlock::Create(ctx_, "arena.own", fn_);
+  auto *done = llvm::BasicBlock::Create(ctx_, "arena", fn_);
+  b_.CreateCondBr(mine, useCache, own);
+  // The cached block, grown to `bytes` when smaller.
+  b_.SetInsertPoint(useCache);
+  LV *have = b_.CreateLoad(ptr, block);
+  LV *big = b_.CreateICmpUGE(b_.CreateLoad(i64(), size), bytes);
+  b_.CreateCondBr(big, done, grow);
+  b_.SetInsertPoint(grow);
+  b_.CreateCall(freeFn, {have});
+  LV *fresh = b_.CreateCall(allocFn, {c64(kAlign), bytes});
+  b_.CreateStore(fresh, block);
+  b_.CreateStore(b_.CreateSelect(b_.CreateIsNull(fresh), c64(0), bytes), size);
+  b_.CreateBr(done);
+  // Another thread holds the cache: a block of this call's own.
+  b_.SetInsertPoint(own);
+  LV *single = b_.CreateCall(allocFn, {c64(kAlign), bytes});
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+  llvm::PHINode *arena = b_.CreatePHI(ptr, 3, "arena");
+  arena->addIncoming(have, useCache);
+  arena->addIncoming(fresh, grow);
+  arena->addIncoming(single, own);
+  // Out of memory with the cache held: release it before failing.
+  auto *nomem = llvm::BasicBlock::Create(ctx_, "arena.nomem", fn_);
+  auto *ok = llvm::BasicBlock::Create(ctx_, "arena.ok", fn_);
+  b_.CreateCondBr(b_.CreateAnd(b_.CreateIsNull(arena), mine), nomem, ok);
+  b_.SetInsertPoint(nomem);
+  b_.CreateAlignedStore(b_.getInt32(0), busy, llvm::Align(4))
+      ->setAtomic(llvm::AtomicOrdering::Release);
+  b_.CreateBr(ok);
+  b_.SetInsertPoint(ok);
+  return {arena, mine};
+}
+
+void FunctionLowering::releaseArena(LV *arena, LV *cached) {
+  auto *busy = moduleGlobal(m_, "gradc.arena.busy", b_.getInt32Ty());
+  auto freeFn = m_.getOrInsertFunction(
+      "free", llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false));
+  auto *release = llvm::BasicBlock::Create(ctx_, "arena.release", fn_);
+  auto *drop = llvm::BasicBlock::Create(ctx_, "arena.free", fn_);
+  auto *done = llvm::BasicBlock::Create(ctx_, "arena.done", fn_);
+  b_.CreateCondBr(cached, release, drop);
+  b_.SetInsertPoint(release);
+  b_.CreateAlignedStore(b_.getInt32(0), busy, llvm::Align(4))
+      ->setAtomic(llvm::AtomicOrdering::Release);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(drop);
+  b_.CreateCall(freeFn, {arena});
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
 }
 
 void FunctionLowering::lowerOp(const Op &op) {
@@ -471,7 +578,8 @@ void FunctionLowering::reductionLoops(
     const Value *x, const std::vector<int64_t> &axes,
     const std::function<void(llvm::ArrayRef<LV *>)> &begin,
     const std::function<void(llvm::ArrayRef<LV *>)> &step,
-    const std::function<void(llvm::ArrayRef<LV *>, LV *)> &end) {
+    const std::function<void(llvm::ArrayRef<LV *>, LV *)> &end,
+    const Chunking *chunk) {
   std::vector<LV *> shape = shapeOf(x->type), keptDims, redDims;
   std::vector<unsigned> kept, reduced;
   for (unsigned i = 0; i < x->type.rank(); ++i) {
@@ -481,14 +589,34 @@ void FunctionLowering::reductionLoops(
   }
   loopNest(keptDims, [&](llvm::ArrayRef<LV *> kidx) {
     begin(kidx);
-    loopNest(redDims, [&](llvm::ArrayRef<LV *> ridx) {
+    auto visit = [&](llvm::ArrayRef<LV *> ridx) {
       std::vector<LV *> full(x->type.rank());
       for (size_t i = 0; i < kept.size(); ++i)
         full[kept[i]] = kidx[i];
       for (size_t i = 0; i < reduced.size(); ++i)
         full[reduced[i]] = ridx[i];
       step(full);
-    });
+    };
+    if (!chunk || redDims.empty()) {
+      loopNest(redDims, visit);
+    } else {
+      // The innermost reduced dim in blocks of `chunk->size` elements.
+      llvm::ArrayRef<LV *> outer = llvm::ArrayRef(redDims).drop_back();
+      LV *n = redDims.back();
+      loopNest(outer, [&](llvm::ArrayRef<LV *> oidx) {
+        forLoop(c64(0), n, chunk->size, [&](LV *c) {
+          chunk->begin();
+          LV *stop = b_.CreateBinaryIntrinsic(
+              llvm::Intrinsic::smin, b_.CreateAdd(c, c64(chunk->size)), n);
+          forLoop(c, stop, 1, [&](LV *j) {
+            std::vector<LV *> ridx(oidx.begin(), oidx.end());
+            ridx.push_back(j);
+            visit(ridx);
+          });
+          chunk->end();
+        });
+      });
+    }
     end(kidx, linear(kidx, keptDims));
   });
 }
@@ -497,13 +625,26 @@ void FunctionLowering::lowerReduction(const Op &op) {
   const Value *x = op.operands[0];
   std::vector<int64_t> axes = reducedAxes(op);
   DType dt = x->type.dtype;
-  // f32 sums accumulate in double, as the interpreter does; reassociation is
-  // allowed so that the loop vectorizes.
   bool isMax = op.kind == OpKind::ReduceMax;
+  // Sums accumulate in double, like the interpreter. For f32, blocks of
+  // kChunk elements are first summed in float (so that the loop runs on as
+  // many lanes as the element type allows), each block then added in double.
+  // Reassociation is allowed so that the loops vectorize.
+  constexpr int64_t kChunk = 256;
+  bool chunked = !isMax && dt == DType::F32;
   llvm::Type *accTy = isMax ? elt(dt) : b_.getDoubleTy();
   llvm::AllocaInst *acc = entryAlloca(accTy);
+  llvm::AllocaInst *part = chunked ? entryAlloca(elt(dt)) : nullptr;
   llvm::FastMathFlags fmf;
   fmf.setAllowReassoc();
+  auto add = [&](llvm::AllocaInst *into, LV *v) {
+    llvm::Type *t = into->getAllocatedType();
+    LV *sum = b_.CreateFAdd(b_.CreateLoad(t, into), b_.CreateFPExt(v, t));
+    llvm::cast<llvm::Instruction>(sum)->setFastMathFlags(fmf);
+    b_.CreateStore(sum, into);
+  };
+  Chunking blocks{kChunk, [&] { b_.CreateStore(fp(dt, 0), part); },
+                  [&] { add(acc, b_.CreateLoad(elt(dt), part)); }};
   // The number of elements a mean divides by.
   LV *count = c64(1);
   std::vector<LV *> shape = shapeOf(x->type);
@@ -517,15 +658,10 @@ void FunctionLowering::lowerReduction(const Op &op) {
       },
       [&](llvm::ArrayRef<LV *> full) {
         LV *e = element(x, full);
-        LV *a = b_.CreateLoad(accTy, acc);
-        LV *next;
-        if (isMax) {
-          next = maxStep(a, e);
-        } else {
-          next = b_.CreateFAdd(a, b_.CreateFPExt(e, accTy));
-          llvm::cast<llvm::Instruction>(next)->setFastMathFlags(fmf);
-        }
-        b_.CreateStore(next, acc);
+        if (isMax)
+          b_.CreateStore(maxStep(b_.CreateLoad(accTy, acc), e), acc);
+        else
+          add(chunked ? part : acc, e);
       },
       [&](llvm::ArrayRef<LV *>, LV *out) {
         LV *r = b_.CreateLoad(accTy, acc);
@@ -534,7 +670,8 @@ void FunctionLowering::lowerReduction(const Op &op) {
         r = b_.CreateFPTrunc(r, elt(dt));
         b_.CreateStore(r,
                        b_.CreateInBoundsGEP(elt(dt), bufferOf(op.result), out));
-      });
+      },
+      chunked ? &blocks : nullptr);
 }
 
 void FunctionLowering::lowerArgMaxMask(const Op &op) {
