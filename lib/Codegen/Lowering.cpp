@@ -50,6 +50,12 @@ struct Plan {
   /// type once the slot's last reader is done, else a new one.
   std::vector<const Value *> slots; // a value of each slot's type
   llvm::DenseMap<const Value *, unsigned> slotOf;
+  /// Loop groups: consecutive loops over the same dims (elementwise ops and
+  /// full reductions) run as one loop; a value read only inside its group
+  /// stays in a register and gets no buffer.
+  std::vector<std::vector<const Op *>> groups;
+  llvm::DenseMap<const Op *, unsigned> groupOf;
+  llvm::DenseSet<const Value *> registers;
 
   explicit Plan(const Function &f) {
     for (const auto &op : f.ops)
@@ -116,14 +122,99 @@ struct Plan {
           r->def->kind != OpKind::Reshape && !outputSlot.count(r))
         outputSlot[r] = i;
     }
+    formGroups(f, user, users, results);
     for (const auto &op : f.ops) {
       const Value *v = op->result;
       if (op->kind != OpKind::Const && !fused.contains(v) &&
           !views.contains(v) && !foldedTranspose.contains(v) &&
-          !outputSlot.count(v))
+          !outputSlot.count(v) && !registers.contains(v))
         arena.push_back(v);
     }
     assignSlots(f, user);
+  }
+
+  bool needsLoop(const Op *op) const {
+    const Value *v = op->result;
+    return op->kind != OpKind::Const && !fused.contains(v) &&
+           !views.contains(v) && !foldedTranspose.contains(v);
+  }
+
+  /// The dims a loop-group member loops over: an elementwise op's result, or
+  /// the operand of a reduction over all its axes; null for other ops.
+  static const std::vector<Dim> *loopDims(const Op *op) {
+    if (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo)
+      return &op->result->type.dims;
+    bool reduction = op->kind == OpKind::Sum || op->kind == OpKind::Mean ||
+                     op->kind == OpKind::ReduceMax;
+    const Attr *axes = op->attr("axes");
+    if (reduction &&
+        (!axes || axes->list.size() == op->operands[0]->type.rank()))
+      return &op->operands[0]->type.dims;
+    return nullptr;
+  }
+
+  /// The buffers (non-fused values) that computing `op` reads.
+  void leaves(const Op *op, llvm::SmallVectorImpl<const Value *> &out) const {
+    for (const Value *x : op->operands)
+      if (x->def && fused.contains(x))
+        leaves(x->def, out);
+      else
+        out.push_back(x);
+  }
+
+  void formGroups(
+      const Function &f, llvm::DenseMap<const Value *, const Op *> &,
+      llvm::DenseMap<const Value *, llvm::SmallVector<const Op *, 2>> &users,
+      const llvm::DenseSet<const Value *> &results) {
+    const std::vector<Dim> *dims = nullptr;
+    llvm::DenseSet<const Value *> groupReductions;
+    for (const auto &op : f.ops) {
+      if (!needsLoop(op.get()))
+        continue;
+      const std::vector<Dim> *d = loopDims(op.get());
+      bool joins = d && dims && *d == *dims;
+      if (joins) {
+        // A member may not read a reduction of its own group: that value is
+        // only complete after the loop.
+        llvm::SmallVector<const Value *, 8> in;
+        leaves(op.get(), in);
+        for (const Value *x : in)
+          joins &= !groupReductions.contains(x);
+      }
+      if (!joins) {
+        dims = d;
+        groupReductions.clear();
+        if (!d)
+          continue;
+        groups.emplace_back();
+      }
+      groups.back().push_back(op.get());
+      groupOf[op.get()] = groups.size() - 1;
+      if (!opDef(op->kind).elementwise && op->kind != OpKind::BroadcastTo)
+        groupReductions.insert(op->result);
+    }
+    // A group member whose every reader is in its group needs no buffer.
+    std::function<bool(const Value *, unsigned)> readOnlyIn =
+        [&](const Value *v, unsigned g) {
+          for (const Op *u : users[v]) {
+            if (fused.contains(u->result)) {
+              if (!readOnlyIn(u->result, g))
+                return false;
+              continue;
+            }
+            auto ug = groupOf.find(u);
+            if (ug == groupOf.end() || ug->second != g)
+              return false;
+          }
+          return true;
+        };
+    for (const auto &op : f.ops) {
+      const Value *v = op->result;
+      auto g = groupOf.find(op.get());
+      if (g != groupOf.end() && !results.contains(v) &&
+          opDef(op->kind).elementwise && readOnlyIn(v, g->second))
+        registers.insert(v);
+    }
   }
 
   /// The value whose buffer `v` reads (through views and folded transposes).
@@ -271,6 +362,9 @@ private:
 
   /// The element of `v` at `idx` (an index into v's own shape).
   LV *element(const Value *v, llvm::ArrayRef<LV *> idx) {
+    // In a group's loop, a member computed earlier in this iteration.
+    if (LV *c = inLoop_.lookup(v))
+      return c;
     if (plan_.fused.contains(v))
       return compute(*v->def, idx);
     LV *p = bufferOf(v);
@@ -304,6 +398,8 @@ private:
   std::pair<LV *, LV *> acquireArena(LV *bytes);
   void releaseArena(LV *arena, LV *cached);
   void lowerOp(const Op &op);
+  /// One loop for a group of elementwise ops and full reductions.
+  void lowerGroup(llvm::ArrayRef<const Op *> group);
   /// Splits the innermost reduced loop into blocks of `size` elements, with
   /// begin() and end() around each block.
   struct Chunking {
@@ -343,6 +439,7 @@ private:
   llvm::Function *fn_ = nullptr;
   llvm::StringMap<LV *> dims_;
   llvm::DenseMap<const Value *, LV *> buffers_;
+  llvm::DenseMap<const Value *, LV *> inLoop_; // see lowerGroup
 };
 
 /// maxStep of the interpreter: NaN wins, then the larger value.
@@ -421,8 +518,13 @@ llvm::Function *FunctionLowering::run() {
       buffers_[v] = b_.CreateInBoundsGEP(b_.getInt8Ty(), arena,
                                          offsets[plan_.slotOf.lookup(v)]);
   }
-  for (const auto &op : f_.ops)
-    lowerOp(*op);
+  for (const auto &op : f_.ops) {
+    auto g = plan_.groupOf.find(op.get());
+    if (g == plan_.groupOf.end())
+      lowerOp(*op);
+    else if (plan_.groups[g->second].front() == op.get())
+      lowerGroup(plan_.groups[g->second]);
+  }
   // Results that live elsewhere (arguments, constants, views, a value
   // returned twice) are copied to their output.
   for (size_t i = 0; i < f_.results.size(); ++i) {
@@ -442,6 +544,92 @@ llvm::Function *FunctionLowering::run() {
     b_.CreateRet(b_.getInt32(0));
   }
   return fn_;
+}
+
+void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
+  if (group.size() == 1 && !plan_.registers.contains(group[0]->result))
+    return lowerOp(*group[0]); // one loop: the op's own lowering
+  const Op *first = group.front();
+  bool firstReduces =
+      !opDef(first->kind).elementwise && first->kind != OpKind::BroadcastTo;
+  const Type &loopType =
+      firstReduces ? first->operands[0]->type : first->result->type;
+  // Reductions accumulate in double (max in the element type); f32 sums
+  // first in float over blocks of kChunk elements, as in lowerReduction, so
+  // that the loop runs on as many lanes as floats allow.
+  constexpr int64_t kChunk = 256;
+  llvm::FastMathFlags fmf;
+  fmf.setAllowReassoc();
+  auto add = [&](llvm::AllocaInst *into, LV *v) {
+    llvm::Type *t = into->getAllocatedType();
+    LV *sum = b_.CreateFAdd(b_.CreateLoad(t, into), b_.CreateFPExt(v, t));
+    llvm::cast<llvm::Instruction>(sum)->setFastMathFlags(fmf);
+    b_.CreateStore(sum, into);
+  };
+  llvm::DenseMap<const Op *, llvm::AllocaInst *> acc, part;
+  for (const Op *op : group) {
+    if (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo)
+      continue;
+    DType dt = op->result->type.dtype;
+    bool isMax = op->kind == OpKind::ReduceMax;
+    llvm::AllocaInst *a = entryAlloca(isMax ? elt(dt) : b_.getDoubleTy());
+    b_.CreateStore(isMax ? fp(dt, -INFINITY)
+                         : llvm::ConstantFP::get(b_.getDoubleTy(), 0.0),
+                   a);
+    acc[op] = a;
+    if (!isMax && dt == DType::F32)
+      part[op] = entryAlloca(elt(dt));
+  }
+  auto body = [&](llvm::ArrayRef<LV *> idx) {
+    for (const Op *op : group) {
+      if (llvm::AllocaInst *a = acc.lookup(op)) {
+        LV *e = element(op->operands[0], idx);
+        if (llvm::AllocaInst *p = part.lookup(op))
+          add(p, e);
+        else if (op->kind == OpKind::ReduceMax)
+          b_.CreateStore(
+              maxStep(b_.CreateLoad(elt(op->result->type.dtype), a), e), a);
+        else
+          add(a, e);
+        continue;
+      }
+      LV *v = compute(*op, idx);
+      if (!plan_.registers.contains(op->result))
+        store(op->result, idx, v);
+      inLoop_[op->result] = v;
+    }
+    inLoop_.clear();
+  };
+  std::vector<LV *> dims = shapeOf(loopType);
+  if (part.empty() || dims.empty()) {
+    loopNest(dims, body);
+  } else {
+    // The innermost dim in blocks, each block's float sums added in double.
+    LV *n = dims.back();
+    loopNest(llvm::ArrayRef(dims).drop_back(), [&](llvm::ArrayRef<LV *> outer) {
+      forLoop(c64(0), n, kChunk, [&](LV *c) {
+        for (auto [op, p] : part)
+          b_.CreateStore(fp(DType::F32, 0), p);
+        LV *stop = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                            b_.CreateAdd(c, c64(kChunk)), n);
+        forLoop(c, stop, 1, [&](LV *j) {
+          std::vector<LV *> idx(outer.begin(), outer.end());
+          idx.push_back(j);
+          body(idx);
+        });
+        for (auto [op, p] : part)
+          add(acc[op], b_.CreateLoad(elt(DType::F32), p));
+      });
+    });
+  }
+  for (auto [op, a] : acc) {
+    DType dt = op->result->type.dtype;
+    LV *r = b_.CreateLoad(a->getAllocatedType(), a);
+    if (op->kind == OpKind::Mean)
+      r = b_.CreateFDiv(r, b_.CreateSIToFP(product(shapeOf(loopType)),
+                                           a->getAllocatedType()));
+    b_.CreateStore(b_.CreateFPTrunc(r, elt(dt)), bufferOf(op->result));
+  }
 }
 
 /// The module's cached arena: a block, its size, and a flag for its owner.
