@@ -9,7 +9,10 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".gir", ".test"]
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
-config.test_exec_root = os.path.join(config.gradc_obj_root, "test")
+# The suite runs once per backend (see below), possibly at the same time:
+# each run gets its own directory for scripts and temporary files.
+config.test_exec_root = os.path.join(
+    config.gradc_obj_root, "test", lit_config.params.get("backend", "jit"))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
