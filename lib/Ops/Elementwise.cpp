@@ -86,12 +86,15 @@ llvm::Value *lowerSigmoid(llvm::IRBuilderBase &b,
                           llvm::ArrayRef<llvm::Value *> x) {
   llvm::Type *t = x[0]->getType();
   llvm::Value *one = llvm::ConstantFP::get(t, 1.0);
-  llvm::Value *e =
-      lowerExp(b, {b.CreateFNeg(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs,
-                                                       x[0]))});
+  llvm::Value *e = lowerExp(
+      b, {b.CreateFNeg(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x[0]))});
   llvm::Value *den = b.CreateFAdd(one, e);
-  return b.CreateSelect(b.CreateFCmpOGE(x[0], llvm::ConstantFP::get(t, 0.0)),
-                        b.CreateFDiv(one, den), b.CreateFDiv(e, den));
+  llvm::Value *r = b.CreateFDiv(one, den);
+  // f32 (already a few ulp from the interpreter's exp) saves a division:
+  // e/(1+e) as e * (1/(1+e)), within an ulp of the quotient.
+  llvm::Value *neg = t->isFloatTy() ? b.CreateFMul(e, r) : b.CreateFDiv(e, den);
+  return b.CreateSelect(b.CreateFCmpOGE(x[0], llvm::ConstantFP::get(t, 0.0)), r,
+                        neg);
 }
 
 } // namespace
@@ -100,8 +103,8 @@ llvm::Value *lowerSigmoid(llvm::IRBuilderBase &b,
 #define X1 op.operands[1]
 #define Y op.result
 #define LW(expr)                                                               \
-  [](llvm::IRBuilderBase &b, llvm::ArrayRef<llvm::Value *> x)                  \
-      -> llvm::Value * { return expr; }
+  [](llvm::IRBuilderBase &b,                                                   \
+     llvm::ArrayRef<llvm::Value *> x) -> llvm::Value * { return expr; }
 #define FN(expr) [](const double *x) -> double { return expr; }
 
 void addElementwiseOps(std::vector<OpDef> &d) {
@@ -132,7 +135,10 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                      }));
   // max routes dy to the larger operand; on a tie (a == b) to a.
   d.push_back(binary(
-      OpKind::Max, FN(x[0] >= x[1] || std::isnan(x[0]) ? x[0] : x[1]), LW(b.CreateSelect(b.CreateOr(b.CreateFCmpOGE(x[0], x[1]), b.CreateFCmpUNO(x[0], x[0])), x[0], x[1])),
+      OpKind::Max, FN(x[0] >= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
+      LW(b.CreateSelect(
+          b.CreateOr(b.CreateFCmpOGE(x[0], x[1]), b.CreateFCmpUNO(x[0], x[0])),
+          x[0], x[1])),
       [](Builder &b, const Op &op, Value *dy) -> Grads {
         Value *takeA = b.create(OpKind::Ge, {X0, X1});
         return {b.select(takeA, dy, zero(b, dy)),
@@ -141,7 +147,10 @@ void addElementwiseOps(std::vector<OpDef> &d) {
       true));
   // min routes dy to the smaller operand; on a tie to a.
   d.push_back(binary(
-      OpKind::Min, FN(x[0] <= x[1] || std::isnan(x[0]) ? x[0] : x[1]), LW(b.CreateSelect(b.CreateOr(b.CreateFCmpOLE(x[0], x[1]), b.CreateFCmpUNO(x[0], x[0])), x[0], x[1])),
+      OpKind::Min, FN(x[0] <= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
+      LW(b.CreateSelect(
+          b.CreateOr(b.CreateFCmpOLE(x[0], x[1]), b.CreateFCmpUNO(x[0], x[0])),
+          x[0], x[1])),
       [](Builder &b, const Op &op, Value *dy) -> Grads {
         Value *takeA = b.create(OpKind::Le, {X0, X1});
         return {b.select(takeA, dy, zero(b, dy)),
@@ -154,7 +163,8 @@ void addElementwiseOps(std::vector<OpDef> &d) {
   // The masks select the factors, not the products with dy, so that the
   // transpose of this rule (the forward mode) is NaN-free as well.
   d.push_back(
-      binary(OpKind::Pow, FN(std::pow(x[0], x[1])), LW(b.CreateBinaryIntrinsic(llvm::Intrinsic::pow, x[0], x[1])),
+      binary(OpKind::Pow, FN(std::pow(x[0], x[1])),
+             LW(b.CreateBinaryIntrinsic(llvm::Intrinsic::pow, x[0], x[1])),
              [](Builder &b, const Op &op, Value *dy) -> Grads {
                Value *bm1 = b.sub(X1, one(b, X1));
                Value *slope = b.mul(X1, b.create(OpKind::Pow, {X0, bm1}));
@@ -166,18 +176,37 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                return {b.mul(dy, slope), b.mul(dy, dlog)};
              }));
   // Comparisons give 0/1 in the operands' type; piecewise constant.
-  d.push_back(binary(OpKind::Gt, FN(x[0] > x[1]), LW(b.CreateUIToFP(b.CreateFCmpOGT(x[0], x[1]), x[0]->getType())), nullptr));
-  d.push_back(binary(OpKind::Ge, FN(x[0] >= x[1]), LW(b.CreateUIToFP(b.CreateFCmpOGE(x[0], x[1]), x[0]->getType())), nullptr));
-  d.push_back(binary(OpKind::Lt, FN(x[0] < x[1]), LW(b.CreateUIToFP(b.CreateFCmpOLT(x[0], x[1]), x[0]->getType())), nullptr));
-  d.push_back(binary(OpKind::Le, FN(x[0] <= x[1]), LW(b.CreateUIToFP(b.CreateFCmpOLE(x[0], x[1]), x[0]->getType())), nullptr));
-  d.push_back(binary(OpKind::Eq, FN(x[0] == x[1]), LW(b.CreateUIToFP(b.CreateFCmpOEQ(x[0], x[1]), x[0]->getType())), nullptr, true));
+  d.push_back(
+      binary(OpKind::Gt, FN(x[0] > x[1]),
+             LW(b.CreateUIToFP(b.CreateFCmpOGT(x[0], x[1]), x[0]->getType())),
+             nullptr));
+  d.push_back(
+      binary(OpKind::Ge, FN(x[0] >= x[1]),
+             LW(b.CreateUIToFP(b.CreateFCmpOGE(x[0], x[1]), x[0]->getType())),
+             nullptr));
+  d.push_back(
+      binary(OpKind::Lt, FN(x[0] < x[1]),
+             LW(b.CreateUIToFP(b.CreateFCmpOLT(x[0], x[1]), x[0]->getType())),
+             nullptr));
+  d.push_back(
+      binary(OpKind::Le, FN(x[0] <= x[1]),
+             LW(b.CreateUIToFP(b.CreateFCmpOLE(x[0], x[1]), x[0]->getType())),
+             nullptr));
+  d.push_back(
+      binary(OpKind::Eq, FN(x[0] == x[1]),
+             LW(b.CreateUIToFP(b.CreateFCmpOEQ(x[0], x[1]), x[0]->getType())),
+             nullptr, true));
   // select(c, a, b): dy flows to a where c != 0, to b elsewhere.
-  OpDef sel = binary(OpKind::Select, FN(x[0] != 0 ? x[1] : x[2]), LW(b.CreateSelect(b.CreateFCmpUNE(x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0)), x[1], x[2])),
-                     [](Builder &b, const Op &op, Value *dy) -> Grads {
-                       Value *c = X0;
-                       return {nullptr, b.select(c, dy, zero(b, dy)),
-                               b.select(c, zero(b, dy), dy)};
-                     });
+  OpDef sel = binary(
+      OpKind::Select, FN(x[0] != 0 ? x[1] : x[2]),
+      LW(b.CreateSelect(
+          b.CreateFCmpUNE(x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0)),
+          x[1], x[2])),
+      [](Builder &b, const Op &op, Value *dy) -> Grads {
+        Value *c = X0;
+        return {nullptr, b.select(c, dy, zero(b, dy)),
+                b.select(c, zero(b, dy), dy)};
+      });
   sel.infer = inferSelect;
   d.push_back(sel);
 
@@ -191,12 +220,14 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                       return {b.mul(dy, Y)};
                     }));
   // d log(x) = dx / x
-  d.push_back(unary(OpKind::Log, FN(std::log(x[0])), LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::log, x[0])),
+  d.push_back(unary(OpKind::Log, FN(std::log(x[0])),
+                    LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::log, x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.div(dy, X0)};
                     }));
   // d sqrt(x) = dx / (2 y)
-  d.push_back(unary(OpKind::Sqrt, FN(std::sqrt(x[0])), LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x[0])),
+  d.push_back(unary(OpKind::Sqrt, FN(std::sqrt(x[0])),
+                    LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {
                           b.div(b.mul(dy, b.constant(0.5, Y->type.dtype)), Y)};
@@ -210,32 +241,39 @@ void addElementwiseOps(std::vector<OpDef> &d) {
   // whichever does not overflow.
   d.push_back(unary(OpKind::Sigmoid,
                     FN(x[0] >= 0 ? 1 / (1 + std::exp(-x[0]))
-                                 : std::exp(x[0]) / (1 + std::exp(x[0]))), lowerSigmoid,
+                                 : std::exp(x[0]) / (1 + std::exp(x[0]))),
+                    lowerSigmoid,
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, b.mul(Y, b.sub(one(b, Y), Y)))};
                     }));
   // relu(x) = max(x, 0); dy passes where the pre-activation x > 0 (slope 0 at
   // 0).
-  d.push_back(unary(OpKind::Relu,
-                    FN(x[0] > 0 ? x[0] : (std::isnan(x[0]) ? x[0] : 0.0)), LW(b.CreateSelect(b.CreateFCmpUGT(x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0)), x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0))),
-                    [](Builder &b, const Op &op, Value *dy) -> Grads {
-                      return {b.select(b.gt(X0, zero(b, X0)), dy, zero(b, dy))};
-                    }));
+  d.push_back(unary(
+      OpKind::Relu, FN(x[0] > 0 ? x[0] : (std::isnan(x[0]) ? x[0] : 0.0)),
+      LW(b.CreateSelect(
+          b.CreateFCmpUGT(x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0)),
+          x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0))),
+      [](Builder &b, const Op &op, Value *dy) -> Grads {
+        return {b.select(b.gt(X0, zero(b, X0)), dy, zero(b, dy))};
+      }));
   // d|x| = sign(x) dx, with sign(0) = 0
   d.push_back(unary(
-      OpKind::Abs, FN(std::fabs(x[0])), LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x[0])),
+      OpKind::Abs, FN(std::fabs(x[0])),
+      LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x[0])),
       [](Builder &b, const Op &op, Value *dy) -> Grads {
         Value *z = zero(b, X0);
         Value *negPart = b.select(b.create(OpKind::Lt, {X0, z}), b.neg(dy), z);
         return {b.select(b.gt(X0, z), dy, negPart)};
       }));
   // d sin(x) = cos(x) dx
-  d.push_back(unary(OpKind::Sin, FN(std::sin(x[0])), LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::sin, x[0])),
+  d.push_back(unary(OpKind::Sin, FN(std::sin(x[0])),
+                    LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::sin, x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, b.create(OpKind::Cos, {X0}))};
                     }));
   // d cos(x) = -sin(x) dx
-  d.push_back(unary(OpKind::Cos, FN(std::cos(x[0])), LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::cos, x[0])),
+  d.push_back(unary(OpKind::Cos, FN(std::cos(x[0])),
+                    LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::cos, x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.neg(b.mul(dy, b.create(OpKind::Sin, {X0})))};
                     }));
