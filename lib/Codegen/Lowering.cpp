@@ -318,6 +318,16 @@ private:
   }
 
   /// Emits loops over `dims` (outermost first) around `body`.
+  /// f32 sums are first accumulated in float over blocks of this many
+  /// elements, each block's sum then added in double: the loop runs on as
+  /// many lanes as floats allow, and the total keeps double's accuracy.
+  static constexpr int64_t kChunk = 256;
+  /// Blocks of the innermost loop, with begin() and end() around each.
+  struct Chunking {
+    int64_t size;
+    std::function<void()> begin, end;
+  };
+
   /// Emits `for (i = begin; i < end; i += step) body(i)`.
   void forLoop(LV *begin, LV *end, int64_t step,
                const std::function<void(LV *)> &body) {
@@ -349,6 +359,40 @@ private:
       loopNest(dims, body, idx);
       idx.pop_back();
     });
+  }
+
+  /// Like loopNest, with the innermost loop in blocks of `chunk->size`
+  /// iterations and chunk->begin()/end() around each block (no blocks when
+  /// `chunk` is null).
+  void chunkedLoopNest(llvm::ArrayRef<LV *> dims,
+                       const std::function<void(llvm::ArrayRef<LV *>)> &body,
+                       const Chunking *chunk) {
+    if (!chunk || dims.empty())
+      return loopNest(dims, body);
+    LV *n = dims.back();
+    loopNest(dims.drop_back(), [&](llvm::ArrayRef<LV *> outer) {
+      forLoop(c64(0), n, chunk->size, [&](LV *c) {
+        chunk->begin();
+        LV *stop = b_.CreateBinaryIntrinsic(
+            llvm::Intrinsic::smin, b_.CreateAdd(c, c64(chunk->size)), n);
+        forLoop(c, stop, 1, [&](LV *j) {
+          std::vector<LV *> idx(outer.begin(), outer.end());
+          idx.push_back(j);
+          body(idx);
+        });
+        chunk->end();
+      });
+    });
+  }
+
+  /// *into += v, in into's type, reassociable (so that loops vectorize).
+  void accumulate(llvm::AllocaInst *into, LV *v) {
+    llvm::Type *t = into->getAllocatedType();
+    LV *sum = b_.CreateFAdd(b_.CreateLoad(t, into), b_.CreateFPExt(v, t));
+    llvm::FastMathFlags fmf;
+    fmf.setAllowReassoc();
+    llvm::cast<llvm::Instruction>(sum)->setFastMathFlags(fmf);
+    b_.CreateStore(sum, into);
   }
 
   LV *bufferOf(const Value *v) {
@@ -400,12 +444,6 @@ private:
   void lowerOp(const Op &op);
   /// One loop for a group of elementwise ops and full reductions.
   void lowerGroup(llvm::ArrayRef<const Op *> group);
-  /// Splits the innermost reduced loop into blocks of `size` elements, with
-  /// begin() and end() around each block.
-  struct Chunking {
-    int64_t size;
-    std::function<void()> begin, end;
-  };
   /// Loops over the kept dims of `x` (outside) and its `axes` (inside):
   /// begin(kept index), step(full index) for each reduced element, then
   /// end(kept index, its linear index in the kept dims).
@@ -557,15 +595,6 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
   // Reductions accumulate in double (max in the element type); f32 sums
   // first in float over blocks of kChunk elements, as in lowerReduction, so
   // that the loop runs on as many lanes as floats allow.
-  constexpr int64_t kChunk = 256;
-  llvm::FastMathFlags fmf;
-  fmf.setAllowReassoc();
-  auto add = [&](llvm::AllocaInst *into, LV *v) {
-    llvm::Type *t = into->getAllocatedType();
-    LV *sum = b_.CreateFAdd(b_.CreateLoad(t, into), b_.CreateFPExt(v, t));
-    llvm::cast<llvm::Instruction>(sum)->setFastMathFlags(fmf);
-    b_.CreateStore(sum, into);
-  };
   llvm::DenseMap<const Op *, llvm::AllocaInst *> acc, part;
   for (const Op *op : group) {
     if (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo)
@@ -585,12 +614,12 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
       if (llvm::AllocaInst *a = acc.lookup(op)) {
         LV *e = element(op->operands[0], idx);
         if (llvm::AllocaInst *p = part.lookup(op))
-          add(p, e);
+          accumulate(p, e);
         else if (op->kind == OpKind::ReduceMax)
           b_.CreateStore(
               maxStep(b_.CreateLoad(elt(op->result->type.dtype), a), e), a);
         else
-          add(a, e);
+          accumulate(a, e);
         continue;
       }
       LV *v = compute(*op, idx);
@@ -600,28 +629,16 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
     }
     inLoop_.clear();
   };
-  std::vector<LV *> dims = shapeOf(loopType);
-  if (part.empty() || dims.empty()) {
-    loopNest(dims, body);
-  } else {
-    // The innermost dim in blocks, each block's float sums added in double.
-    LV *n = dims.back();
-    loopNest(llvm::ArrayRef(dims).drop_back(), [&](llvm::ArrayRef<LV *> outer) {
-      forLoop(c64(0), n, kChunk, [&](LV *c) {
-        for (auto [op, p] : part)
-          b_.CreateStore(fp(DType::F32, 0), p);
-        LV *stop = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
-                                            b_.CreateAdd(c, c64(kChunk)), n);
-        forLoop(c, stop, 1, [&](LV *j) {
-          std::vector<LV *> idx(outer.begin(), outer.end());
-          idx.push_back(j);
-          body(idx);
-        });
-        for (auto [op, p] : part)
-          add(acc[op], b_.CreateLoad(elt(DType::F32), p));
-      });
-    });
-  }
+  Chunking blocks{kChunk,
+                  [&] {
+                    for (auto [op, p] : part)
+                      b_.CreateStore(fp(DType::F32, 0), p);
+                  },
+                  [&] {
+                    for (auto [op, p] : part)
+                      accumulate(acc[op], b_.CreateLoad(elt(DType::F32), p));
+                  }};
+  chunkedLoopNest(shapeOf(loopType), body, part.empty() ? nullptr : &blocks);
   for (auto [op, a] : acc) {
     DType dt = op->result->type.dtype;
     LV *r = b_.CreateLoad(a->getAllocatedType(), a);
@@ -785,26 +802,7 @@ void FunctionLowering::reductionLoops(
         full[reduced[i]] = ridx[i];
       step(full);
     };
-    if (!chunk || redDims.empty()) {
-      loopNest(redDims, visit);
-    } else {
-      // The innermost reduced dim in blocks of `chunk->size` elements.
-      llvm::ArrayRef<LV *> outer = llvm::ArrayRef(redDims).drop_back();
-      LV *n = redDims.back();
-      loopNest(outer, [&](llvm::ArrayRef<LV *> oidx) {
-        forLoop(c64(0), n, chunk->size, [&](LV *c) {
-          chunk->begin();
-          LV *stop = b_.CreateBinaryIntrinsic(
-              llvm::Intrinsic::smin, b_.CreateAdd(c, c64(chunk->size)), n);
-          forLoop(c, stop, 1, [&](LV *j) {
-            std::vector<LV *> ridx(oidx.begin(), oidx.end());
-            ridx.push_back(j);
-            visit(ridx);
-          });
-          chunk->end();
-        });
-      });
-    }
+    chunkedLoopNest(redDims, visit, chunk);
     end(kidx, linear(kidx, keptDims));
   });
 }
@@ -818,21 +816,12 @@ void FunctionLowering::lowerReduction(const Op &op) {
   // kChunk elements are first summed in float (so that the loop runs on as
   // many lanes as the element type allows), each block then added in double.
   // Reassociation is allowed so that the loops vectorize.
-  constexpr int64_t kChunk = 256;
   bool chunked = !isMax && dt == DType::F32;
   llvm::Type *accTy = isMax ? elt(dt) : b_.getDoubleTy();
   llvm::AllocaInst *acc = entryAlloca(accTy);
   llvm::AllocaInst *part = chunked ? entryAlloca(elt(dt)) : nullptr;
-  llvm::FastMathFlags fmf;
-  fmf.setAllowReassoc();
-  auto add = [&](llvm::AllocaInst *into, LV *v) {
-    llvm::Type *t = into->getAllocatedType();
-    LV *sum = b_.CreateFAdd(b_.CreateLoad(t, into), b_.CreateFPExt(v, t));
-    llvm::cast<llvm::Instruction>(sum)->setFastMathFlags(fmf);
-    b_.CreateStore(sum, into);
-  };
   Chunking blocks{kChunk, [&] { b_.CreateStore(fp(dt, 0), part); },
-                  [&] { add(acc, b_.CreateLoad(elt(dt), part)); }};
+                  [&] { accumulate(acc, b_.CreateLoad(elt(dt), part)); }};
   // The number of elements a mean divides by.
   LV *count = c64(1);
   std::vector<LV *> shape = shapeOf(x->type);
@@ -849,7 +838,7 @@ void FunctionLowering::lowerReduction(const Op &op) {
         if (isMax)
           b_.CreateStore(maxStep(b_.CreateLoad(accTy, acc), e), acc);
         else
-          add(chunked ? part : acc, e);
+          accumulate(chunked ? part : acc, e);
       },
       [&](llvm::ArrayRef<LV *>, LV *out) {
         LV *r = b_.CreateLoad(accTy, acc);
@@ -913,8 +902,6 @@ void FunctionLowering::lowerSoftmaxFamily(const Op &op) {
   // Three passes over each slice: its max, the sum of exp(x - max), the
   // results.
   llvm::AllocaInst *mx = entryAlloca(t), *sum = entryAlloca(t);
-  llvm::FastMathFlags fmf;
-  fmf.setAllowReassoc();
   loopNest(keptDims, [&](llvm::ArrayRef<LV *> kidx) {
     auto fullIdx = [&](LV *j) {
       std::vector<LV *> full(x->type.rank());
@@ -935,10 +922,7 @@ void FunctionLowering::lowerSoftmaxFamily(const Op &op) {
     loopNest({shape[axis]}, [&](llvm::ArrayRef<LV *> j) {
       LV *e = opDef(OpKind::Exp)
                   .lower(b_, {b_.CreateFSub(element(x, fullIdx(j[0])), m)});
-      LV *s = b_.CreateFAdd(b_.CreateLoad(t, sum),
-                            b_.CreateSelect(negInf, fp(dt, 0), e));
-      llvm::cast<llvm::Instruction>(s)->setFastMathFlags(fmf);
-      b_.CreateStore(s, sum);
+      accumulate(sum, b_.CreateSelect(negInf, fp(dt, 0), e));
     });
     LV *s = b_.CreateLoad(t, sum);
     LV *logS = opDef(OpKind::Log).lower(b_, {s});
@@ -1070,13 +1054,9 @@ void FunctionLowering::lowerDot(const Op &op) {
   llvm::AllocaInst *acc = entryAlloca(b_.getDoubleTy());
   b_.CreateStore(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), acc);
   loopNest({n}, [&](llvm::ArrayRef<LV *> i) {
-    LV *p = b_.CreateFMul(b_.CreateFPExt(element(a, i), b_.getDoubleTy()),
-                          b_.CreateFPExt(element(w, i), b_.getDoubleTy()));
-    LV *s = b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), acc), p);
-    llvm::FastMathFlags fmf;
-    fmf.setAllowReassoc();
-    llvm::cast<llvm::Instruction>(s)->setFastMathFlags(fmf);
-    b_.CreateStore(s, acc);
+    accumulate(acc,
+               b_.CreateFMul(b_.CreateFPExt(element(a, i), b_.getDoubleTy()),
+                             b_.CreateFPExt(element(w, i), b_.getDoubleTy())));
   });
   b_.CreateStore(b_.CreateFPTrunc(b_.CreateLoad(b_.getDoubleTy(), acc), t),
                  out);
