@@ -75,10 +75,8 @@ int render(llvm::StringRef dotText, const char *format) {
 
 int runDot() {
   llvm::SourceMgr sm;
-  auto m = load(sm);
-  if (!m)
-    return 1;
-  Function *f = findFunction(*m);
+  std::unique_ptr<Module> m;
+  Function *f = loadFunction(sm, m);
   if (!f)
     return 1;
   DotOptions opts;

@@ -1,4 +1,5 @@
-//===- Driver.h - What the gradc subcommands share -----------------*- C++ -*-===//
+//===- Driver.h - What the gradc subcommands share -----------------*- C++
+//-*-===//
 #ifndef GRADC_TOOLS_DRIVER_H
 #define GRADC_TOOLS_DRIVER_H
 
@@ -26,6 +27,8 @@ int fail(const llvm::Twine &msg);
 std::unique_ptr<Module> load(llvm::SourceMgr &sm);
 /// The function named by --func, or the only one; null after an error.
 Function *findFunction(Module &m);
+/// load() into `m`, then findFunction(); null after an error.
+Function *loadFunction(llvm::SourceMgr &sm, std::unique_ptr<Module> &m);
 /// Builds the values of `params` (arguments of `f`) from the --arg options.
 bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
                  std::vector<Tensor> &out);

@@ -1,4 +1,5 @@
-//===- Emit.cpp - gradc emit: LLVM IR, assembly, objects, C++ ---------------===//
+//===- Emit.cpp - gradc emit: LLVM IR, assembly, objects, C++
+//---------------===//
 #include "Driver.h"
 
 #include "gradc/Codegen/Jit.h"
@@ -20,11 +21,13 @@ cl::opt<Target> EmitTarget(
     "target", cl::desc("What to write"), cl::init(Target::Obj),
     cl::values(clEnumValN(Target::LLVM, "llvm", "LLVM IR (text)"),
                clEnumValN(Target::Asm, "asm", "assembly for the host CPU"),
-               clEnumValN(Target::Obj, "obj", "an object file for the host CPU"),
+               clEnumValN(Target::Obj, "obj",
+                          "an object file for the host CPU"),
                clEnumValN(Target::Cpp, "cpp", "C++17 source")),
     cl::sub(EmitCmd), cl::cat(Cat));
-cl::opt<std::string> OutputFile("o", cl::desc("Output file (default: stdout "
-                                              "for text, FILE.o for objects)"),
+cl::opt<std::string> OutputFile("o",
+                                cl::desc("Output file (default: stdout "
+                                         "for text, FILE.o for objects)"),
                                 cl::value_desc("path"), cl::sub(EmitCmd),
                                 cl::cat(Cat));
 cl::opt<std::string> HeaderFile("header",
@@ -56,7 +59,8 @@ int runEmit() {
     auto h = open(HeaderFile, true);
     if (!h)
       return 1;
-    std::string guard = "GRADC_" + llvm::sys::path::stem(HeaderFile).upper() + "_H";
+    std::string guard =
+        "GRADC_" + llvm::sys::path::stem(HeaderFile).upper() + "_H";
     for (char &c : guard)
       c = std::isalnum((unsigned char)c) ? c : '_';
     h->os() << cHeader(*m, guard);
@@ -91,10 +95,11 @@ int runEmit() {
   optimizeModule(*mod, **tm);
   if (EmitTarget == Target::LLVM) {
     mod->print(out->os(), nullptr);
-  } else if (auto e = emitMachineCode(*mod, **tm, out->os(),
-                                      EmitTarget == Target::Asm
-                                          ? llvm::CodeGenFileType::AssemblyFile
-                                          : llvm::CodeGenFileType::ObjectFile)) {
+  } else if (auto e =
+                 emitMachineCode(*mod, **tm, out->os(),
+                                 EmitTarget == Target::Asm
+                                     ? llvm::CodeGenFileType::AssemblyFile
+                                     : llvm::CodeGenFileType::ObjectFile)) {
     return fail(llvm::toString(std::move(e)));
   }
   out->keep();

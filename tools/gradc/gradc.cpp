@@ -53,13 +53,11 @@ cl::opt<std::string> InputFile(cl::Positional, cl::desc("<file.gir>"),
                                cl::init("-"), cl::sub(ParseCmd),
                                cl::sub(RunCmd), cl::sub(GradCmd),
                                cl::sub(JvpCmd), cl::sub(CheckCmd),
-                               cl::sub(EmitCmd), cl::sub(DotCmd),
-                               cl::cat(Cat));
+                               cl::sub(EmitCmd), cl::sub(DotCmd), cl::cat(Cat));
 cl::opt<std::string> FuncName("func", cl::desc("The function to use"),
                               cl::value_desc("name"), cl::sub(RunCmd),
                               cl::sub(GradCmd), cl::sub(JvpCmd),
-                              cl::sub(CheckCmd), cl::sub(DotCmd),
-                              cl::cat(Cat));
+                              cl::sub(CheckCmd), cl::sub(DotCmd), cl::cat(Cat));
 cl::list<std::string> Wrt("wrt",
                           cl::desc("Differentiate with respect to these "
                                    "arguments (default: all)"),
@@ -156,6 +154,11 @@ Function *findFunction(Module &m) {
   return nullptr;
 }
 
+Function *loadFunction(llvm::SourceMgr &sm, std::unique_ptr<Module> &m) {
+  m = load(sm);
+  return m ? findFunction(*m) : nullptr;
+}
+
 /// Builds the values of `params` (arguments of `f`) from the --arg options.
 bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
                  std::vector<Tensor> &out) {
@@ -236,10 +239,8 @@ Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,
 
 int runRun() {
   llvm::SourceMgr sm;
-  auto m = load(sm);
-  if (!m)
-    return 1;
-  Function *f = findFunction(*m);
+  std::unique_ptr<Module> m;
+  Function *f = loadFunction(sm, m);
   if (!f)
     return 1;
   // With --grad, evaluate @f.grad instead: its results are @f's results
@@ -278,8 +279,7 @@ int runRun() {
       if (syms)
         llvm::errs() << llvm::format(
             "stats: compile %.1f ms, peak intermediate buffers %lld bytes\n",
-            (*jit)->compileMillis(),
-            (long long)workspaceBytes(*target, *syms));
+            (*jit)->compileMillis(), (long long)workspaceBytes(*target, *syms));
       else
         llvm::consumeError(syms.takeError());
     }
@@ -307,10 +307,8 @@ int runRun() {
 
 int runGrad(bool forward) {
   llvm::SourceMgr sm;
-  auto m = load(sm);
-  if (!m)
-    return 1;
-  Function *f = findFunction(*m);
+  std::unique_ptr<Module> m;
+  Function *f = loadFunction(sm, m);
   if (!f)
     return 1;
   if (forward) {
@@ -328,10 +326,8 @@ int runGrad(bool forward) {
 
 int runCheck() {
   llvm::SourceMgr sm;
-  auto m = load(sm);
-  if (!m)
-    return 1;
-  Function *f = findFunction(*m);
+  std::unique_ptr<Module> m;
+  Function *f = loadFunction(sm, m);
   if (!f)
     return 1;
   CheckOptions opts;
