@@ -1,0 +1,66 @@
+//===- Plan.h - Where each value of a function lives ---------------*- C++
+//-*-===//
+//
+// The storage plan of a function for the LLVM backend (see Lowering.cpp):
+// which values are fused into their consumers, which are views, which loops
+// run together as a loop group, and which arena slot each stored value gets.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRADC_LIB_CODEGEN_PLAN_H
+#define GRADC_LIB_CODEGEN_PLAN_H
+
+#include "gradc/IR/IR.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <vector>
+
+namespace gradc::codegen {
+
+/// Alignment of every arena slot, in bytes.
+constexpr int64_t kAlign = 64;
+
+inline int64_t eltSize(DType t) { return t == DType::F32 ? 4 : 8; }
+
+/// How each value of a function is stored.
+struct Plan {
+  llvm::DenseMap<const Value *, unsigned> uses;
+  llvm::DenseSet<const Value *> fused, views, foldedTranspose;
+  llvm::DenseMap<const Value *, unsigned> outputSlot; // computed into out[i]
+  std::vector<const Value *> arena;                   // materialized, in order
+  /// Slots of the arena: a materialized value takes a free slot of its exact
+  /// type once the slot's last reader is done, else a new one.
+  std::vector<const Value *> slots; // a value of each slot's type
+  llvm::DenseMap<const Value *, unsigned> slotOf;
+  /// Loop groups: consecutive loops over the same dims (elementwise ops and
+  /// full reductions) run as one loop; a value read only inside its group
+  /// stays in a register and gets no buffer.
+  std::vector<std::vector<const Op *>> groups;
+  llvm::DenseMap<const Op *, unsigned> groupOf;
+  llvm::DenseSet<const Value *> registers;
+
+  explicit Plan(const Function &f);
+  /// Whether `op` is lowered to a loop or a call of its own.
+  bool needsLoop(const Op *op) const;
+  /// The dims a loop-group member loops over: an elementwise op's result, or
+  /// the operand of a reduction over all its axes; null for other ops.
+  static const std::vector<Dim> *loopDims(const Op *op);
+  /// The buffers (non-fused values) that computing `op` reads.
+  void leaves(const Op *op, llvm::SmallVectorImpl<const Value *> &out) const;
+  /// The value whose buffer `v` reads (through views and folded transposes).
+  const Value *owner(const Value *v) const;
+
+private:
+  using UserMap = llvm::DenseMap<const Value *, const Op *>;
+  using UsersMap =
+      llvm::DenseMap<const Value *, llvm::SmallVector<const Op *, 2>>;
+  void formGroups(const Function &f, UsersMap &users,
+                  const llvm::DenseSet<const Value *> &results);
+  void assignSlots(const Function &f, UserMap &user);
+};
+
+} // namespace gradc::codegen
+
+#endif
