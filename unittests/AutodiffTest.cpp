@@ -1,5 +1,4 @@
-//===- AutodiffTest.cpp - Every adjoint rule against finite differences
-//-------===//
+//===- AutodiffTest.cpp - Every adjoint rule against finite differences ---===//
 //
 // The property test of the adjoint pass: for every differentiable op, across
 // shapes and every broadcasting direction, the reverse mode (a VJP with a

@@ -1,5 +1,4 @@
-//===- InterpreterTest.cpp - The reference interpreter
-//----------------------------===//
+//===- InterpreterTest.cpp - The reference interpreter --------------------===//
 #include "TestUtil.h"
 
 #include "gradc/Interp/Interpreter.h"

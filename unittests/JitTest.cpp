@@ -1,5 +1,4 @@
-//===- JitTest.cpp - The LLVM backend against the reference interpreter
-//-------===//
+//===- JitTest.cpp - The LLVM backend against the reference interpreter ---===//
 //
 // Differential tests: every op (and its adjoint) on random inputs, and random
 // programs, evaluated by the JIT and by the interpreter. f64 must agree to

@@ -1,5 +1,4 @@
-//===- ParserTest.cpp - Parser, printer and verifier internals
-//-----------------===//
+//===- ParserTest.cpp - Parser, printer and verifier internals ------------===//
 #include "TestUtil.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,4 @@
-//===- Activity.cpp - Which values carry derivatives
-//------------------------===//
+//===- Activity.cpp - Which values carry derivatives ----------------------===//
 #include "gradc/AD/Activity.h"
 #include "gradc/Ops/OpDef.h"
 

@@ -1,5 +1,4 @@
-//===- GradCheck.cpp - Finite-difference gradient checking
-//---------------------===//
+//===- GradCheck.cpp - Finite-difference gradient checking ----------------===//
 #include "gradc/AD/GradCheck.h"
 #include "gradc/AD/Autodiff.h"
 #include "gradc/Interp/Interpreter.h"

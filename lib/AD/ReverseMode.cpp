@@ -1,5 +1,4 @@
-//===- ReverseMode.cpp - The adjoint-synthesis pass
-//---------------------------===//
+//===- ReverseMode.cpp - The adjoint-synthesis pass -----------------------===//
 //
 // @f.grad is @f's body followed by its adjoint: the ops of @f are visited in
 // reverse, and each active op's adjoint rule (from its one declaration in

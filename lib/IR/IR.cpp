@@ -1,5 +1,4 @@
-//===- IR.cpp - Values, ops, functions and modules
-//--------------------------===//
+//===- IR.cpp - Values, ops, functions and modules ------------------------===//
 #include "gradc/IR/IR.h"
 
 #include "llvm/ADT/StringSwitch.h"

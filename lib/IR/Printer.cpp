@@ -1,5 +1,4 @@
-//===- Printer.cpp - Canonical textual form
-//---------------------------------===//
+//===- Printer.cpp - Canonical textual form -------------------------------===//
 //
 // The only code that spells out the IR's syntax for output. The parser accepts
 // everything printed here, and reads it back to the same module.

@@ -1,5 +1,4 @@
-//===- Type.cpp - Types and tensors
-//-----------------------------------------===//
+//===- Type.cpp - Types and tensors ---------------------------------------===//
 #include "gradc/IR/Type.h"
 #include "gradc/IR/Tensor.h"
 

@@ -1,5 +1,4 @@
-//===- Interpreter.cpp - The reference evaluator
-//--------------------------------===//
+//===- Interpreter.cpp - The reference evaluator --------------------------===//
 #include "gradc/Interp/Interpreter.h"
 
 #include <unordered_map>

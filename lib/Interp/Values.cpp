@@ -1,5 +1,4 @@
-//===- Values.cpp - Reading and printing tensor values
-//-------------------------===//
+//===- Values.cpp - Reading and printing tensor values --------------------===//
 #include "gradc/Interp/Values.h"
 #include "gradc/IR/Printer.h"
 

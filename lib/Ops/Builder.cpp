@@ -1,5 +1,4 @@
-//===- Builder.cpp - Typed construction of ops
-//---------------------------------===//
+//===- Builder.cpp - Typed construction of ops ----------------------------===//
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
 

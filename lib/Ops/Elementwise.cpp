@@ -1,5 +1,4 @@
-//===- Elementwise.cpp - Elementwise ops: one declaration each
-//---------------===//
+//===- Elementwise.cpp - Elementwise ops: one declaration each ------------===//
 //
 // Each op is one row: its scalar formula (the interpreter kernel) and its
 // adjoint, with the math in a comment. Binary ops broadcast like numpy; their

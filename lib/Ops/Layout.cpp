@@ -1,5 +1,4 @@
-//===- Layout.cpp - reshape, broadcast_to, const
-//--------------------------------===//
+//===- Layout.cpp - reshape, broadcast_to, const --------------------------===//
 #include "OpsImpl.h"
 
 #include <algorithm>

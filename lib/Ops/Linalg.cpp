@@ -1,5 +1,4 @@
-//===- Linalg.cpp - matmul, dot, transpose
-//------------------------------------===//
+//===- Linalg.cpp - matmul, dot, transpose --------------------------------===//
 #include "OpsImpl.h"
 
 namespace gradc::ops {

@@ -1,5 +1,4 @@
-//===- OpDef.cpp - The op table and shared shape/kernel helpers
-//-------------===//
+//===- OpDef.cpp - The op table and shared shape/kernel helpers -----------===//
 #include "OpsImpl.h"
 
 #include "llvm/Support/ErrorHandling.h"

@@ -1,5 +1,4 @@
-//===- Reduction.cpp - sum, mean, reduce_max, logsumexp, softmax
-//-------------===//
+//===- Reduction.cpp - sum, mean, reduce_max, logsumexp, softmax ----------===//
 //
 // logsumexp, softmax and log_softmax subtract the maximum before
 // exponentiating, so they do not overflow; their adjoints reuse the forward

@@ -1,5 +1,4 @@
-//===- Parser.cpp - Lexer and recursive-descent parser for .gir
-//------------===//
+//===- Parser.cpp - Lexer and recursive-descent parser for .gir -----------===//
 //
 // One op per line, but the grammar does not need the newlines: a statement
 // starts with `%name =` or `return`. After an error the parser skips to the

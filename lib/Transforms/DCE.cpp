@@ -1,5 +1,4 @@
-//===- DCE.cpp - Dead-code elimination and common subexpressions
-//-------------===//
+//===- DCE.cpp - Dead-code elimination and common subexpressions ----------===//
 #include "gradc/IR/Printer.h"
 #include "gradc/Ops/OpDef.h"
 #include "gradc/Transforms/Passes.h"

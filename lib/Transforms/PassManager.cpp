@@ -1,5 +1,4 @@
-//===- PassManager.cpp - Running passes to a fixed point
-//---------------------===//
+//===- PassManager.cpp - Running passes to a fixed point ------------------===//
 #include "gradc/IR/Printer.h"
 #include "gradc/Transforms/Passes.h"
 #include "gradc/Verifier/Verifier.h"

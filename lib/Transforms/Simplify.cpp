@@ -1,5 +1,4 @@
-//===- Simplify.cpp - Constant folding and algebraic identities
-//--------------===//
+//===- Simplify.cpp - Constant folding and algebraic identities -----------===//
 //
 // One forward walk: each op's operands are first redirected to their
 // replacements, then the op is folded (all operands constant, small result)

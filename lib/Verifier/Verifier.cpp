@@ -1,5 +1,4 @@
-//===- Verifier.cpp - Shape inference and structural checks
-//------------------===//
+//===- Verifier.cpp - Shape inference and structural checks ---------------===//
 #include "gradc/Verifier/Verifier.h"
 #include "gradc/Ops/OpDef.h"
 

@@ -1,5 +1,4 @@
-//===- Emit.cpp - gradc emit: LLVM IR, assembly, objects, C++
-//---------------===//
+//===- Emit.cpp - gradc emit: LLVM IR, assembly, objects, C++ -------------===//
 #include "Driver.h"
 
 #include "gradc/Codegen/Jit.h"

@@ -1,5 +1,4 @@
-//===- gradc.cpp - The gradc driver
-//----------------------------------------===//
+//===- gradc.cpp - The gradc driver ---------------------------------------===//
 //
 // gradc parse|run FILE ...: the command-line face of the libraries. Only this
 // file prints to the terminal or decides exit codes.
