@@ -38,7 +38,8 @@ TEST_P(AdjointProperty, MatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, AdjointProperty,
-                         ::testing::ValuesIn(test::allCases()), [](const auto &info) {
+                         ::testing::ValuesIn(test::allCases()),
+                         [](const auto &info) {
                            std::string n = info.param.name;
                            for (char &c : n)
                              if (!std::isalnum((unsigned char)c))

@@ -1,4 +1,5 @@
-//===- Cases.h - Small programs covering every op and broadcast ----*- C++ -*-===//
+//===- Cases.h - Small programs covering every op and broadcast ----*- C++
+//-*-===//
 #ifndef GRADC_UNITTESTS_CASES_H
 #define GRADC_UNITTESTS_CASES_H
 
@@ -17,7 +18,7 @@ inline void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
 /// f(a, b) = op(a, b) for the given operand types.
 inline Case binary(const std::string &op, const std::string &ta,
-            const std::string &tb) {
+                   const std::string &tb) {
   return {op + " " + ta + " " + tb,
           fmt::format("func @f(%a: {}, %b: {}) -> {} {{\n  %y = {} %a, %b\n  "
                       "%z = mul %y, %y\n  %s = sum %z\n  return %s\n}}\n",
@@ -32,7 +33,7 @@ inline Case unary(const std::string &op, const std::string &t) {
 }
 
 inline Case body(const std::string &name, const std::string &sig,
-          const std::string &ops) {
+                 const std::string &ops) {
   return {name, "func @f(" + sig + " {\n" + ops + "}\n"};
 }
 

@@ -1,4 +1,5 @@
-//===- VecMathTest.cpp - Accuracy of the JIT's f32 exp and tanh ---------------===//
+//===- VecMathTest.cpp - Accuracy of the JIT's f32 exp and tanh
+//---------------===//
 //
 // The JIT computes f32 exp and tanh with its own vectorizable routines
 // (lib/Ops/VecMath.cpp). Their error is measured here in ulps against the
@@ -29,7 +30,9 @@ int64_t ulpDistance(float a, float b) {
   std::memcpy(&ia, &a, 4);
   std::memcpy(&ib, &b, 4);
   // Map the sign-magnitude bits to a monotonic integer line.
-  auto line = [](int32_t i) -> int64_t { return i < 0 ? INT32_MIN - int64_t(i) : i; };
+  auto line = [](int32_t i) -> int64_t {
+    return i < 0 ? INT32_MIN - int64_t(i) : i;
+  };
   return std::llabs(line(ia) - line(ib));
 }
 
@@ -52,11 +55,10 @@ void run(const std::vector<float> &xs, std::vector<float> &e,
 }
 
 std::vector<float> samples() {
-  std::vector<float> xs = {0.0f,      -0.0f,     1.0f,      -1.0f,
-                           0.5f,      -0.5f,     0.49999997f, 88.7f,
-                           88.72f,    88.73f,    -87.3f,    -103.9f,
-                           -104.0f,   1e-30f,    -1e-30f,   20.0f,
-                           INFINITY,  -INFINITY, NAN};
+  std::vector<float> xs = {0.0f,   -0.0f,       1.0f,      -1.0f,  0.5f,
+                           -0.5f,  0.49999997f, 88.7f,     88.72f, 88.73f,
+                           -87.3f, -103.9f,     -104.0f,   1e-30f, -1e-30f,
+                           20.0f,  INFINITY,    -INFINITY, NAN};
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> wide(-110.0f, 90.0f), narrow(-3, 3);
   for (int i = 0; i < 200000; ++i)

@@ -1,4 +1,4 @@
-//===- Jit.cpp - Host target machine, O3, object files and ORC LLJIT --------===//
+//===- Jit.cpp - Host target machine, O3, object files and ORC LLJIT ------===//
 #include "gradc/Codegen/Jit.h"
 #include "gradc/IR/ABI.h"
 #include "gradc/Interp/Interpreter.h"

@@ -1,4 +1,5 @@
-//===- Prelude.h - The helpers every emitted C++ file starts with -*- C++ -*-===//
+//===- Prelude.h - The helpers every emitted C++ file starts with -*- C++
+//-*-===//
 //
 // The scalar formulas of lib/Ops, spelled once as C++ templates in namespace
 // `gir`. Each computes in double and rounds once to T, exactly as the

@@ -58,8 +58,8 @@ Value *tanhF32(llvm::IRBuilderBase &b, Value *x) {
   Value *small = fma(b, b.CreateFMul(a, a2), q, a);
   // Large |x|: 1 - 2/(e^{2|x|} + 1); e^{2|x|} = inf gives exactly 1.
   Value *e = expF32(b, b.CreateFAdd(a, a));
-  Value *large = b.CreateFSub(
-      c(b, 1), b.CreateFDiv(c(b, 2), b.CreateFAdd(e, c(b, 1))));
+  Value *large =
+      b.CreateFSub(c(b, 1), b.CreateFDiv(c(b, 2), b.CreateFAdd(e, c(b, 1))));
   Value *t = b.CreateSelect(b.CreateFCmpOLT(a, c(b, 0.5)), small, large);
   return b.CreateIntrinsic(llvm::Intrinsic::copysign, {x->getType()}, {t, x});
 }

@@ -5,7 +5,8 @@
 #include <cstdio>
 #include <vector>
 
-template <typename T> void printList(const std::vector<T> &v, bool comma = false) {
+template <typename T>
+void printList(const std::vector<T> &v, bool comma = false) {
   std::printf("%s[", comma ? ", " : "");
   for (size_t i = 0; i < v.size(); ++i) {
     double x = double(v[i]);

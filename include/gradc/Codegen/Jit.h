@@ -1,4 +1,5 @@
-//===- Jit.h - Compiling and running functions in-process ----------*- C++ -*-===//
+//===- Jit.h - Compiling and running functions in-process ----------*- C++
+//-*-===//
 #ifndef GRADC_CODEGEN_JIT_H
 #define GRADC_CODEGEN_JIT_H
 

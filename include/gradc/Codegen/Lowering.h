@@ -1,4 +1,5 @@
-//===- Lowering.h - From the graph IR to LLVM IR --------------------*- C++ -*-===//
+//===- Lowering.h - From the graph IR to LLVM IR --------------------*- C++
+//-*-===//
 //
 // Each function becomes an LLVM function under the C ABI of
 // include/gradc/IR/ABI.h, plus a packed entry point for the JIT:
@@ -38,9 +39,8 @@ struct LowerOptions {
 };
 
 /// Lowers every function of the verified module `m`.
-std::unique_ptr<llvm::Module> lowerToLLVM(const Module &m,
-                                          llvm::LLVMContext &ctx,
-                                          const LowerOptions &opts);
+std::unique_ptr<llvm::Module>
+lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts);
 
 /// The name of the packed entry point of `f`.
 std::string packedSymbolName(const Function &f);

@@ -46,8 +46,8 @@ void naiveGemv(CBLAS_TRANSPOSE t, int m, int n, T alpha, const T *a, int lda,
   }
 }
 inline void cblas_dgemv(CBLAS_ORDER, CBLAS_TRANSPOSE t, int m, int n,
-                        double alpha, const double *a, int lda,
-                        const double *x, int, double beta, double *y, int) {
+                        double alpha, const double *a, int lda, const double *x,
+                        int, double beta, double *y, int) {
   naiveGemv(t, m, n, alpha, a, lda, x, beta, y);
 }
 inline void cblas_sgemv(CBLAS_ORDER, CBLAS_TRANSPOSE t, int m, int n,
