@@ -1,5 +1,4 @@
-//===- Cases.h - Small programs covering every op and broadcast ----*- C++
-//-*-===//
+//===- Cases.h - Small programs covering every op ---------------*- C++ -*-===//
 #ifndef GRADC_UNITTESTS_CASES_H
 #define GRADC_UNITTESTS_CASES_H
 

@@ -1,5 +1,4 @@
-//===- TestUtil.h - Helpers shared by the unit tests ---------------*- C++
-//-*-===//
+//===- TestUtil.h - Helpers shared by the unit tests ------------*- C++ -*-===//
 #ifndef GRADC_UNITTESTS_TESTUTIL_H
 #define GRADC_UNITTESTS_TESTUTIL_H
 

@@ -1,5 +1,4 @@
-//===- Plan.h - Where each value of a function lives ---------------*- C++
-//-*-===//
+//===- Plan.h - Where each value of a function lives ------------*- C++ -*-===//
 //
 // The storage plan of a function for the LLVM backend (see Lowering.cpp):
 // which values are fused into their consumers, which are views, which loops

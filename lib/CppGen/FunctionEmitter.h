@@ -1,5 +1,4 @@
-//===- FunctionEmitter.h - C++ for one gradc function --------------*- C++
-//-*-===//
+//===- FunctionEmitter.h - C++ for one gradc function -----------*- C++ -*-===//
 //
 // Private to lib/CppGen. Every value gets a Slot saying how C++ reads it:
 //   Pointer  a row-major buffer (an argument, an output, a std::vector, a

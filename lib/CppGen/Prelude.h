@@ -1,5 +1,4 @@
-//===- Prelude.h - The helpers every emitted C++ file starts with -*- C++
-//-*-===//
+//===- Prelude.h - What every emitted C++ file starts with ---*- C++ -*-===//
 //
 // The scalar formulas of lib/Ops, spelled once as C++ templates in namespace
 // `gir`. Each computes in double and rounds once to T, exactly as the

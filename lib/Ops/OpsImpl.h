@@ -1,5 +1,4 @@
-//===- OpsImpl.h - Helpers shared by the op declarations ---------*- C++
-//-*-===//
+//===- OpsImpl.h - Helpers shared by the op declarations --------*- C++ -*-===//
 #ifndef GRADC_LIB_OPS_OPSIMPL_H
 #define GRADC_LIB_OPS_OPSIMPL_H
 

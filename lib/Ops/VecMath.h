@@ -1,5 +1,4 @@
-//===- VecMath.h - Vectorizable exp and tanh for f32 ---------------*- C++
-//-*-===//
+//===- VecMath.h - Vectorizable exp and tanh for f32 ------------*- C++ -*-===//
 //
 // Straight-line arithmetic (no calls, no branches), so that the loop
 // vectorizer turns them into SIMD code; libm's expf/tanhf calls would keep a

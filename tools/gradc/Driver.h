@@ -1,5 +1,4 @@
-//===- Driver.h - What the gradc subcommands share -----------------*- C++
-//-*-===//
+//===- Driver.h - What the gradc subcommands share --------------*- C++ -*-===//
 #ifndef GRADC_TOOLS_DRIVER_H
 #define GRADC_TOOLS_DRIVER_H
 

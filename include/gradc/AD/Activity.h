@@ -1,5 +1,4 @@
-//===- Activity.h - Which values carry derivatives ------------------*- C++
-//-*-===//
+//===- Activity.h - Which values carry derivatives --------------*- C++ -*-===//
 #ifndef GRADC_AD_ACTIVITY_H
 #define GRADC_AD_ACTIVITY_H
 

@@ -1,5 +1,4 @@
-//===- Autodiff.h - Reverse and forward mode differentiation -------*- C++
-//-*-===//
+//===- Autodiff.h - Reverse and forward mode differentiation ----*- C++ -*-===//
 //
 // The adjoint pass: from a function @f it synthesizes @f.grad (reverse mode,
 // the chain rule applied backwards from the outputs) or @f.jvp (forward mode)

@@ -1,5 +1,4 @@
-//===- GradCheck.h - Finite-difference gradient checking -----------*- C++
-//-*-===//
+//===- GradCheck.h - Finite-difference gradient checking --------*- C++ -*-===//
 #ifndef GRADC_AD_GRADCHECK_H
 #define GRADC_AD_GRADCHECK_H
 

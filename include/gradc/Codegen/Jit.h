@@ -1,5 +1,4 @@
-//===- Jit.h - Compiling and running functions in-process ----------*- C++
-//-*-===//
+//===- Jit.h - Compiling and running functions in-process -------*- C++ -*-===//
 #ifndef GRADC_CODEGEN_JIT_H
 #define GRADC_CODEGEN_JIT_H
 

@@ -1,5 +1,4 @@
-//===- Lowering.h - From the graph IR to LLVM IR --------------------*- C++
-//-*-===//
+//===- Lowering.h - From the graph IR to LLVM IR ----------------*- C++ -*-===//
 //
 // Each function becomes an LLVM function under the C ABI of
 // include/gradc/IR/ABI.h, plus a packed entry point for the JIT:

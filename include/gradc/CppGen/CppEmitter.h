@@ -1,5 +1,4 @@
-//===- CppEmitter.h - C++ source for a module ----------------------*- C++
-//-*-===//
+//===- CppEmitter.h - C++ source for a module -------------------*- C++ -*-===//
 #ifndef GRADC_CPPGEN_CPPEMITTER_H
 #define GRADC_CPPGEN_CPPEMITTER_H
 

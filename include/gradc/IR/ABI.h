@@ -1,5 +1,4 @@
-//===- ABI.h - The C calling convention of compiled functions -----*- C++
-//-*-===//
+//===- ABI.h - The C calling convention of compiled functions ---*- C++ -*-===//
 //
 // Every backend (the LLVM JIT, object files, emitted C++) compiles
 //   func @f(%a: f32[N,3], %b: f32) -> (f32[N], f32)

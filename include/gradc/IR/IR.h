@@ -1,5 +1,4 @@
-//===- IR.h - Values, ops, functions and modules ------------------*- C++
-//-*-===//
+//===- IR.h - Values, ops, functions and modules ----------------*- C++ -*-===//
 //
 // The graph IR is a list of functions; each function is a list of
 // single-result ops in SSA form, in definition order. A Value is either a

@@ -1,5 +1,4 @@
-//===- Printer.h - Canonical textual form ---------------------------*- C++
-//-*-===//
+//===- Printer.h - Canonical textual form -----------------------*- C++ -*-===//
 #ifndef GRADC_IR_PRINTER_H
 #define GRADC_IR_PRINTER_H
 

@@ -1,5 +1,4 @@
-//===- Tensor.h - Dense row-major values --------------------------*- C++
-//-*-===//
+//===- Tensor.h - Dense row-major values ------------------------*- C++ -*-===//
 //
 // The value type of the reference interpreter and of `const` ops. Elements are
 // held as double; an f32 tensor holds values already rounded to float, and

@@ -1,5 +1,4 @@
-//===- Interpreter.h - The reference evaluator ---------------------*- C++
-//-*-===//
+//===- Interpreter.h - The reference evaluator ------------------*- C++ -*-===//
 //
 // Straightforward, obviously correct evaluation of a verified function on
 // concrete tensors: the oracle that the adjoint pass and every backend are

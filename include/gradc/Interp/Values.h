@@ -1,5 +1,4 @@
-//===- Values.h - Reading and printing tensor values ---------------*- C++
-//-*-===//
+//===- Values.h - Reading and printing tensor values ------------*- C++ -*-===//
 #ifndef GRADC_INTERP_VALUES_H
 #define GRADC_INTERP_VALUES_H
 

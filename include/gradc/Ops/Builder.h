@@ -1,5 +1,4 @@
-//===- Builder.h - Typed construction of ops ----------------------*- C++
-//-*-===//
+//===- Builder.h - Typed construction of ops --------------------*- C++ -*-===//
 #ifndef GRADC_OPS_BUILDER_H
 #define GRADC_OPS_BUILDER_H
 

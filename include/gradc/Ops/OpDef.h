@@ -1,5 +1,4 @@
-//===- OpDef.h - The one declaration of each op -------------------*- C++
-//-*-===//
+//===- OpDef.h - The one declaration of each op -----------------*- C++ -*-===//
 //
 // Every op has exactly one OpDef, in lib/Ops/: its attributes, its shape rule,
 // its interpreter kernel and its adjoint (vector-Jacobian product) rule. The

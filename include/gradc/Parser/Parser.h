@@ -1,5 +1,4 @@
-//===- Parser.h - Reading .gir text ---------------------------------*- C++
-//-*-===//
+//===- Parser.h - Reading .gir text -----------------------------*- C++ -*-===//
 #ifndef GRADC_PARSER_PARSER_H
 #define GRADC_PARSER_PARSER_H
 

@@ -1,5 +1,4 @@
-//===- Diagnostics.h - Errors with a file, line, column and caret -*- C++
-//-*-===//
+//===- Diagnostics.h - Errors with a location and a caret ------*- C++ -*-===//
 #ifndef GRADC_SUPPORT_DIAGNOSTICS_H
 #define GRADC_SUPPORT_DIAGNOSTICS_H
 

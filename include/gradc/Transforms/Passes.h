@@ -1,5 +1,4 @@
-//===- Passes.h - Simplification passes and the pass manager -------*- C++
-//-*-===//
+//===- Passes.h - Simplification passes and the pass manager ----*- C++ -*-===//
 #ifndef GRADC_TRANSFORMS_PASSES_H
 #define GRADC_TRANSFORMS_PASSES_H
 

@@ -1,5 +1,4 @@
-//===- Verifier.h - Shape inference and structural checks ---------*- C++
-//-*-===//
+//===- Verifier.h - Shape inference and structural checks -------*- C++ -*-===//
 #ifndef GRADC_VERIFIER_VERIFIER_H
 #define GRADC_VERIFIER_VERIFIER_H
 

@@ -1,5 +1,4 @@
-//===- Dot.h - Graphviz pictures of a function and its adjoint ---*- C++
-//-*-===//
+//===- Dot.h - Graphviz pictures of a function and its adjoint --*- C++ -*-===//
 //
 // Draws a function as the lecture notes draw circuits: inputs, ops and
 // outputs as nodes, one edge per use of a value labelled with its type and,
