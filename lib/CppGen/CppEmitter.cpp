@@ -213,33 +213,36 @@ std::string FunctionEmitter::expr(const Value *v, const Index &idx, bool top) {
   return formula(op, idx, top);
 }
 
+std::string prelude() {
+  std::string s = "namespace gir {\n\n";
+  for (unsigned k = 0; k <= unsigned(OpKind::Const); ++k) {
+    const OpDef &d = opDef(OpKind(k));
+    if (!d.cppBody)
+      continue;
+    s += "template <typename T> T " + mnemonic(d.kind).str() + "(";
+    for (unsigned i = 0; i < arity(d.kind); ++i)
+      s += std::string(i ? ", " : "") + "T " + char('a' + i);
+    s += ") {\n  " + std::string(d.cppBody) + "\n}\n";
+  }
+  return s + kReductionHelpers;
+}
+
 /// The scalar formula of elementwise `op` at element `idx` of its result.
 std::string FunctionEmitter::formula(const Op &op, const Index &idx, bool top) {
-  bool call = op.kind != OpKind::Add && op.kind != OpKind::Sub &&
-              op.kind != OpKind::Mul && op.kind != OpKind::Div &&
-              op.kind != OpKind::Neg;
+  // The op's C++ formula is part of its one declaration (OpDef::cppOperator
+  // and cppBody, lib/Ops/Elementwise.cpp).
+  const OpDef &d = opDef(op.kind);
+  bool call = !d.cppOperator;
   std::vector<std::string> a; // a call's arguments need no parentheses
   for (const Value *o : op.operands)
     a.push_back(expr(o, align(idx, op.result->type, o->type), call));
-  auto infix = [&](const char *sym) {
-    std::string s = a[0] + " " + sym + " " + a[1];
+  if (!call) {
+    std::string s;
+    if (a.size() == 1) // negation
+      s = a[0][0] == '-' ? "-(" + a[0] + ")" : "-" + a[0];
+    else
+      s = a[0] + " " + d.cppOperator + " " + a[1];
     return top ? s : "(" + s + ")";
-  };
-  switch (op.kind) {
-  case OpKind::Add:
-    return infix("+");
-  case OpKind::Sub:
-    return infix("-");
-  case OpKind::Mul:
-    return infix("*");
-  case OpKind::Div:
-    return infix("/");
-  case OpKind::Neg: {
-    std::string s = a[0][0] == '-' ? "-(" + a[0] + ")" : "-" + a[0];
-    return top ? s : "(" + s + ")";
-  }
-  default:
-    break;
   }
   std::string s = "gir::" + mnemonic(op.kind).str() + "(";
   for (size_t i = 0; i < a.size(); ++i)
@@ -376,7 +379,7 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
       os << cPrototype(*f) << ";\n";
     os << "}\n\n";
   }
-  os << cppgen::kPrelude;
+  os << cppgen::prelude();
   for (const auto &f : m.functions) {
     os << "\n";
     cppgen::FunctionEmitter(*f).emit(os);

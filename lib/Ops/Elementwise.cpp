@@ -109,53 +109,61 @@ llvm::Value *lowerSigmoid(llvm::IRBuilderBase &b,
 void addElementwiseOps(std::vector<OpDef> &d) {
   // d(a+b) = da + db
   d.push_back(binary(
-      OpKind::Add, FN(x[0] + x[1]), LW(b.CreateFAdd(x[0], x[1])),
-      [](Builder &, const Op &, Value *dy) -> Grads {
-        return {dy, dy};
-      },
-      true));
+                  OpKind::Add, FN(x[0] + x[1]), LW(b.CreateFAdd(x[0], x[1])),
+                  [](Builder &, const Op &, Value *dy) -> Grads {
+                    return {dy, dy};
+                  },
+                  true)
+                  .withCpp("+", nullptr));
   // d(a-b) = da - db
   d.push_back(binary(OpKind::Sub, FN(x[0] - x[1]), LW(b.CreateFSub(x[0], x[1])),
                      [](Builder &b, const Op &, Value *dy) -> Grads {
                        return {dy, b.neg(dy)};
-                     }));
+                     })
+                  .withCpp("-", nullptr));
   // d(a*b) = b da + a db
   d.push_back(binary(
-      OpKind::Mul, FN(x[0] * x[1]), LW(b.CreateFMul(x[0], x[1])),
-      [](Builder &b, const Op &op, Value *dy) -> Grads {
-        return {b.mul(dy, X1), b.mul(dy, X0)};
-      },
-      true));
+                  OpKind::Mul, FN(x[0] * x[1]), LW(b.CreateFMul(x[0], x[1])),
+                  [](Builder &b, const Op &op, Value *dy) -> Grads {
+                    return {b.mul(dy, X1), b.mul(dy, X0)};
+                  },
+                  true)
+                  .withCpp("*", nullptr));
   // d(a/b) = da/b - (a/b)/b db = da/b - y/b db
   d.push_back(binary(OpKind::Div, FN(x[0] / x[1]), LW(b.CreateFDiv(x[0], x[1])),
                      [](Builder &b, const Op &op, Value *dy) -> Grads {
                        Value *da = b.div(dy, X1);
                        return {da, b.neg(b.mul(da, Y))};
-                     }));
+                     })
+                  .withCpp("/", nullptr));
   // max routes dy to the larger operand; on a tie (a == b) to a.
   d.push_back(binary(
-      OpKind::Max, FN(x[0] >= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
-      LW(b.CreateSelect(
-          b.CreateOr(b.CreateFCmpOGE(x[0], x[1]), b.CreateFCmpUNO(x[0], x[0])),
-          x[0], x[1])),
-      [](Builder &b, const Op &op, Value *dy) -> Grads {
-        Value *takeA = b.create(OpKind::Ge, {X0, X1});
-        return {b.select(takeA, dy, zero(b, dy)),
-                b.select(takeA, zero(b, dy), dy)};
-      },
-      true));
+                  OpKind::Max,
+                  FN(x[0] >= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
+                  LW(b.CreateSelect(b.CreateOr(b.CreateFCmpOGE(x[0], x[1]),
+                                               b.CreateFCmpUNO(x[0], x[0])),
+                                    x[0], x[1])),
+                  [](Builder &b, const Op &op, Value *dy) -> Grads {
+                    Value *takeA = b.create(OpKind::Ge, {X0, X1});
+                    return {b.select(takeA, dy, zero(b, dy)),
+                            b.select(takeA, zero(b, dy), dy)};
+                  },
+                  true)
+                  .withCpp(nullptr, "return a >= b || std::isnan(a) ? a : b;"));
   // min routes dy to the smaller operand; on a tie to a.
   d.push_back(binary(
-      OpKind::Min, FN(x[0] <= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
-      LW(b.CreateSelect(
-          b.CreateOr(b.CreateFCmpOLE(x[0], x[1]), b.CreateFCmpUNO(x[0], x[0])),
-          x[0], x[1])),
-      [](Builder &b, const Op &op, Value *dy) -> Grads {
-        Value *takeA = b.create(OpKind::Le, {X0, X1});
-        return {b.select(takeA, dy, zero(b, dy)),
-                b.select(takeA, zero(b, dy), dy)};
-      },
-      true));
+                  OpKind::Min,
+                  FN(x[0] <= x[1] || std::isnan(x[0]) ? x[0] : x[1]),
+                  LW(b.CreateSelect(b.CreateOr(b.CreateFCmpOLE(x[0], x[1]),
+                                               b.CreateFCmpUNO(x[0], x[0])),
+                                    x[0], x[1])),
+                  [](Builder &b, const Op &op, Value *dy) -> Grads {
+                    Value *takeA = b.create(OpKind::Le, {X0, X1});
+                    return {b.select(takeA, dy, zero(b, dy)),
+                            b.select(takeA, zero(b, dy), dy)};
+                  },
+                  true)
+                  .withCpp(nullptr, "return a <= b || std::isnan(a) ? a : b;"));
   // d(a^b) = b a^(b-1) da + y log(a) db. As in PyTorch, the a-derivative is
   // 0 where b == 0 (a^0 = 1, even at a = 0), and the b-derivative is 0 where
   // a == 0 and b >= 0 (0^b is constant there; y log(a) would be 0 * -inf).
@@ -173,69 +181,82 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                                    b.create(OpKind::Ge, {X1, zero(b, X1)}));
                Value *dlog = b.select(flat, zero(b, Y), b.mul(Y, b.log(X0)));
                return {b.mul(dy, slope), b.mul(dy, dlog)};
-             }));
+             })
+          .withCpp(nullptr, "return T(std::pow(double(a), double(b)));"));
   // Comparisons give 0/1 in the operands' type; piecewise constant.
   d.push_back(
       binary(OpKind::Gt, FN(x[0] > x[1]),
              LW(b.CreateUIToFP(b.CreateFCmpOGT(x[0], x[1]), x[0]->getType())),
-             nullptr));
+             nullptr)
+          .withCpp(nullptr, "return a > b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Ge, FN(x[0] >= x[1]),
              LW(b.CreateUIToFP(b.CreateFCmpOGE(x[0], x[1]), x[0]->getType())),
-             nullptr));
+             nullptr)
+          .withCpp(nullptr, "return a >= b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Lt, FN(x[0] < x[1]),
              LW(b.CreateUIToFP(b.CreateFCmpOLT(x[0], x[1]), x[0]->getType())),
-             nullptr));
+             nullptr)
+          .withCpp(nullptr, "return a < b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Le, FN(x[0] <= x[1]),
              LW(b.CreateUIToFP(b.CreateFCmpOLE(x[0], x[1]), x[0]->getType())),
-             nullptr));
+             nullptr)
+          .withCpp(nullptr, "return a <= b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Eq, FN(x[0] == x[1]),
              LW(b.CreateUIToFP(b.CreateFCmpOEQ(x[0], x[1]), x[0]->getType())),
-             nullptr, true));
+             nullptr, true)
+          .withCpp(nullptr, "return a == b ? T(1) : T(0);"));
   // select(c, a, b): dy flows to a where c != 0, to b elsewhere.
-  OpDef sel = binary(
-      OpKind::Select, FN(x[0] != 0 ? x[1] : x[2]),
-      LW(b.CreateSelect(
-          b.CreateFCmpUNE(x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0)),
-          x[1], x[2])),
-      [](Builder &b, const Op &op, Value *dy) -> Grads {
-        Value *c = X0;
-        return {nullptr, b.select(c, dy, zero(b, dy)),
-                b.select(c, zero(b, dy), dy)};
-      });
+  OpDef sel =
+      binary(OpKind::Select, FN(x[0] != 0 ? x[1] : x[2]),
+             LW(b.CreateSelect(b.CreateFCmpUNE(x[0], llvm::ConstantFP::get(
+                                                         x[0]->getType(), 0.0)),
+                               x[1], x[2])),
+             [](Builder &b, const Op &op, Value *dy) -> Grads {
+               Value *c = X0;
+               return {nullptr, b.select(c, dy, zero(b, dy)),
+                       b.select(c, zero(b, dy), dy)};
+             })
+          .withCpp(nullptr, "return a != 0 ? b : c;");
   sel.infer = inferSelect;
   d.push_back(sel);
 
   // d(-x) = -dx
-  d.push_back(unary(
-      OpKind::Neg, FN(-x[0]), LW(b.CreateFNeg(x[0])),
-      [](Builder &b, const Op &, Value *dy) -> Grads { return {b.neg(dy)}; }));
+  d.push_back(unary(OpKind::Neg, FN(-x[0]), LW(b.CreateFNeg(x[0])),
+                    [](Builder &b, const Op &, Value *dy) -> Grads {
+                      return {b.neg(dy)};
+                    })
+                  .withCpp("-", nullptr));
   // d exp(x) = y dx  (the forward value is reused)
   d.push_back(unary(OpKind::Exp, FN(std::exp(x[0])), lowerExp,
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, Y)};
-                    }));
+                    })
+                  .withCpp(nullptr, "return T(std::exp(double(a)));"));
   // d log(x) = dx / x
   d.push_back(unary(OpKind::Log, FN(std::log(x[0])),
                     LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::log, x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.div(dy, X0)};
-                    }));
+                    })
+                  .withCpp(nullptr, "return T(std::log(double(a)));"));
   // d sqrt(x) = dx / (2 y)
   d.push_back(unary(OpKind::Sqrt, FN(std::sqrt(x[0])),
                     LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {
                           b.div(b.mul(dy, b.constant(0.5, Y->type.dtype)), Y)};
-                    }));
+                    })
+                  .withCpp(nullptr, "return T(std::sqrt(double(a)));"));
   // d tanh(x) = (1 - y^2) dx
   d.push_back(unary(OpKind::Tanh, FN(std::tanh(x[0])), lowerTanh,
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, b.sub(one(b, Y), b.mul(Y, Y)))};
-                    }));
+                    })
+                  .withCpp(nullptr, "return T(std::tanh(double(a)));"));
   // d sigmoid(x) = y (1 - y) dx; computed as 1/(1+e^-x) or e^x/(1+e^x),
   // whichever does not overflow.
   d.push_back(unary(OpKind::Sigmoid,
@@ -244,38 +265,46 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                     lowerSigmoid,
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, b.mul(Y, b.sub(one(b, Y), Y)))};
-                    }));
+                    })
+                  .withCpp(nullptr, "double d = double(a);\n  return T(d >= 0 "
+                                    "? 1 / (1 + std::exp(-d))\n                "
+                                    ": std::exp(d) / (1 + std::exp(d)));"));
   // relu(x) = max(x, 0); dy passes where the pre-activation x > 0 (slope 0 at
   // 0).
-  d.push_back(unary(
-      OpKind::Relu, FN(x[0] > 0 ? x[0] : (std::isnan(x[0]) ? x[0] : 0.0)),
-      LW(b.CreateSelect(
-          b.CreateFCmpUGT(x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0)),
-          x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0))),
-      [](Builder &b, const Op &op, Value *dy) -> Grads {
-        return {b.select(b.gt(X0, zero(b, X0)), dy, zero(b, dy))};
-      }));
+  d.push_back(
+      unary(
+          OpKind::Relu, FN(x[0] > 0 ? x[0] : (std::isnan(x[0]) ? x[0] : 0.0)),
+          LW(b.CreateSelect(b.CreateFCmpUGT(x[0], llvm::ConstantFP::get(
+                                                      x[0]->getType(), 0.0)),
+                            x[0], llvm::ConstantFP::get(x[0]->getType(), 0.0))),
+          [](Builder &b, const Op &op, Value *dy) -> Grads {
+            return {b.select(b.gt(X0, zero(b, X0)), dy, zero(b, dy))};
+          })
+          .withCpp(nullptr, "return a > 0 || std::isnan(a) ? a : T(0);"));
   // d|x| = sign(x) dx, with sign(0) = 0
-  d.push_back(unary(
-      OpKind::Abs, FN(std::fabs(x[0])),
-      LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x[0])),
-      [](Builder &b, const Op &op, Value *dy) -> Grads {
-        Value *z = zero(b, X0);
-        Value *negPart = b.select(b.create(OpKind::Lt, {X0, z}), b.neg(dy), z);
-        return {b.select(b.gt(X0, z), dy, negPart)};
-      }));
+  d.push_back(unary(OpKind::Abs, FN(std::fabs(x[0])),
+                    LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      Value *z = zero(b, X0);
+                      Value *negPart =
+                          b.select(b.create(OpKind::Lt, {X0, z}), b.neg(dy), z);
+                      return {b.select(b.gt(X0, z), dy, negPart)};
+                    })
+                  .withCpp(nullptr, "return T(std::fabs(double(a)));"));
   // d sin(x) = cos(x) dx
   d.push_back(unary(OpKind::Sin, FN(std::sin(x[0])),
                     LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::sin, x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, b.create(OpKind::Cos, {X0}))};
-                    }));
+                    })
+                  .withCpp(nullptr, "return T(std::sin(double(a)));"));
   // d cos(x) = -sin(x) dx
   d.push_back(unary(OpKind::Cos, FN(std::cos(x[0])),
                     LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::cos, x[0])),
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.neg(b.mul(dy, b.create(OpKind::Sin, {X0})))};
-                    }));
+                    })
+                  .withCpp(nullptr, "return T(std::cos(double(a)));"));
 }
 
 } // namespace gradc::ops

@@ -13,6 +13,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace llvm {
@@ -60,9 +61,21 @@ struct OpDef {
   VjpFn vjp = nullptr;       // null: not differentiable (gradient zero)
   ScalarFn scalar = nullptr; // elementwise ops only
   LowerFn lower = nullptr;   // elementwise ops only
+  /// The formula in emitted C++ (elementwise ops only): an operator ("+",
+  /// "-", "*", "/"; "-" is negation for a unary op), or else the body of
+  /// `template <typename T> T gir::<mnemonic>(T a, T b, T c)` (as many
+  /// parameters as operands).
+  const char *cppOperator = nullptr;
+  const char *cppBody = nullptr;
   bool broadcasts = false;
   bool elementwise = false;
   bool commutative = false;
+
+  OpDef withCpp(const char *op, const char *body) && {
+    cppOperator = op;
+    cppBody = body;
+    return std::move(*this);
+  }
 };
 
 const OpDef &opDef(OpKind k);
