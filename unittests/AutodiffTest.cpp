@@ -39,13 +39,7 @@ TEST_P(AdjointProperty, MatchesFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(AllOps, AdjointProperty,
                          ::testing::ValuesIn(test::allCases()),
-                         [](const auto &info) {
-                           std::string n = info.param.name;
-                           for (char &c : n)
-                             if (!std::isalnum((unsigned char)c))
-                               c = '_';
-                           return n + "_" + std::to_string(info.index);
-                         });
+                         test::CaseName());
 
 /// The printed adjoint must itself parse and verify: it is ordinary IR.
 TEST(Autodiff, AdjointRoundTrips) {

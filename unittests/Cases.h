@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -128,6 +129,18 @@ inline std::vector<Case> allCases() {
            "  return %L\n"));
   return cases;
 }
+
+/// GoogleTest's name for a parameterized case: its name, sanitized, and its
+/// index.
+struct CaseName {
+  template <typename Info> std::string operator()(const Info &info) const {
+    std::string n = info.param.name;
+    for (char &c : n)
+      if (!std::isalnum((unsigned char)c))
+        c = '_';
+    return n + "_" + std::to_string(info.index);
+  }
+};
 
 } // namespace gradc::test
 

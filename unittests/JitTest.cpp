@@ -104,13 +104,7 @@ TEST_P(JitVsInterpreter, Agree) {
 
 INSTANTIATE_TEST_SUITE_P(AllOps, JitVsInterpreter,
                          ::testing::ValuesIn(test::allCases()),
-                         [](const auto &info) {
-                           std::string n = info.param.name;
-                           for (char &c : n)
-                             if (!std::isalnum((unsigned char)c))
-                               c = '_';
-                           return n + "_" + std::to_string(info.index);
-                         });
+                         test::CaseName());
 
 /// Random programs: chains of ops over [N,4] and [4,4] values with fan-out,
 /// broadcasting, reductions and matmuls, and their adjoints.
