@@ -81,7 +81,7 @@ Plan::Plan(const Function &f) {
         !registers.contains(v))
       arena.push_back(v);
   }
-  assignSlots(f, user);
+  assignSlots(f, users);
 }
 
 bool Plan::needsLoop(const Op *op) const {
@@ -173,16 +173,22 @@ const Value *Plan::owner(const Value *v) const {
   return v;
 }
 
-void Plan::assignSlots(const Function &f, UserMap &user) {
+void Plan::assignSlots(const Function &f, UsersMap &users) {
   llvm::DenseMap<const Op *, size_t> index;
   for (size_t i = 0; i < f.ops.size(); ++i)
     index[f.ops[i].get()] = i;
-  // A fused op is evaluated inside its consumer's loop: that is where its
-  // operands are read.
-  auto readAt = [&](const Op *op) {
-    while (fused.contains(op->result))
-      op = user[op->result];
-    return index[op];
+  // A fused op is evaluated inside its consumers' loops: its operands are
+  // read until the last of them (a fused broadcast_to may have several).
+  llvm::DenseMap<const Op *, size_t> readAtMemo;
+  std::function<size_t(const Op *)> readAt = [&](const Op *op) -> size_t {
+    if (!fused.contains(op->result))
+      return index[op];
+    if (auto it = readAtMemo.find(op); it != readAtMemo.end())
+      return it->second;
+    size_t last = index[op];
+    for (const Op *u : users.lookup(op->result))
+      last = std::max(last, readAt(u));
+    return readAtMemo[op] = last;
   };
   llvm::DenseMap<const Value *, size_t> lastRead;
   for (const auto &op : f.ops)

@@ -57,7 +57,7 @@ private:
       llvm::DenseMap<const Value *, llvm::SmallVector<const Op *, 2>>;
   void formGroups(const Function &f, UsersMap &users,
                   const llvm::DenseSet<const Value *> &results);
-  void assignSlots(const Function &f, UserMap &user);
+  void assignSlots(const Function &f, UsersMap &users);
 };
 
 } // namespace gradc::codegen
