@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Differential fuzzer: random programs with their gradients, JIT against interpreter.
+
+Not part of ctest (it takes minutes); run it after changing the backend:
+
+    test/fuzz/backends.py [--gradc build/bin/gradc] [--seed 0] [--count 300] [--no-blas]
+
+Each program is a random chain of elementwise ops, matmuls (with folded
+transposes), full and partial reductions, softmax-like ops, reshapes and
+broadcasts over f32/f64 [N,K] values, returning a scalar and a tensor. Its
+vector-Jacobian product (gradc run --grad ... --vjp) is evaluated by both
+backends at random sizes and values; any difference beyond 1e-12 (f64) or
+1e-4 (f32) relative is printed with the program and its arguments.
+"""
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+
+UNARY = ["tanh", "sigmoid", "relu", "neg", "abs", "softmax", "log_softmax"]
+BINARY = ["add", "mul", "sub", "max", "min"]
+
+
+def program(rng):
+    dt = rng.choice(["f32", "f64"])
+    lines = [f"func @f(%x: {dt}[N,K], %y: {dt}[N,K], %w: {dt}[K,K], %b: {dt}[K], "
+             f"%c: {dt}[N,1]) -> ({dt}, {dt}[N,K]) {{"]
+    tensors = ["%x", "%y"]
+    others = ["%b", "%c"]
+    count = 0
+
+    def fresh():
+        nonlocal count
+        count += 1
+        return f"%v{count}"
+
+    for _ in range(rng.randint(5, 30)):
+        a = rng.choice(tensors)
+        b = rng.choice(tensors + others)
+        v = fresh()
+        kind = rng.choice(UNARY + BINARY + ["exp", "matmul", "matmulT", "colsum",
+                                            "rowsum", "rowmax", "mean", "lse",
+                                            "select", "reshape", "mean0", "bcast"])
+        t = fresh()
+        if kind in UNARY:
+            lines.append(f"  {v} = {kind} {a}")
+        elif kind in BINARY:
+            lines.append(f"  {v} = {kind} {a}, {b}")
+        elif kind == "exp":
+            lines += [f"  {t} = tanh {a}", f"  {v} = exp {t}"]
+        elif kind == "matmul":
+            lines.append(f"  {v} = matmul {a}, %w")
+        elif kind == "matmulT":
+            lines += [f"  {t} = transpose %w", f"  {v} = matmul {a}, {t}"]
+        elif kind == "colsum":
+            lines += [f"  {t} = sum {a} {{axes=[0]}}", f"  {v} = mul {b}, {t}"]
+        elif kind == "rowsum":
+            lines += [f"  {t} = sum {a} {{axes=[1], keepdims=true}}",
+                      f"  {v} = sub {a}, {t}"]
+        elif kind == "rowmax":
+            lines += [f"  {t} = reduce_max {a} {{axes=[-1], keepdims=true}}",
+                      f"  {v} = add {b}, {t}"]
+        elif kind == "mean":
+            lines += [f"  {t} = mean {a}", f"  {v} = mul {a}, {t}"]
+        elif kind == "lse":
+            lines += [f"  {t} = logsumexp {a} {{axis=0}}", f"  {v} = add {a}, {t}"]
+        elif kind == "select":
+            lines += [f"  {t} = gt {a}, {b}", f"  {v} = select {t}, {a}, {b}"]
+        elif kind == "reshape":
+            u = fresh()
+            lines += [f"  {t} = reshape {a} {{shape=[K,N]}}", f"  {u} = transpose {t}",
+                      f"  {v} = add {u}, {b}"]
+        elif kind == "mean0":
+            lines += [f"  {t} = mean {a} {{axes=[0]}}", f"  {v} = add {a}, {t}"]
+        else:  # bcast
+            lines += [f"  {t} = broadcast_to %c {{shape=[N,K]}}", f"  {v} = mul {t}, {a}"]
+        tensors.append(v)
+    s = fresh()
+    mid = rng.choice(tensors[2:])
+    lines += [f"  {s} = sum {tensors[-1]}", f"  return {s}, {mid}", "}"]
+    return "\n".join(lines) + "\n", dt, s, mid
+
+
+def value(rng, shape):
+    if not shape:
+        return round(rng.uniform(-2, 2), 3)
+    return [value(rng, shape[1:]) for _ in range(shape[0])]
+
+
+def flat(x):
+    if isinstance(x, list):
+        for e in x:
+            yield from flat(e)
+    else:
+        yield x
+
+
+def run(gradc, path, backend, args):
+    r = subprocess.run([gradc, "run", path, "--func", "f", "--backend", backend,
+                        "--grad", "x,y,w,b,c", "--format", "json"] + args,
+                       capture_output=True, text=True)
+    if r.returncode:
+        return None, r.stderr.strip()
+    text = r.stdout.replace("-Infinity", "-1e999").replace("Infinity", "1e999")
+    out = json.loads(text.replace("NaN", "null"))
+    return list(flat(out["outputs"])) + [x for g in out["gradients"].values()
+                                         for x in flat(g)], ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gradc", default="build/bin/gradc")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--count", type=int, default=300)
+    ap.add_argument("--no-blas", action="store_true")
+    opts = ap.parse_args()
+    bad = compared = 0
+    with tempfile.TemporaryDirectory() as d:
+        path = f"{d}/f.gir"
+        for i in range(opts.count):
+            rng = random.Random(opts.seed + i)
+            src, dt, s, mid = program(rng)
+            with open(path, "w") as f:
+                f.write(src)
+            n = rng.randint(1, 6)
+            k = n if rng.random() < 0.3 else rng.randint(1, 6)
+            args = []
+            for name, shape in [("x", [n, k]), ("y", [n, k]), ("w", [k, k]),
+                                ("b", [k]), ("c", [n, 1])]:
+                args += ["--arg", f"{name}={json.dumps(value(rng, shape))}"]
+            args += ["--vjp", "--arg", f"d{s[1:]}=1",
+                     "--arg", f"d{mid[1:]}={json.dumps(value(rng, [n, k]))}"]
+            want, e1 = run(opts.gradc, path, "interp", args)
+            got, e2 = run(opts.gradc, path, "jit", args +
+                          (["--no-blas"] if opts.no_blas else []))
+            if want is None or got is None:
+                if (want is None) != (got is None):
+                    bad += 1
+                    print(f"# program {i}: only one backend failed: {e1} | {e2}")
+                continue
+            compared += 1
+            tol = 1e-12 if dt == "f64" else 1e-4
+            same = len(want) == len(got) and all(
+                (p is None and q is None) or
+                (p is not None and q is not None and
+                 abs(p - q) <= tol * max(1.0, abs(p)))
+                for p, q in zip(want, got))
+            if not same:
+                bad += 1
+                print(f"# program {i} ({dt}, N={n}, K={k}) differs\n{src}"
+                      f"# args: {' '.join(args)}")
+    print(f"{compared} programs compared, {bad} differ")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
