@@ -139,8 +139,9 @@ int FunctionEmitter::resultIndex(const Value *v) const {
 /// An elementwise op used once, by an elementwise op of its own shape or by a
 /// reduction, and not returned, is computed in its consumer's loop.
 bool FunctionEmitter::fusible(const Op &op) const {
+  auto n = uses.find(op.result); // an unused (dead) value has no entry
   if (!opDef(op.kind).elementwise || resultIndex(op.result) >= 0 ||
-      uses.at(op.result) != 1)
+      n == uses.end() || n->second != 1)
     return false;
   for (const auto &user : f.ops)
     for (const Value *o : user->operands)

@@ -55,7 +55,7 @@ def program(rng):
         elif kind == "matmulT":
             lines += [f"  {t} = transpose %w", f"  {v} = matmul {a}, {t}"]
         elif kind == "colsum":
-            lines += [f"  {t} = sum {a} {{axes=[0]}}", f"  {v} = mul {b}, {t}"]
+            lines += [f"  {t} = sum {a} {{axes=[0]}}", f"  {v} = mul {a}, {t}"]
         elif kind == "rowsum":
             lines += [f"  {t} = sum {a} {{axes=[1], keepdims=true}}",
                       f"  {v} = sub {a}, {t}"]
