@@ -61,7 +61,7 @@ def program(rng):
                       f"  {v} = sub {a}, {t}"]
         elif kind == "rowmax":
             lines += [f"  {t} = reduce_max {a} {{axes=[-1], keepdims=true}}",
-                      f"  {v} = add {b}, {t}"]
+                      f"  {v} = add {a}, {t}"]
         elif kind == "mean":
             lines += [f"  {t} = mean {a}", f"  {v} = mul {a}, {t}"]
         elif kind == "lse":
