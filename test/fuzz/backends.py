@@ -4,16 +4,21 @@
 Not part of ctest (it takes minutes); run it after changing the backend:
 
     test/fuzz/backends.py [--gradc build/bin/gradc] [--seed 0] [--count 300] [--no-blas]
+    test/fuzz/backends.py --cpp [--cxx 'g++ -std=c++17 -O1 -Wall -Wextra -Werror'] ...
 
 Each program is a random chain of elementwise ops, matmuls (with folded
 transposes), full and partial reductions, softmax-like ops, reshapes and
 broadcasts over f32/f64 [N,K] values, returning a scalar and a tensor. Its
 vector-Jacobian product (gradc run --grad ... --vjp) is evaluated by both
 backends at random sizes and values; any difference beyond 1e-12 (f64) or
-1e-4 (f32) relative is printed with the program and its arguments.
+1e-4 (f32) relative is printed with the program and its arguments. With --cpp
+the emitted C++ (gradc emit --target cpp, compiled with --cxx) is compared with
+the interpreter instead, through test/Inputs/cpp_check.py.
 """
 import argparse
 import json
+import os
+import shlex
 import random
 import subprocess
 import sys
@@ -115,6 +120,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--no-blas", action="store_true")
+    ap.add_argument("--cpp", action="store_true")
+    ap.add_argument("--cxx", default="g++ -std=c++17 -O1 -Wall -Wextra -Werror")
     opts = ap.parse_args()
     bad = compared = 0
     with tempfile.TemporaryDirectory() as d:
@@ -132,6 +139,22 @@ def main():
                 args += ["--arg", f"{name}={json.dumps(value(rng, shape))}"]
             args += ["--vjp", "--arg", f"d{s[1:]}=1",
                      "--arg", f"d{mid[1:]}={json.dumps(value(rng, [n, k]))}"]
+            if opts.cpp:
+                check = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                     "..", "Inputs", "cpp_check.py")
+                r = subprocess.run(
+                    [sys.executable, check, "--gradc", opts.gradc, "--cxx", opts.cxx,
+                     "--tmp", f"{d}/cpp{i}", path, "--run",
+                     " ".join(shlex.quote(a) for a in
+                              ["--func", "f", "--grad", "x,y,w,b,c"] + args)],
+                    capture_output=True, text=True)
+                compared += 1
+                if r.returncode:
+                    bad += 1
+                    print(f"# program {i} ({dt}, N={n}, K={k}): emitted C++ "
+                          f"differs or fails\n{src}# args: {' '.join(args)}\n"
+                          f"{r.stdout[-2000:]}{r.stderr[-2000:]}")
+                continue
             want, e1 = run(opts.gradc, path, "interp", args)
             got, e2 = run(opts.gradc, path, "jit", args +
                           (["--no-blas"] if opts.no_blas else []))
