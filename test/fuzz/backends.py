@@ -13,7 +13,9 @@ vector-Jacobian product (gradc run --grad ... --vjp) is evaluated by both
 backends at random sizes and values; any difference beyond 1e-12 (f64) or
 1e-4 (f32) relative is printed with the program and its arguments. With --cpp
 the emitted C++ (gradc emit --target cpp, compiled with --cxx) is compared with
-the interpreter instead, through test/Inputs/cpp_check.py.
+the interpreter instead, through test/Inputs/cpp_check.py. With --check each
+program's reverse and forward mode go through `gradc check` (finite
+differences) instead.
 """
 import argparse
 import json
@@ -121,6 +123,7 @@ def main():
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--no-blas", action="store_true")
     ap.add_argument("--cpp", action="store_true")
+    ap.add_argument("--check", action="store_true")
     ap.add_argument("--cxx", default="g++ -std=c++17 -O1 -Wall -Wextra -Werror")
     opts = ap.parse_args()
     bad = compared = 0
@@ -139,6 +142,14 @@ def main():
                 args += ["--arg", f"{name}={json.dumps(value(rng, shape))}"]
             args += ["--vjp", "--arg", f"d{s[1:]}=1",
                      "--arg", f"d{mid[1:]}={json.dumps(value(rng, [n, k]))}"]
+            if opts.check:
+                r = subprocess.run([opts.gradc, "check", path, "--tol", "1e-5"],
+                                   capture_output=True, text=True)
+                compared += 1
+                if r.returncode:
+                    bad += 1
+                    print(f"# program {i}: gradc check fails\n{src}{r.stdout}{r.stderr}")
+                continue
             if opts.cpp:
                 check = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                      "..", "Inputs", "cpp_check.py")
