@@ -20,6 +20,7 @@ differences) instead.
 import argparse
 import json
 import os
+import re
 import shlex
 import random
 import subprocess
@@ -124,6 +125,8 @@ def main():
     ap.add_argument("--no-blas", action="store_true")
     ap.add_argument("--cpp", action="store_true")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--static", action="store_true",
+                    help="static dims instead of the symbols N and K")
     ap.add_argument("--cxx", default="g++ -std=c++17 -O1 -Wall -Wextra -Werror")
     opts = ap.parse_args()
     bad = compared = 0
@@ -132,10 +135,14 @@ def main():
         for i in range(opts.count):
             rng = random.Random(opts.seed + i)
             src, dt, s, mid = program(rng)
-            with open(path, "w") as f:
-                f.write(src)
             n = rng.randint(1, 6)
             k = n if rng.random() < 0.3 else rng.randint(1, 6)
+            if opts.static:
+                src = re.sub(r"\[([NK1,]+)\]",
+                             lambda m: "[" + m.group(1).replace("N", str(n))
+                             .replace("K", str(k)) + "]", src)
+            with open(path, "w") as f:
+                f.write(src)
             args = []
             for name, shape in [("x", [n, k]), ("y", [n, k]), ("w", [k, k]),
                                 ("b", [k]), ("c", [n, 1])]:
