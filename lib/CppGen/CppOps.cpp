@@ -160,10 +160,7 @@ void FunctionEmitter::emitReduce(const Op &op) {
   allocate(v);
   Index idx(x->type.rank(), "0");
   unsigned outer = openLoops(x->type, kept, idx, true);
-  if (!outer) {
-    line("{");
-    ++indent;
-  }
+  scope(outer);
   if (op.kind == OpKind::ReduceMax)
     line(ctype(v) + " acc = -std::numeric_limits<" + ctype(v) +
          ">::infinity();");
@@ -197,12 +194,7 @@ void FunctionEmitter::emitReduce(const Op &op) {
   }
   line(ref(v, ridx) + " = " +
        (op.kind == OpKind::ReduceMax ? value : toType(value, t)) + ";");
-  if (!outer) {
-    --indent;
-    line("}");
-  } else {
-    close(outer, true);
-  }
+  unscope(outer);
 }
 
 /// The buffer BLAS reads for a matmul operand: a buffer as it is, or the
@@ -368,10 +360,7 @@ void FunctionEmitter::emitSliceOp(const Op &op) {
   allocate(v);
   Index idx(x->type.rank(), "0");
   unsigned outer = openLoops(x->type, kept, idx, true);
-  if (!outer) {
-    line("{");
-    ++indent;
-  }
+  scope(outer);
   auto overAxis = [&](llvm::function_ref<std::string()> stmt) {
     unsigned n = openLoops(x->type, {axis}, idx, false);
     line(stmt());
@@ -398,12 +387,7 @@ void FunctionEmitter::emitSliceOp(const Op &op) {
              ";";
     });
   }
-  if (!outer) {
-    --indent;
-    line("}");
-  } else {
-    close(outer, true);
-  }
+  unscope(outer);
 }
 
 /// 1 at the first maximum of each group (row-major order; NaN is maximal).
@@ -421,36 +405,20 @@ void FunctionEmitter::emitArgMaxMask(const Op &op) {
       kept.push_back(a);
   Index idx(x->type.rank(), "0");
   unsigned outer = openLoops(x->type, kept, idx, true);
-  if (!outer) {
-    line("{");
-    ++indent;
-  }
+  scope(outer);
   line(ctype(v) + " best = 0;");
   line("int64_t at = -1;");
   unsigned inner = openLoops(x->type, axes, idx, true);
-  if (!inner) {
-    line("{");
-    ++indent;
-  }
+  scope(inner);
   std::string xe = expr(x, idx, true);
   line(ref(v, idx) + " = 0;");
   line("if (gir::isNewMax(" + xe + ", best, at)) {");
   line("  best = " + xe + ";");
   line("  at = " + flat(v->type, idx) + ";");
   line("}");
-  if (!inner) {
-    --indent;
-    line("}");
-  } else {
-    close(inner, true);
-  }
+  unscope(inner);
   line(slots.at(v).name + "[at] = 1;");
-  if (!outer) {
-    --indent;
-    line("}");
-  } else {
-    close(outer, true);
-  }
+  unscope(outer);
 }
 
 /// A reshape of a buffer is a pointer to it; of anything else, a copy.

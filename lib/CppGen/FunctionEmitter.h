@@ -74,6 +74,20 @@ private:
   // (or "0").
   std::string loop(unsigned axis, const Dim &d, bool braces = false);
   void close(unsigned loops, bool braces = false);
+  /// Opens a `{` scope when `loops` (from openLoops with braces) is 0, so
+  /// that a body always has a scope of its own; unscope() closes either.
+  void scope(unsigned loops) {
+    if (!loops) {
+      line("{");
+      ++indent;
+    }
+  }
+  void unscope(unsigned loops) {
+    if (loops)
+      return close(loops, true);
+    --indent;
+    line("}");
+  }
   unsigned openLoops(const Type &t, const std::vector<int64_t> &axes,
                      Index &idx, bool braces);
 
