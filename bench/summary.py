@@ -6,11 +6,13 @@ run (the project's own or any build of ../shared/peers/cpp, "c++ peers ...";
 fwd and fwd+grad minimized separately). Usage: summary.py LOG"""
 import sys
 
-results, checks = {}, {}
+results, checks, mem = {}, {}, {}
 for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("|")
     if f[0] == "RESULT":
         results.setdefault(f[1], []).append((f[2], float(f[3]), float(f[4]), f[5]))
+    elif f[0] == "MEM":
+        mem.setdefault(f[1], {})[f[2]] = int(f[3])
     elif f[0] == "CHECK":
         checks[(f[1], f[2].split(" vs ")[0])] = f[4]
 
@@ -39,3 +41,16 @@ for w in sorted(results):
 print()
 for w in sorted(best):
     print(f"fastest C++ fwd+grad for {w}: {best[w]}")
+
+if mem:
+    print()
+    print("Peak bytes held by one value+gradient call beyond its inputs (gradc: "
+          "intermediate buffers + results, as `gradc run --stats`; torch: every "
+          "allocation torch.profiler records, outputs included):")
+    print()
+    print("| workload | gradc | torch eager | torch / gradc |")
+    print("|---|--:|--:|--:|")
+    for w in sorted(mem):
+        g, t = mem[w].get("gradc"), mem[w].get("torch eager")
+        r = f"{t / g:.2f}" if g and t else "-"
+        print(f"| {w} | {g if g is not None else '-'} | {t if t is not None else '-'} | {r} |")
