@@ -102,6 +102,8 @@ Jit::~Jit() = default;
 llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
                                                  const LowerOptions &opts) {
   auto start = std::chrono::steady_clock::now();
+  if (auto e = checkCompiled(m, opts.only))
+    return e;
   initTargets();
   std::unique_ptr<Jit> j(new Jit());
   auto lljit = llvm::orc::LLJITBuilder()

@@ -1,6 +1,10 @@
 //===- Interpreter.cpp - The reference evaluator --------------------------===//
 #include "gradc/Interp/Interpreter.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdint>
 #include <unordered_map>
 
 namespace gradc {
@@ -46,6 +50,13 @@ llvm::Expected<SymEnv> bindArguments(const Function &f,
                     "' but " + llvm::Twine(t.shape[d]) + " in '%" + a->name +
                     "'");
     }
+    if (isInt(ty.dtype))
+      for (double x : t.data)
+        if (x != std::trunc(x) || !(std::fabs(x) <= kMaxExactInt) ||
+            (ty.dtype == DType::I32 && (x < INT32_MIN || x > INT32_MAX)))
+          return fail("argument '%" + a->name + "' has type " + ty.str() +
+                      " but the value holds " + fmt::format("{}", x) +
+                      ", which is not an " + dtypeName(ty.dtype) + " value");
     t.dtype = ty.dtype;
     t.roundToType();
   }
@@ -76,7 +87,15 @@ llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
     std::vector<const Tensor *> in;
     for (const Value *v : op->operands)
       in.push_back(&env[v]);
-    env[op->result] = opDef(op->kind).eval(*op, in, *syms);
+    const OpDef &def = opDef(op->kind);
+    if (def.check) {
+      std::string err = def.check(*op, in);
+      if (!err.empty())
+        return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       "'%" + op->result->name + "' = " +
+                                           mnemonic(op->kind) + ": " + err);
+    }
+    env[op->result] = def.eval(*op, in, *syms);
   }
   std::vector<Tensor> out;
   for (const Value *v : f.results)

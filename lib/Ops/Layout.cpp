@@ -114,6 +114,11 @@ void addLayoutOps(std::vector<OpDef> &d) {
                evalBroadcastTo,
                vjpBroadcastTo});
   d.push_back({OpKind::Const, {}, inferConst, evalConst, nullptr});
+  // Layout ops move integers as well as floats.
+  for (OpDef &def : d)
+    if (def.kind == OpKind::Reshape || def.kind == OpKind::BroadcastTo ||
+        def.kind == OpKind::Const)
+      def.integers = true;
 }
 
 } // namespace gradc::ops

@@ -6,10 +6,42 @@ namespace {
 
 using Grads = std::vector<Value *>;
 
+/// numpy.matmul for rank >= 3: a vector operand gains a 1 (prepended for
+/// a, appended for b) that the result drops; the leading (batch) dims
+/// broadcast.
+Type inferBatchedMatMul(const Type &a, const Type &b, std::string &err) {
+  Type a2 = a, b2 = b;
+  if (a.rank() == 1)
+    a2.dims.insert(a2.dims.begin(), Dim::fixed(1));
+  if (b.rank() == 1)
+    b2.dims.push_back(Dim::fixed(1));
+  const Dim &ka = a2.dims.back(), &kb = b2.dims[b2.rank() - 2];
+  if (!(ka == kb)) {
+    err = "'matmul' contraction dimensions differ: " + ka.str() + " vs " +
+          kb.str() + " (" + a.str() + " x " + b.str() + ")";
+    return Type::invalid();
+  }
+  Type ba{a.dtype, {a2.dims.begin(), a2.dims.end() - 2}};
+  Type bb{a.dtype, {b2.dims.begin(), b2.dims.end() - 2}};
+  Type out = broadcastTypes(ba, bb, "matmul", err);
+  if (!out.valid) {
+    err = "'matmul' batch dimensions do not broadcast: " + a.str() + " x " +
+          b.str();
+    return out;
+  }
+  if (a.rank() > 1)
+    out.dims.push_back(a2.dims[a2.rank() - 2]);
+  if (b.rank() > 1)
+    out.dims.push_back(b2.dims.back());
+  return out;
+}
+
 Type inferMatMul(const Op &, llvm::ArrayRef<Type> in, std::string &err) {
   const Type &a = in[0], &b = in[1];
   if (!sameDType(in, "matmul", err))
     return Type::invalid();
+  if ((a.rank() >= 3 && b.rank() >= 1) || (b.rank() >= 3 && a.rank() >= 1))
+    return inferBatchedMatMul(a, b, err);
   if (a.rank() < 1 || a.rank() > 2 || b.rank() < 1 || b.rank() > 2 ||
       (a.rank() == 1 && b.rank() == 1)) {
     err =
@@ -32,10 +64,59 @@ Type inferMatMul(const Op &, llvm::ArrayRef<Type> in, std::string &err) {
   return out;
 }
 
+/// Batched: each (broadcast) batch index multiplies its matrices.
+Tensor evalBatchedMatMul(const Tensor &a, const Tensor &b) {
+  Shape as = a.shape, bs = b.shape;
+  if (as.size() == 1)
+    as.insert(as.begin(), 1);
+  if (bs.size() == 1)
+    bs.push_back(1);
+  int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
+  Shape ba(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
+  Shape batch = broadcastShapes(ba, bb);
+  size_t r = batch.size();
+  auto batchStrides = [&](const Shape &s, int64_t mat) {
+    Shape st(r, 0), own = stridesOf(s);
+    for (size_t i = 0; i < s.size(); ++i)
+      if (s[i] != 1)
+        st[i + r - s.size()] = own[i] * mat;
+    return st;
+  };
+  Shape sa = batchStrides(ba, m * k), sb = batchStrides(bb, k * n);
+  Shape outShape = batch;
+  if (a.rank() > 1)
+    outShape.push_back(m);
+  if (b.rank() > 1)
+    outShape.push_back(n);
+  Tensor c(a.dtype, outShape);
+  Shape idx(r, 0);
+  int64_t nb = numElements(batch);
+  for (int64_t t = 0; t < nb; ++t) {
+    int64_t oa = 0, ob = 0;
+    for (size_t i = 0; i < r; ++i) {
+      oa += idx[i] * sa[i];
+      ob += idx[i] * sb[i];
+    }
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t p = 0; p < k; ++p)
+          acc += a.data[oa + i * k + p] * b.data[ob + p * n + j];
+        c.data[(t * m + i) * n + j] = acc;
+      }
+    for (int i = int(r) - 1; i >= 0 && ++idx[i] == batch[i]; --i)
+      idx[i] = 0;
+  }
+  c.roundToType();
+  return c;
+}
+
 // C[m,n] = sum_k A[m,k] B[k,n]; a 1-D A is a row, a 1-D B a column.
 Tensor evalMatMul(const Op &, llvm::ArrayRef<const Tensor *> in,
                   const SymEnv &) {
   const Tensor &a = *in[0], &b = *in[1];
+  if (a.rank() >= 3 || b.rank() >= 3)
+    return evalBatchedMatMul(a, b);
   int64_t m = a.rank() == 2 ? a.shape[0] : 1, k = a.shape.back();
   int64_t n = b.rank() == 2 ? b.shape[1] : 1;
   Shape s;
@@ -60,6 +141,38 @@ Tensor evalMatMul(const Op &, llvm::ArrayRef<const Tensor *> in,
 // for y = x W, dx = W dy, dW = x dy^T.
 Grads vjpMatMul(Builder &b, const Op &op, Value *dy) {
   Value *a = op.operands[0], *w = op.operands[1];
+  if (a->type.rank() >= 3 || w->type.rank() >= 3) {
+    // Batched: vectors become [1,K] / [K,1] matrices; dA = dY B^T and
+    // dB = A^T dY per batch, summed over the batch dims an operand was
+    // broadcast along.
+    Value *a2 = a, *w2 = w;
+    if (a->type.rank() == 1)
+      a2 = b.reshape(a, {Dim::fixed(1), a->type.dims[0]});
+    if (w->type.rank() == 1)
+      w2 = b.reshape(w, {w->type.dims[0], Dim::fixed(1)});
+    std::vector<Dim> yd = dy->type.dims;
+    if (a->type.rank() == 1)
+      yd.insert(yd.end() - (w->type.rank() == 1 ? 0 : 1), Dim::fixed(1));
+    if (w->type.rank() == 1)
+      yd.push_back(Dim::fixed(1));
+    Value *dy2 = yd == dy->type.dims ? dy : b.reshape(dy, yd);
+    auto swapLast = [&](Value *v) {
+      std::vector<int64_t> perm;
+      for (unsigned i = 0; i < v->type.rank(); ++i)
+        perm.push_back(i);
+      std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+      return b.transpose(v, perm);
+    };
+    auto back = [&](Value *g, Value *v2, Value *v) {
+      g = b.sumToShape(g, v2->type);
+      return g->type.dims == v->type.dims ? g : b.reshape(g, v->type.dims);
+    };
+    Value *da = b.matmul(dy2, w2->type.rank() == 2 ? b.transpose(w2)
+                                                    : swapLast(w2));
+    Value *dw = b.matmul(a2->type.rank() == 2 ? b.transpose(a2) : swapLast(a2),
+                         dy2);
+    return {back(da, a2, a), back(dw, w2, w)};
+  }
   auto col = [&](Value *v) {
     return b.reshape(v, {v->type.dims[0], Dim::fixed(1)});
   };
@@ -185,6 +298,7 @@ void addLinalgOps(std::vector<OpDef> &d) {
                inferTranspose,
                evalTranspose,
                vjpTranspose});
+  d.back().integers = true;
 }
 
 } // namespace gradc::ops

@@ -14,7 +14,10 @@ std::vector<OpDef> buildTable() {
   ops::addLinalgOps(defs);
   ops::addReductionOps(defs);
   ops::addLayoutOps(defs);
-  std::vector<OpDef> table(size_t(OpKind::Const) + 1);
+  ops::addIndexOps(defs);
+  ops::addConvOps(defs);
+  ops::addEinsumOps(defs);
+  std::vector<OpDef> table(kNumOpKinds);
   std::vector<bool> seen(table.size());
   for (OpDef &d : defs) {
     if (seen[size_t(d.kind)])
@@ -46,8 +49,10 @@ Type inferType(const Op &op, std::string &err) {
           "'" + mnemonic(op.kind).str() + "' has no attribute '" + a.name + "'";
       return Type::invalid();
     }
-    if (spec->kind != a.value.kind) {
-      static const char *kinds[] = {"a boolean", "an integer", "a list"};
+    if (spec->kind != a.value.kind &&
+        !(spec->kind == Attr::Float && a.value.kind == Attr::Int)) {
+      static const char *kinds[] = {"a boolean", "an integer", "a list",
+                                    "a number", "a string"};
       err = "attribute '" + a.name + "' of '" + mnemonic(op.kind).str() +
             "' must be " + kinds[spec->kind];
       return Type::invalid();
@@ -57,9 +62,69 @@ Type inferType(const Op &op, std::string &err) {
   for (Value *v : op.operands) {
     if (!v->type.valid)
       return Type::invalid(); // an error was reported where v was defined
+    if (!d.integers && !v->type.isFloat()) {
+      err = "'" + mnemonic(op.kind).str() +
+            "' needs floating-point operands, got " + v->type.str() +
+            " (use 'cast')";
+      return Type::invalid();
+    }
     in.push_back(v->type);
   }
   return d.infer(op, in, err);
+}
+
+bool compiledByBackends(const Op &op, std::string &why) {
+  auto floats = [](const Value *v) { return v->type.isFloat(); };
+  if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {
+    why = "integer tensors";
+    return false;
+  }
+  switch (op.kind) {
+  case OpKind::BroadcastTo:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Dot:
+  case OpKind::Sum:
+  case OpKind::Mean:
+  case OpKind::ReduceMax:
+  case OpKind::ArgMaxMask:
+  case OpKind::LogSumExp:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::Const:
+    return true;
+  case OpKind::MatMul:
+    if (op.operands[0]->type.rank() <= 2 && op.operands[1]->type.rank() <= 2)
+      return true;
+    why = "'matmul' of rank >= 3 (batched)";
+    return false;
+  default:
+    if (opDef(op.kind).elementwise)
+      return true;
+    why = "'" + mnemonic(op.kind).str() + "'";
+    return false;
+  }
+}
+
+llvm::Error checkCompiled(const Module &m, const Function *only) {
+  for (const auto &f : m.functions) {
+    if (only && only != f.get())
+      continue;
+    for (const auto &op : f->ops) {
+      std::string why;
+      if (!compiledByBackends(*op, why))
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            "'%" + op->result->name + "' in '@" + f->name + "': " + why +
+                " is not compiled by the LLVM and C++ backends yet (the "
+                "interpreter runs it: --backend interp)");
+    }
+  }
+  return llvm::Error::success();
+}
+
+DType declaredDType(const Op &op, DType dflt) {
+  return op.declaredType ? op.declaredType->dtype : dflt;
 }
 
 namespace ops {
@@ -94,6 +159,24 @@ Type broadcastTypes(const Type &a, const Type &b, llvm::StringRef op,
     }
   }
   return out;
+}
+
+bool intListAttr(const Op &op, const char *name, std::vector<int64_t> &out,
+                 std::string &err) {
+  out.clear();
+  const Attr *a = op.attr(name);
+  if (!a)
+    return true;
+  for (const Dim &d : a->list) {
+    if (d.isSym()) {
+      err = "attribute '" + std::string(name) + "' of '" +
+            mnemonic(op.kind).str() + "' must hold integers, got '" + d.sym +
+            "'";
+      return false;
+    }
+    out.push_back(d.size);
+  }
+  return true;
 }
 
 bool normalizeAxes(const std::vector<Dim> &axes, unsigned rank,

@@ -85,6 +85,15 @@ Tensor evalReduceMax(const Op &op, llvm::ArrayRef<const Tensor *> in,
   return reduce(op, *in[0], -std::numeric_limits<double>::infinity(), maxStep);
 }
 
+double minStep(double a, double x) {
+  return x < a || std::isnan(x) || std::isnan(a) ? (std::isnan(a) ? a : x) : a;
+}
+
+Tensor evalReduceMin(const Op &op, llvm::ArrayRef<const Tensor *> in,
+                     const SymEnv &) {
+  return reduce(op, *in[0], std::numeric_limits<double>::infinity(), minStep);
+}
+
 Value *reducedAxesOf(const Op &op, std::vector<int64_t> &axes) {
   std::string err;
   reductionAxes(op, op.operands[0]->type.rank(), axes, err);
@@ -128,6 +137,20 @@ Grads vjpReduceMax(Builder &b, const Op &op, Value *dy) {
     axesAttr.push_back(Dim::fixed(a));
   Value *mask =
       b.create(OpKind::ArgMaxMask, {x}, {{"axes", Attr::dims(axesAttr), {}}});
+  Value *g =
+      expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false));
+  return {b.select(mask, g, b.constant(0, dy->type.dtype))};
+}
+
+// y = min(x): dy goes to the first minimal element, the first maximum of -x.
+Grads vjpReduceMin(Builder &b, const Op &op, Value *dy) {
+  std::vector<int64_t> axes;
+  Value *x = reducedAxesOf(op, axes);
+  std::vector<Dim> axesAttr;
+  for (int64_t a : axes)
+    axesAttr.push_back(Dim::fixed(a));
+  Value *mask = b.create(OpKind::ArgMaxMask, {b.neg(x)},
+                         {{"axes", Attr::dims(axesAttr), {}}});
   Value *g =
       expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false));
   return {b.select(mask, g, b.constant(0, dy->type.dtype))};
@@ -276,6 +299,8 @@ void addReductionOps(std::vector<OpDef> &d) {
   d.push_back({OpKind::Mean, kReduceAttrs, inferReduce, evalMean, vjpMean});
   d.push_back({OpKind::ReduceMax, kReduceAttrs, inferReduce, evalReduceMax,
                vjpReduceMax});
+  d.push_back({OpKind::ReduceMin, kReduceAttrs, inferReduce, evalReduceMin,
+               vjpReduceMin});
   d.push_back({OpKind::ArgMaxMask,
                {{"axes", Attr::List}},
                inferArgMaxMask,

@@ -263,7 +263,18 @@ int runRun() {
     return 1;
   }
   llvm::Expected<std::vector<Tensor>> outs = std::vector<Tensor>();
-  if (RunBackend == Backend::Interp) {
+  Backend backend = RunBackend;
+  // Without an explicit --backend, a function the JIT cannot compile yet
+  // runs on the interpreter (with a note); --backend jit insists.
+  if (backend == Backend::Jit && !RunBackend.getNumOccurrences()) {
+    if (auto e = checkCompiled(*m, target)) {
+      llvm::WithColor::note(llvm::errs(), "gradc")
+          << llvm::toString(std::move(e))
+          << "; running on the interpreter instead\n";
+      backend = Backend::Interp;
+    }
+  }
+  if (backend == Backend::Interp) {
     outs = evaluate(*target, std::move(args));
   } else {
     LowerOptions lo;

@@ -11,6 +11,7 @@
 #include "gradc/IR/IR.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
 
 #include <string>
 #include <utility>
@@ -40,6 +41,11 @@ using InferFn = Type (*)(const Op &op, llvm::ArrayRef<Type> in,
 /// Evaluates the op on concrete values.
 using EvalFn = Tensor (*)(const Op &op, llvm::ArrayRef<const Tensor *> in,
                           const SymEnv &syms);
+/// Checks the run-time preconditions of an op (indices in range) before its
+/// kernel runs; returns an empty string or what is wrong (naming the op and
+/// the offending index).
+using CheckFn = std::string (*)(const Op &op,
+                                llvm::ArrayRef<const Tensor *> in);
 /// Given the cotangent `dy` of the op's result, returns one cotangent per
 /// operand (null where none flows). Rules of ops with the `broadcasts` flag
 /// return cotangents of the broadcast shape; the AD pass sums them back to
@@ -67,9 +73,16 @@ struct OpDef {
   /// parameters as operands).
   const char *cppOperator = nullptr;
   const char *cppBody = nullptr;
+  /// Run-time preconditions (null: none).
+  CheckFn check = nullptr;
   bool broadcasts = false;
   bool elementwise = false;
   bool commutative = false;
+  /// Whether integer (i32/i64) operands are accepted; other ops need floats.
+  bool integers = false;
+  /// Whether the `: T` after the op gives the result's element type (`cast`,
+  /// `one_hot`, `iota`, `argmax`): a bare element type is enough there.
+  bool typeFromDecl = false;
 
   OpDef withCpp(const char *op, const char *body) && {
     cppOperator = op;
@@ -82,6 +95,17 @@ const OpDef &opDef(OpKind k);
 
 /// Infers `op`'s result type with its shape rule after checking attributes.
 Type inferType(const Op &op, std::string &err);
+
+/// Whether the compiling backends (the LLVM JIT/objects and the emitted
+/// C++) lower `op` yet; if not, `why` says so. Today they lower the float
+/// ops that existed before issue 9 and the elementwise ops.
+bool compiledByBackends(const Op &op, std::string &why);
+/// An error naming the first op of `m` (or of `only`) that the compiling
+/// backends do not lower yet; success if there is none.
+llvm::Error checkCompiled(const Module &m, const Function *only = nullptr);
+
+/// The element type the `: T` of a typeFromDecl op asks for, or `dflt`.
+DType declaredDType(const Op &op, DType dflt);
 
 } // namespace gradc
 
