@@ -103,7 +103,9 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
                                                  const LowerOptions &opts) {
   auto start = std::chrono::steady_clock::now();
   if (auto e = checkCompiled(m, opts.only))
-    return e;
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   llvm::toString(std::move(e)) +
+                                       "; use --backend interp");
   initTargets();
   std::unique_ptr<Jit> j(new Jit());
   auto lljit = llvm::orc::LLJITBuilder()

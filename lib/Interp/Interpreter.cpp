@@ -92,8 +92,8 @@ llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
       std::string err = def.check(*op, in);
       if (!err.empty())
         return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                       "'%" + op->result->name + "' = " +
-                                           mnemonic(op->kind) + ": " + err);
+                                       "'%" + op->result->name + " = " +
+                                           mnemonic(op->kind) + "': " + err);
     }
     env[op->result] = def.eval(*op, in, *syms);
   }

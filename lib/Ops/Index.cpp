@@ -55,7 +55,7 @@ std::string shapeStr(const Shape &s) {
 }
 
 /// Every index in `idx` must lie in [-size, size).
-std::string checkRange(const Op &op, const Tensor &idx, int64_t size,
+std::string checkRange(const Tensor &idx, int64_t size,
                        int64_t axis) {
   Shape st = stridesOf(idx.shape);
   for (int64_t i = 0; i < idx.size(); ++i) {
@@ -67,8 +67,7 @@ std::string checkRange(const Op &op, const Tensor &idx, int64_t size,
       pos.push_back(i / st[k] % idx.shape[k]);
     return "index " + std::to_string(int64_t(v)) + " (at " + shapeStr(pos) +
            " of the indices) is out of range for axis " +
-           std::to_string(axis) + " of size " + std::to_string(size) +
-           " in " + opName(op);
+           std::to_string(axis) + " of size " + std::to_string(size);
   }
   return {};
 }
@@ -446,7 +445,7 @@ Type inferGather(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 
 std::string checkGather(const Op &op, llvm::ArrayRef<const Tensor *> in) {
   int64_t k = axisOf(op, in[0]->rank(), 0);
-  return checkRange(op, *in[1], in[0]->shape[k], k);
+  return checkRange(*in[1], in[0]->shape[k], k);
 }
 
 /// Calls fn(x offset, y offset) for every element of take(x, idx, axis=k).
@@ -564,7 +563,7 @@ Type inferGatherElements(const Op &op, llvm::ArrayRef<Type> in,
 
 std::string checkElements(const Op &op, llvm::ArrayRef<const Tensor *> in) {
   int64_t k = axisOf(op, in[0]->rank(), 0);
-  return checkRange(op, *in[1], in[0]->shape[k], k);
+  return checkRange(*in[1], in[0]->shape[k], k);
 }
 
 /// Calls fn(x offset, idx offset) for every element of the index tensor.

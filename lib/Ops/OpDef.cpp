@@ -96,12 +96,12 @@ bool compiledByBackends(const Op &op, std::string &why) {
   case OpKind::MatMul:
     if (op.operands[0]->type.rank() <= 2 && op.operands[1]->type.rank() <= 2)
       return true;
-    why = "'matmul' of rank >= 3 (batched)";
+    why = "batched matmul";
     return false;
   default:
     if (opDef(op.kind).elementwise)
       return true;
-    why = "'" + mnemonic(op.kind).str() + "'";
+    why = "no lowering";
     return false;
   }
 }
@@ -115,9 +115,10 @@ llvm::Error checkCompiled(const Module &m, const Function *only) {
       if (!compiledByBackends(*op, why))
         return llvm::createStringError(
             llvm::inconvertibleErrorCode(),
-            "'%" + op->result->name + "' in '@" + f->name + "': " + why +
-                " is not compiled by the LLVM and C++ backends yet (the "
-                "interpreter runs it: --backend interp)");
+            "'%" + op->result->name + " = " + mnemonic(op->kind) +
+                "' in '@" + f->name +
+                "' is not compiled by the LLVM and C++ backends yet (" + why +
+                ")");
     }
   }
   return llvm::Error::success();

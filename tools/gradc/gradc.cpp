@@ -270,7 +270,7 @@ int runRun() {
     if (auto e = checkCompiled(*m, target)) {
       llvm::WithColor::note(llvm::errs(), "gradc")
           << llvm::toString(std::move(e))
-          << "; running on the interpreter instead\n";
+          << "; running it on the interpreter\n";
       backend = Backend::Interp;
     }
   }
