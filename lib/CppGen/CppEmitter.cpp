@@ -216,7 +216,7 @@ std::string FunctionEmitter::expr(const Value *v, const Index &idx, bool top) {
 
 std::string prelude() {
   std::string s = "namespace gir {\n\n";
-  for (unsigned k = 0; k <= unsigned(OpKind::Const); ++k) {
+  for (unsigned k = 0; k < kNumOps; ++k) {
     const OpDef &d = opDef(OpKind(k));
     if (!d.cppBody)
       continue;

@@ -1,6 +1,8 @@
 //===- Layout.cpp - reshape, broadcast_to, const --------------------------===//
 #include "OpsImpl.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 #include <algorithm>
 
 namespace gradc::ops {
@@ -100,19 +102,46 @@ Tensor evalConst(const Op &op, llvm::ArrayRef<const Tensor *>, const SymEnv &) {
   return op.constValue;
 }
 
+// --- Loops -------------------------------------------------------------------
+// A reshape is a view of its operand's buffer; one that is returned (or has
+// no buffer to share) copies the elements in row-major order.
+void loopsReshape(loops::LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  if (const loops::Buffer *src = b.bufferOf(x)) {
+    b.copy(b.bufferOf(op.result), src, b.product(b.shape(x->type.dims)));
+    return;
+  }
+  std::vector<const loops::Expr *> xs = b.shape(x->type.dims);
+  const loops::Buffer *out = b.bufferOf(op.result);
+  b.loops(xs, [&](loops::Index idx) {
+    b.storeAt(out, b.linear(idx, xs), b.element(x, idx));
+  });
+}
+
+// A broadcast_to that is not fused into its readers is stored.
+void loopsBroadcastTo(loops::LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  const Type &t = op.result->type;
+  b.loops(b.shape(t.dims), [&](loops::Index idx) {
+    b.store(op.result, idx, b.element(x, b.mapIndex(idx, t, x->type)));
+  });
+}
+
 } // namespace
 
 void addLayoutOps(std::vector<OpDef> &d) {
-  d.push_back({OpKind::Reshape,
-               {{"shape", Attr::List}},
-               inferReshape,
-               evalReshape,
-               vjpReshape});
-  d.push_back({OpKind::BroadcastTo,
-               {{"shape", Attr::List}},
-               inferBroadcastTo,
-               evalBroadcastTo,
-               vjpBroadcastTo});
+  d.push_back(OpDef{OpKind::Reshape,
+                    {{"shape", Attr::List}},
+                    inferReshape,
+                    evalReshape,
+                    vjpReshape}
+                  .withLoops(loopsReshape));
+  d.push_back(OpDef{OpKind::BroadcastTo,
+                    {{"shape", Attr::List}},
+                    inferBroadcastTo,
+                    evalBroadcastTo,
+                    vjpBroadcastTo}
+                  .withLoops(loopsBroadcastTo));
   d.push_back({OpKind::Const, {}, inferConst, evalConst, nullptr});
 }
 

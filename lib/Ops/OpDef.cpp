@@ -14,7 +14,7 @@ std::vector<OpDef> buildTable() {
   ops::addLinalgOps(defs);
   ops::addReductionOps(defs);
   ops::addLayoutOps(defs);
-  std::vector<OpDef> table(size_t(OpKind::Const) + 1);
+  std::vector<OpDef> table(kNumOps);
   std::vector<bool> seen(table.size());
   for (OpDef &d : defs) {
     if (seen[size_t(d.kind)])
@@ -22,9 +22,16 @@ std::vector<OpDef> buildTable() {
     seen[size_t(d.kind)] = true;
     table[size_t(d.kind)] = std::move(d);
   }
-  for (size_t k = 0; k < table.size(); ++k)
+  for (size_t k = 0; k < table.size(); ++k) {
     if (!seen[k])
       llvm::report_fatal_error("op has no declaration: " + mnemonic(OpKind(k)));
+    // Every op has a lowering to loops: elementwise ops their formula, the
+    // others a `loops` hook (constants are buffers).
+    const OpDef &d = table[k];
+    if (d.elementwise ? !d.lower || !d.scalar
+                      : !d.loops && d.kind != OpKind::Const)
+      llvm::report_fatal_error("op has no lowering: " + mnemonic(OpKind(k)));
+  }
   return table;
 }
 

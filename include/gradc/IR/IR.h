@@ -30,6 +30,12 @@ enum class OpKind : uint8_t {
 #include "gradc/IR/OpKinds.def"
 };
 
+/// The number of ops (rows of OpKinds.def).
+inline constexpr unsigned kNumOps = 0
+#define GRADC_OP(Enum, Mnemonic, Arity) +1
+#include "gradc/IR/OpKinds.def"
+    ;
+
 llvm::StringRef mnemonic(OpKind k);
 unsigned arity(OpKind k);
 std::optional<OpKind> lookupOp(llvm::StringRef mnemonic);

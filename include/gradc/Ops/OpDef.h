@@ -21,6 +21,10 @@ class IRBuilderBase;
 class Value;
 } // namespace llvm
 
+namespace gradc::loops {
+class LoopBuilder;
+} // namespace gradc::loops
+
 namespace gradc {
 
 class Builder;
@@ -53,6 +57,15 @@ using ScalarFn = double (*)(const double *x);
 using LowerFn = llvm::Value *(*)(llvm::IRBuilderBase &b,
                                  llvm::ArrayRef<llvm::Value *> x);
 
+/// Writes the loop IR computing the op through `b` (every op that is not
+/// elementwise; see include/gradc/Loops/LoopBuilder.h). Elementwise ops are
+/// computed from their scalar formula where they are read.
+using LoopsFn = void (*)(loops::LoopBuilder &b, const Op &op);
+
+/// How a reduction folds the elements it reduces; ops that fold may join the
+/// loop group of the elementwise ops over their operand's shape.
+enum class Fold : uint8_t { None, Sum, Mean, Max };
+
 struct OpDef {
   OpKind kind;
   std::vector<AttrSpec> attrs;
@@ -67,6 +80,8 @@ struct OpDef {
   /// parameters as operands).
   const char *cppOperator = nullptr;
   const char *cppBody = nullptr;
+  LoopsFn loops = nullptr; // every op but elementwise ones
+  Fold fold = Fold::None;
   bool broadcasts = false;
   bool elementwise = false;
   bool commutative = false;
@@ -74,6 +89,11 @@ struct OpDef {
   OpDef withCpp(const char *op, const char *body) && {
     cppOperator = op;
     cppBody = body;
+    return std::move(*this);
+  }
+  OpDef withLoops(LoopsFn fn, Fold f = Fold::None) && {
+    loops = fn;
+    fold = f;
     return std::move(*this);
   }
 };
