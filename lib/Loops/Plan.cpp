@@ -25,11 +25,16 @@ Plan::Plan(const Function &f) {
       continue;
     const OpDef &d = opDef(op->kind);
     unsigned dv = 1, w = 1;
-    for (const Value *x : op->operands)
-      if (fused.contains(x)) {
+    for (size_t i = 0; i < op->operands.size(); ++i) {
+      const Value *x = op->operands[i];
+      bool again = std::find(op->operands.begin(), op->operands.begin() + i,
+                             x) != op->operands.begin() + i;
+      if (fused.contains(x) && !again) {
         dv = std::max(dv, depth.lookup(x) + 1);
-        w += weight_.lookup(x);
+        // An estimate (shared producers count once per path), saturated.
+        w = std::min(w + weight_.lookup(x), kMaxGroupOps + 1);
       }
+    }
     if (dv > kMaxFusedDepth)
       continue;
     bool fuse = false;
@@ -136,7 +141,7 @@ void Plan::formGroups(const Function &f, UsersMap &users,
     const std::vector<Dim> *d = loopDims(op.get());
     unsigned w = 1;
     for (const Value *x : op->operands)
-      w += weight_.lookup(x);
+      w = std::min(w + weight_.lookup(x), kMaxGroupOps + 1);
     bool joins = d && dims && *d == *dims && groupOps + w <= kMaxGroupOps;
     if (joins) {
       // A member may not read a reduction of its own group: that value is
@@ -184,7 +189,7 @@ void Plan::formGroups(const Function &f, UsersMap &users,
     const Value *v = op->result;
     auto g = groupOf.find(op.get());
     if (g != groupOf.end() && !results.contains(v) &&
-        opDef(op->kind).elementwise &&
+        (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo) &&
         (readBy.lookup(v) == int(g->second) || readBy.lookup(v) == kNone))
       registers.insert(v);
   }

@@ -377,19 +377,19 @@ void loopsSoftmaxFamily(LoopBuilder &b, const Op &op) {
     b.loops({sh[axis]}, [&](Index j) {
       b.assign(mx, b.maxStep(b.read(mx), b.element(x, at(j[0]))));
     });
-    const Expr *m = b.let("m", b.read(mx));
+    const Expr *m = b.let("slice.max", b.read(mx));
     b.assign(sum, b.f(0, et));
     b.loops({sh[axis]}, [&](Index j) {
       b.accumulate(sum, b.expShifted(b.element(x, at(j[0])), m));
     });
-    const Expr *s = b.let("s", b.read(sum));
+    const Expr *s = b.let("slice.sum", b.read(sum));
     if (op.kind == OpKind::LogSumExp) {
       b.storeAt(b.bufferOf(op.result), b.linear(kidx, keptDims),
                 b.logSumExp(m, s));
       return;
     }
     const Expr *logS = op.kind == OpKind::LogSoftmax
-                           ? b.let("log.s", b.apply(OpKind::Log, {s}))
+                           ? b.let("slice.logsum", b.apply(OpKind::Log, {s}))
                            : nullptr;
     b.loops({sh[axis]}, [&](Index j) {
       std::vector<const Expr *> full = at(j[0]);
