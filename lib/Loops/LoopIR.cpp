@@ -129,6 +129,8 @@ const Expr *ExprBuilder::cast(const Expr *a, Scalar to) {
     return a;
   if (a->kind == Expr::Float)
     return f(a->f, to);
+  if (a->kind == Expr::Int && (to == Scalar::F32 || to == Scalar::F64))
+    return f(double(a->i), to);
   return &make(Expr::Cast, to, {a});
 }
 

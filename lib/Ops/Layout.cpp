@@ -127,6 +127,39 @@ void loopsBroadcastTo(loops::LoopBuilder &b, const Op &op) {
   });
 }
 
+// --- dim ---------------------------------------------------------------------
+// y = the size of axis k of x (a scalar of x's element type). Its derivative
+// is zero: sizes do not depend on the elements.
+Type inferDim(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
+  if (!op.attr("axis")) {
+    err = "'dim' needs an 'axis' attribute";
+    return Type::invalid();
+  }
+  int64_t axis;
+  if (!singleAxis(op, in[0].rank(), axis, err))
+    return Type::invalid();
+  return Type{in[0].dtype, {}};
+}
+
+int64_t dimAxis(const Op &op) {
+  int64_t axis = 0;
+  std::string err;
+  singleAxis(op, op.operands[0]->type.rank(), axis, err);
+  return axis;
+}
+
+Tensor evalDim(const Op &op, llvm::ArrayRef<const Tensor *> in,
+               const SymEnv &) {
+  return Tensor::scalar(in[0]->dtype, double(in[0]->shape[dimAxis(op)]));
+}
+
+void loopsDim(loops::LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  b.storeAt(
+      b.bufferOf(op.result), b.i(0),
+      b.cast(b.dim(x->type.dims[dimAxis(op)]), loops::scalarOf(x->type.dtype)));
+}
+
 } // namespace
 
 void addLayoutOps(std::vector<OpDef> &d) {
@@ -142,6 +175,9 @@ void addLayoutOps(std::vector<OpDef> &d) {
                     evalBroadcastTo,
                     vjpBroadcastTo}
                   .withLoops(loopsBroadcastTo));
+  d.push_back(
+      OpDef{OpKind::Dim, {{"axis", Attr::Int}}, inferDim, evalDim, nullptr}
+          .withLoops(loopsDim));
   d.push_back({OpKind::Const, {}, inferConst, evalConst, nullptr});
 }
 

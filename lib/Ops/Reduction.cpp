@@ -100,22 +100,26 @@ Grads vjpSum(Builder &b, const Op &op, Value *dy) {
   return {expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false))};
 }
 
-// y = mean(x): every x_i gets dy / n. With symbolic reduced dims n is counted
-// at run time as the sum of a broadcast 1.
+// y = mean(x): every x_i gets dy / n. With symbolic reduced dims n is the
+// product of their sizes, read at run time with `dim`.
 Grads vjpMean(Builder &b, const Op &op, Value *dy) {
   std::vector<int64_t> axes;
   Value *x = reducedAxesOf(op, axes);
-  Type counted{x->type.dtype, {}};
   int64_t n = 1;
-  bool symbolic = false;
+  Value *count = nullptr;
   for (int64_t a : axes) {
     const Dim &d = x->type.dims[a];
-    symbolic |= d.isSym();
-    n *= d.isSym() ? 1 : d.size;
-    counted.dims.push_back(d);
+    if (!d.isSym()) {
+      n *= d.size;
+      continue;
+    }
+    Value *size = b.create(OpKind::Dim, {x}, {{"axis", Attr::integer(a), {}}});
+    count = count ? b.mul(count, size) : size;
   }
-  Value *count = symbolic ? b.sum(b.splat(1, counted), {}, false)
-                          : b.constant(double(n), x->type.dtype);
+  if (!count || n != 1) {
+    Value *c = b.constant(double(n), x->type.dtype);
+    count = count ? b.mul(count, c) : c;
+  }
   Value *scaled = b.div(dy, count);
   return {
       expandReduced(b, scaled, x->type, axes, op.boolAttr("keepdims", false))};
