@@ -88,6 +88,9 @@ inline std::vector<Case> allCases() {
                        "%a: f64, %b: f64[N]) -> f64[2,N]",
                        "  %y = broadcast_to %a {shape=[2,N]}\n"
                        "  %z = mul %y, %b\n  return %z\n"));
+  cases.push_back(body("dim", "%a: f64[N,3]) -> f64[N,3]",
+                       "  %n = dim %a {axis=0}\n  %k = dim %a {axis=-1}\n"
+                       "  %y = mul %a, %n\n  %z = div %y, %k\n  return %z\n"));
   // Reductions and the stable composites.
   for (const char *op : {"sum", "mean", "reduce_max"}) {
     std::string o = op;

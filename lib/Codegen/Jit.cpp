@@ -102,7 +102,7 @@ Jit::~Jit() = default;
 llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
                                                  const LowerOptions &opts) {
   auto start = std::chrono::steady_clock::now();
-  if (auto e = checkCompiled(m, opts.only))
+  if (auto e = checkCompiled(m, CompiledBy::Loops, opts.only))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    llvm::toString(std::move(e)) +
                                        "; use --backend interp");

@@ -115,6 +115,25 @@ void FunctionEmitter::emitOp(const Op &op) {
     return emitSliceOp(op);
   case OpKind::ArgMaxMask:
     return emitArgMaxMask(op);
+  case OpKind::Dim: {
+    // A size, converted to the element type.
+    comment(op);
+    int64_t axis = op.attr("axis")->i;
+    const Value *x = op.operands[0];
+    if (axis < 0)
+      axis += x->type.rank();
+    std::string size = ctype(v) + "(" + dim(x->type.dims[axis]) + ")";
+    if (resultIndex(v) < 0) {
+      Slot s{Slot::Local, fresh(v->name), ""};
+      locals.push_back(s.name);
+      slots[v] = s;
+      line("const " + ctype(v) + " " + s.name + " = " + size + ";");
+      return;
+    }
+    allocate(v);
+    line(ref(v, {}) + " = " + size + ";");
+    return;
+  }
   default:
     break;
   }

@@ -1,6 +1,8 @@
 //===- Linalg.cpp - matmul, dot, transpose --------------------------------===//
 #include "OpsImpl.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 namespace gradc::ops {
 namespace {
 
@@ -288,16 +290,137 @@ Grads vjpTranspose(Builder &b, const Op &op, Value *dy) {
   return {b.create(OpKind::Transpose, {dy}, {{"perm", Attr::dims(inv), {}}})};
 }
 
+// --- Loops -------------------------------------------------------------------
+using loops::Expr;
+using loops::Index;
+using loops::KernelCall;
+using loops::LoopBuilder;
+using loops::Scalar;
+
+// C = A W. With BLAS: one gemm (both 2-D) or gemv (a vector operand), with
+// folded transposes as flags. Else C[m,n] = sum_k A[m,k] W[k,n] in loops,
+// accumulated in the element type.
+void loopsMatMul(LoopBuilder &b, const Op &op) {
+  LoopBuilder::Matrix a = b.matrix(op.operands[0]),
+                      w = b.matrix(op.operands[1]);
+  DType dt = op.result->type.dtype;
+  const loops::Buffer *out = b.bufferOf(op.result);
+  std::vector<const Expr *> as = b.shape(a.stored), ws = b.shape(w.stored);
+  // Logical dims: A is [M,K] (or [K]), W is [K,N] (or [K]).
+  auto rows = [](const LoopBuilder::Matrix &m,
+                 const std::vector<const Expr *> &s) {
+    return m.trans ? s[1] : s[0];
+  };
+  auto cols = [](const LoopBuilder::Matrix &m,
+                 const std::vector<const Expr *> &s) {
+    return m.trans ? s[0] : s[1];
+  };
+  bool aMat = as.size() == 2, wMat = ws.size() == 2;
+  const Expr *M = aMat ? rows(a, as) : b.i(1);
+  const Expr *K = aMat ? cols(a, as) : as[0];
+  const Expr *N = wMat ? cols(w, ws) : b.i(1);
+  if (b.blas()) {
+    KernelCall c;
+    c.dtype = dt;
+    c.c = out;
+    if (aMat && wMat) {
+      c.kind = KernelCall::Gemm;
+      c.transA = a.trans;
+      c.transB = w.trans;
+      c.m = M, c.n = N, c.k = K;
+      c.a = a.buf, c.b = w.buf;
+      c.lda = as[1], c.ldb = ws[1];
+    } else {
+      // y = A x (A 2-D) or y = x W = W^T x (W 2-D): one gemv on the stored
+      // matrix, transposed when the logical one is not.
+      const LoopBuilder::Matrix &m = aMat ? a : w;
+      const std::vector<const Expr *> &ms = aMat ? as : ws;
+      c.kind = KernelCall::Gemv;
+      c.transA = aMat ? a.trans : !w.trans;
+      c.m = ms[0], c.n = ms[1], c.lda = ms[1];
+      c.a = m.buf;
+      c.b = aMat ? w.buf : a.buf;
+    }
+    b.call(c);
+    return;
+  }
+  auto at = [&](const LoopBuilder::Matrix &m,
+                const std::vector<const Expr *> &s, const Expr *r,
+                const Expr *c) {
+    if (s.size() == 1)
+      return b.load(m.buf, m.trans ? r : c);
+    return b.load(m.buf, m.trans ? b.linear({c, r}, s) : b.linear({r, c}, s));
+  };
+  unsigned acc = b.local("acc", loops::scalarOf(dt));
+  b.loops({M, N}, [&](Index mn) {
+    b.assign(acc, b.f(0, loops::scalarOf(dt)));
+    b.loops({K}, [&](Index k) {
+      const Expr *av = aMat ? at(a, as, mn[0], k[0]) : at(a, as, b.i(0), k[0]);
+      const Expr *wv = wMat ? at(w, ws, k[0], mn[1]) : b.load(w.buf, k[0]);
+      b.assign(acc, b.apply(OpKind::Add,
+                            {b.read(acc), b.apply(OpKind::Mul, {av, wv})}));
+    });
+    b.storeAt(out, b.linear(mn, {M, N}), b.read(acc));
+  });
+}
+
+// sum_i a[i] w[i]: BLAS dot, or a loop accumulating in double.
+void loopsDot(LoopBuilder &b, const Op &op) {
+  DType dt = op.result->type.dtype;
+  const Value *a = op.operands[0], *w = op.operands[1];
+  const Expr *n = b.dim(a->type.dims[0]);
+  const loops::Buffer *out = b.bufferOf(op.result);
+  const loops::Buffer *ab = b.bufferOf(a), *wb = b.bufferOf(w);
+  if (b.blas() && ab && wb) {
+    KernelCall c;
+    c.kind = KernelCall::Dot;
+    c.dtype = dt;
+    c.m = n;
+    c.a = ab, c.b = wb, c.c = out;
+    b.call(c);
+    return;
+  }
+  unsigned acc = b.local("acc", Scalar::F64);
+  b.assign(acc, b.f(0, Scalar::F64));
+  b.loops({n}, [&](Index i) {
+    b.accumulate(acc,
+                 b.apply(OpKind::Mul, {b.cast(b.element(a, i), Scalar::F64),
+                                       b.cast(b.element(w, i), Scalar::F64)}));
+  });
+  b.storeAt(out, b.i(0), b.cast(b.read(acc), loops::scalarOf(dt)));
+}
+
+// y[idx] = x[idx permuted back].
+void loopsTranspose(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  std::vector<int64_t> perm = {1, 0};
+  if (const Attr *p = op.attr("perm")) {
+    perm.clear();
+    for (const Dim &d : p->list)
+      perm.push_back(d.size < 0 ? d.size + x->type.rank() : d.size);
+  }
+  b.loops(b.shape(op.result->type.dims), [&](Index idx) {
+    std::vector<const Expr *> in(idx.size());
+    for (size_t i = 0; i < idx.size(); ++i)
+      in[perm[i]] = idx[i];
+    b.store(op.result, idx, b.element(x, in));
+  });
+}
+
 } // namespace
 
 void addLinalgOps(std::vector<OpDef> &d) {
-  d.push_back({OpKind::MatMul, {}, inferMatMul, evalMatMul, vjpMatMul});
-  d.push_back({OpKind::Dot, {}, inferDot, evalDot, vjpDot});
-  d.push_back({OpKind::Transpose,
-               {{"perm", Attr::List}},
-               inferTranspose,
-               evalTranspose,
-               vjpTranspose});
+  d.push_back(
+      OpDef{OpKind::MatMul, {}, inferMatMul, evalMatMul, vjpMatMul}.withLoops(
+          loopsMatMul));
+  d.push_back(
+      OpDef{OpKind::Dot, {}, inferDot, evalDot, vjpDot}.withLoops(loopsDot));
+  d.push_back(OpDef{OpKind::Transpose,
+                    {{"perm", Attr::List}},
+                    inferTranspose,
+                    evalTranspose,
+                    vjpTranspose}
+                  .withLoops(loopsTranspose));
   d.back().integers = true;
 }
 

@@ -45,6 +45,8 @@ cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
                                  "differences");
 cl::SubCommand EmitCmd("emit", "Compile the module to LLVM IR, assembly, an "
                                "object file or C++ source");
+cl::SubCommand LowerCmd("lower", "Print the loop IR of each function (the "
+                                 "stage both backends render)");
 cl::SubCommand DotCmd("dot", "Draw a function (and its adjoint) as a "
                              "Graphviz graph");
 
@@ -52,11 +54,13 @@ cl::opt<std::string> InputFile(cl::Positional, cl::desc("<file.gir>"),
                                cl::init("-"), cl::sub(ParseCmd),
                                cl::sub(RunCmd), cl::sub(GradCmd),
                                cl::sub(JvpCmd), cl::sub(CheckCmd),
-                               cl::sub(EmitCmd), cl::sub(DotCmd), cl::cat(Cat));
+                               cl::sub(EmitCmd), cl::sub(DotCmd),
+                               cl::sub(LowerCmd), cl::cat(Cat));
 cl::opt<std::string> FuncName("func", cl::desc("The function to use"),
                               cl::value_desc("name"), cl::sub(RunCmd),
                               cl::sub(GradCmd), cl::sub(JvpCmd),
-                              cl::sub(CheckCmd), cl::sub(DotCmd), cl::cat(Cat));
+                              cl::sub(CheckCmd), cl::sub(DotCmd),
+                              cl::sub(LowerCmd), cl::cat(Cat));
 cl::list<std::string> Wrt("wrt",
                           cl::desc("Differentiate with respect to these "
                                    "arguments (default: all)"),
@@ -109,7 +113,8 @@ cl::opt<bool> Stats("stats",
 cl::opt<bool> NoBlas("no-blas",
                      cl::desc("Lower matmul and dot to loops instead of "
                               "CBLAS calls"),
-                     cl::sub(RunCmd), cl::sub(EmitCmd), cl::cat(Cat));
+                     cl::sub(RunCmd), cl::sub(EmitCmd), cl::sub(LowerCmd),
+                     cl::cat(Cat));
 enum class Format { Text, Json };
 cl::opt<Format> OutFormat(
     "format", cl::desc("Output format"), cl::init(Format::Text),
@@ -267,7 +272,7 @@ int runRun() {
   // Without an explicit --backend, a function the JIT cannot compile yet
   // runs on the interpreter (with a note); --backend jit insists.
   if (backend == Backend::Jit && !RunBackend.getNumOccurrences()) {
-    if (auto e = checkCompiled(*m, target)) {
+    if (auto e = checkCompiled(*m, CompiledBy::Loops, target)) {
       llvm::WithColor::note(llvm::errs(), "gradc")
           << llvm::toString(std::move(e))
           << "; running it on the interpreter\n";
@@ -381,7 +386,8 @@ int main(int argc, char **argv) {
       "  gradc jvp FILE --func f [--wrt x,W]            add and print @f.jvp\n"
       "  gradc check FILE --func f [--wrt x,W] [--seed N]\n"
       "  gradc emit FILE --target llvm|asm|obj|cpp [-o out] [--header out.h]\n"
-      "  gradc dot FILE --func f [--grad x,W] [--arg ...] [-o graph.dot]\n");
+      "  gradc dot FILE --func f [--grad x,W] [--arg ...] [-o graph.dot]\n"
+      "  gradc lower FILE [--func f] [--no-blas]        print the loop IR\n");
   if (ParseCmd)
     return runParse();
   if (RunCmd)
@@ -396,5 +402,7 @@ int main(int argc, char **argv) {
     return runEmit();
   if (DotCmd)
     return runDot();
+  if (LowerCmd)
+    return runLower();
   return fail("expected a subcommand; see 'gradc --help'");
 }

@@ -29,8 +29,8 @@ enum class OpKind : uint8_t {
 #define GRADC_OP(Enum, Mnemonic, Arity) Enum,
 #include "gradc/IR/OpKinds.def"
 };
-/// The number of op kinds.
-inline constexpr unsigned kNumOpKinds = 0
+/// The number of ops (rows of OpKinds.def).
+inline constexpr unsigned kNumOps = 0
 #define GRADC_OP(Enum, Mnemonic, Arity) +1
 #include "gradc/IR/OpKinds.def"
     ;

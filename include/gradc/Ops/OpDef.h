@@ -22,6 +22,10 @@ class IRBuilderBase;
 class Value;
 } // namespace llvm
 
+namespace gradc::loops {
+class LoopBuilder;
+} // namespace gradc::loops
+
 namespace gradc {
 
 class Builder;
@@ -59,6 +63,15 @@ using ScalarFn = double (*)(const double *x);
 using LowerFn = llvm::Value *(*)(llvm::IRBuilderBase &b,
                                  llvm::ArrayRef<llvm::Value *> x);
 
+/// Writes the loop IR computing the op through `b` (every op that is not
+/// elementwise; see include/gradc/Loops/LoopBuilder.h). Elementwise ops are
+/// computed from their scalar formula where they are read.
+using LoopsFn = void (*)(loops::LoopBuilder &b, const Op &op);
+
+/// How a reduction folds the elements it reduces; ops that fold may join the
+/// loop group of the elementwise ops over their operand's shape.
+enum class Fold : uint8_t { None, Sum, Mean, Max };
+
 struct OpDef {
   OpKind kind;
   std::vector<AttrSpec> attrs;
@@ -75,6 +88,8 @@ struct OpDef {
   const char *cppBody = nullptr;
   /// Run-time preconditions (null: none).
   CheckFn check = nullptr;
+  LoopsFn loops = nullptr; // every op but elementwise ones
+  Fold fold = Fold::None;
   bool broadcasts = false;
   bool elementwise = false;
   bool commutative = false;
@@ -89,6 +104,11 @@ struct OpDef {
     cppBody = body;
     return std::move(*this);
   }
+  OpDef withLoops(LoopsFn fn, Fold f = Fold::None) && {
+    loops = fn;
+    fold = f;
+    return std::move(*this);
+  }
 };
 
 const OpDef &opDef(OpKind k);
@@ -96,13 +116,18 @@ const OpDef &opDef(OpKind k);
 /// Infers `op`'s result type with its shape rule after checking attributes.
 Type inferType(const Op &op, std::string &err);
 
-/// Whether the compiling backends (the LLVM JIT/objects and the emitted
-/// C++) lower `op` yet; if not, `why` says so. Today they lower the float
-/// ops that existed before issue 9 and the elementwise ops.
-bool compiledByBackends(const Op &op, std::string &why);
-/// An error naming the first op of `m` (or of `only`) that the compiling
-/// backends do not lower yet; success if there is none.
-llvm::Error checkCompiled(const Module &m, const Function *only = nullptr);
+/// The compiling backends: the loop IR rendered by LLVM (JIT, objects) and
+/// the emitted C++.
+enum class CompiledBy { Loops, Cpp };
+/// Whether backend `by` lowers `op` yet; if not, `why` says so. The loop IR
+/// lowers the float ops with a lowering (an elementwise formula or a `loops`
+/// hook); the C++ emitter the float ops that existed before issue 9 and the
+/// elementwise ops. Everything else runs on the interpreter.
+bool compiledBy(CompiledBy by, const Op &op, std::string &why);
+/// An error naming the first op of `m` (or of `only`) that backend `by` does
+/// not lower yet; success if there is none.
+llvm::Error checkCompiled(const Module &m, CompiledBy by,
+                          const Function *only = nullptr);
 
 /// The element type the `: T` of a typeFromDecl op asks for, or `dflt`.
 DType declaredDType(const Op &op, DType dflt);
