@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 #include <map>
 
 namespace gradc::ops {
@@ -201,12 +203,58 @@ Grads vjpEinsum(Builder &b, const Op &op, Value *dy) {
   return g;
 }
 
+// Loops over the output's letters, then over the summed letters with an
+// accumulator in double (as the interpreter).
+void loopsEinsum(loops::LoopBuilder &b, const Op &op) {
+  Spec s;
+  std::string err;
+  parseSpec(op, op.operands.size(), s, err);
+  std::map<char, const loops::Expr *> size;
+  std::string summed;
+  for (size_t i = 0; i < s.in.size(); ++i)
+    for (size_t k = 0; k < s.in[i].size(); ++k) {
+      char c = s.in[i][k];
+      if (size.count(c))
+        continue;
+      size[c] = b.dim(op.operands[i]->type.dims[k]);
+      if (s.out.find(c) == std::string::npos)
+        summed += c;
+    }
+  loops::Scalar et = loops::scalarOf(op.result->type.dtype);
+  unsigned acc = b.local("acc", loops::Scalar::F64);
+  std::vector<const loops::Expr *> outExt, sumExt;
+  for (char c : s.out)
+    outExt.push_back(size[c]);
+  for (char c : summed)
+    sumExt.push_back(size[c]);
+  b.loops(outExt, [&](loops::Index oi) {
+    b.assign(acc, b.f(0, loops::Scalar::F64));
+    b.loops(sumExt, [&](loops::Index si) {
+      auto at = [&](char c) {
+        size_t p = s.out.find(c);
+        return p != std::string::npos ? oi[p] : si[summed.find(c)];
+      };
+      const loops::Expr *prod = nullptr;
+      for (size_t i = 0; i < s.in.size(); ++i) {
+        std::vector<const loops::Expr *> idx;
+        for (char c : s.in[i])
+          idx.push_back(at(c));
+        const loops::Expr *e =
+            b.cast(b.element(op.operands[i], idx), loops::Scalar::F64);
+        prod = prod ? b.apply(OpKind::Mul, {prod, e}) : e;
+      }
+      b.accumulate(acc, prod);
+    });
+    b.store(op.result, oi, b.cast(b.read(acc), et));
+  });
+}
+
 } // namespace
 
 void addEinsumOps(std::vector<OpDef> &d) {
-  d.push_back(
-      {OpKind::Einsum, {{"spec", Attr::String}}, inferEinsum, evalEinsum,
-       vjpEinsum});
+  d.push_back(OpDef{OpKind::Einsum, {{"spec", Attr::String}}, inferEinsum,
+                    evalEinsum, vjpEinsum}
+                  .withLoops(loopsEinsum));
 }
 
 } // namespace gradc::ops

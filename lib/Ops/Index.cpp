@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -786,6 +788,59 @@ Grads vjpCumSum(Builder &b, const Op &op, Value *dy) {
   return {b.create(OpKind::CumSum, {dy}, attrs)};
 }
 
+//===-------------------------------------------------------------------===//
+// Loop lowerings
+//===-------------------------------------------------------------------===//
+
+using loops::Expr;
+using loops::LoopBuilder;
+
+// y[i] = x[start + i*step] on the sliced axes.
+void loopsSlice(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  std::vector<SliceAxis> ax;
+  std::string err;
+  sliceAxes(op, x->type.dims, nullptr, ax, err);
+  b.loops(b.shape(op.result->type.dims), [&](loops::Index idx) {
+    std::vector<const Expr *> in(idx.begin(), idx.end());
+    for (size_t a = 0; a < ax.size(); ++a)
+      if (ax[a].sliced && !ax[a].whole)
+        in[a] = b.add(b.i(ax[a].start), b.mul(idx[a], b.i(ax[a].step)));
+    b.store(op.result, idx, b.element(x, in));
+  });
+}
+
+// Each operand is copied to its offset along the axis.
+void loopsConcat(LoopBuilder &b, const Op &op) {
+  int64_t axis = axisOf(op, op.result->type.rank(), 0), off = 0;
+  for (const Value *x : op.operands) {
+    b.loops(b.shape(x->type.dims), [&](loops::Index idx) {
+      std::vector<const Expr *> out(idx.begin(), idx.end());
+      out[axis] = b.add(idx[axis], b.i(off));
+      b.store(op.result, out, b.element(x, idx));
+    });
+    off += x->type.dims[axis].size;
+  }
+}
+
+// The result is filled with the value, then x is stored at its offset.
+void loopsPad(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  std::vector<int64_t> pads;
+  std::string err;
+  padsOf(op, x->type, pads, err);
+  loops::Scalar et = loops::scalarOf(x->type.dtype);
+  const Expr *fill = b.f(op.floatAttr("value", 0.0), et);
+  b.loops(b.shape(op.result->type.dims),
+          [&](loops::Index idx) { b.store(op.result, idx, fill); });
+  b.loops(b.shape(x->type.dims), [&](loops::Index idx) {
+    std::vector<const Expr *> out(idx.begin(), idx.end());
+    for (size_t a = 0; a < out.size(); ++a)
+      out[a] = b.add(idx[a], b.i(pads[a]));
+    b.store(op.result, out, b.element(x, idx));
+  });
+}
+
 OpDef def(OpKind k, std::vector<AttrSpec> attrs, InferFn infer, EvalFn eval,
           VjpFn vjp, CheckFn check = nullptr) {
   OpDef d{k, std::move(attrs), infer, eval, vjp};
@@ -803,10 +858,13 @@ void addIndexOps(std::vector<OpDef> &d) {
                    {"ends", Attr::List},
                    {"axes", Attr::List},
                    {"steps", Attr::List}},
-                  inferSlice, evalSlice, vjpSlice));
-  d.push_back(def(OpKind::Concat, {axis}, inferConcat, evalConcat, vjpConcat));
+                  inferSlice, evalSlice, vjpSlice)
+                  .withLoops(loopsSlice));
+  d.push_back(def(OpKind::Concat, {axis}, inferConcat, evalConcat, vjpConcat)
+                  .withLoops(loopsConcat));
   d.push_back(def(OpKind::Pad, {{"pads", Attr::List}, {"value", Attr::Float}},
-                  inferPad, evalPad, vjpPad));
+                  inferPad, evalPad, vjpPad)
+                  .withLoops(loopsPad));
   d.push_back(def(OpKind::Gather, {axis}, inferGather, evalGather, vjpGather,
                   checkGather));
   d.push_back(def(OpKind::ScatterAdd, {axis}, inferScatterAdd, evalScatterAdd,

@@ -300,7 +300,53 @@ using loops::Scalar;
 // C = A W. With BLAS: one gemm (both 2-D) or gemv (a vector operand), with
 // folded transposes as flags. Else C[m,n] = sum_k A[m,k] W[k,n] in loops,
 // accumulated in the element type.
+/// Batched (numpy) matmul: one loop nest over the result, an accumulator in
+/// double over K (as the interpreter). A 2-D operand may be a folded
+/// transpose; its element is read through the stored buffer.
+void loopsBatchedMatMul(LoopBuilder &b, const Op &op) {
+  const Value *a = op.operands[0], *w = op.operands[1], *y = op.result;
+  Scalar et = loops::scalarOf(y->type.dtype);
+  unsigned ra = a->type.rank(), rw = w->type.rank(), ry = y->type.rank();
+  unsigned batch = ry - (ra > 1) - (rw > 1);
+  const Expr *K = b.dim(a->type.dims.back());
+  auto read = [&](const Value *v, std::vector<const Expr *> idx) {
+    if (v->type.rank() == 2) {
+      LoopBuilder::Matrix m = b.matrix(v);
+      if (m.trans)
+        return b.load(m.buf, b.linear({idx[1], idx[0]}, b.shape(m.stored)));
+    }
+    return b.element(v, idx);
+  };
+  auto batchIndex = [&](const Value *v, Index idx, unsigned mat) {
+    std::vector<const Expr *> r;
+    unsigned rb = v->type.rank() - mat;
+    for (unsigned i = 0; i < rb; ++i)
+      r.push_back(v->type.dims[i].isOne() ? b.i(0) : idx[i + batch - rb]);
+    return r;
+  };
+  unsigned acc = b.local("acc", Scalar::F64);
+  b.loops(b.shape(y->type.dims), [&](Index idx) {
+    b.assign(acc, b.f(0, Scalar::F64));
+    b.loops({K}, [&](Index k) {
+      std::vector<const Expr *> ai = batchIndex(a, idx, ra > 1 ? 2 : 1);
+      if (ra > 1)
+        ai.push_back(idx[batch]);
+      ai.push_back(k[0]);
+      std::vector<const Expr *> wi = batchIndex(w, idx, rw > 1 ? 2 : 1);
+      wi.push_back(k[0]);
+      if (rw > 1)
+        wi.push_back(idx[ry - 1]);
+      b.accumulate(acc, b.apply(OpKind::Mul,
+                                {b.cast(read(a, ai), Scalar::F64),
+                                 b.cast(read(w, wi), Scalar::F64)}));
+    });
+    b.store(y, idx, b.cast(b.read(acc), et));
+  });
+}
+
 void loopsMatMul(LoopBuilder &b, const Op &op) {
+  if (op.operands[0]->type.rank() > 2 || op.operands[1]->type.rank() > 2)
+    return loopsBatchedMatMul(b, op);
   LoopBuilder::Matrix a = b.matrix(op.operands[0]),
                       w = b.matrix(op.operands[1]);
   DType dt = op.result->type.dtype;

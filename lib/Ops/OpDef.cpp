@@ -87,7 +87,7 @@ bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
     return false;
   }
   const OpDef &d = opDef(op.kind);
-  if (op.kind == OpKind::MatMul &&
+  if (by == CompiledBy::Cpp && op.kind == OpKind::MatMul &&
       (op.operands[0]->type.rank() > 2 || op.operands[1]->type.rank() > 2)) {
     why = "batched matmul";
     return false;

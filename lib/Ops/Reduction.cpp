@@ -351,6 +351,22 @@ void loopsReduce(LoopBuilder &b, const Op &op) {
       chunked ? &blocks : nullptr);
 }
 
+// min over the reduced axes: acc = min(acc, x), the first NaN winning (the
+// `min` formula with the accumulator first).
+void loopsReduceMin(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  Scalar et = loops::scalarOf(x->type.dtype);
+  unsigned acc = b.local("acc", et);
+  b.reductionLoops(
+      x, axesOf(op), [&](Index) { b.assign(acc, b.f(INFINITY, et)); },
+      [&](Index full) {
+        b.assign(acc, b.apply(OpKind::Min, {b.read(acc), b.element(x, full)}));
+      },
+      [&](Index, const Expr *out) {
+        b.storeAt(b.bufferOf(op.result), out, b.read(acc));
+      });
+}
+
 // 1 at the first maximum of each group (row-major order; NaN is maximal).
 void loopsArgMaxMask(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0];
@@ -440,8 +456,9 @@ void addReductionOps(std::vector<OpDef> &d) {
   d.push_back(OpDef{OpKind::ReduceMax, kReduceAttrs, inferReduce, evalReduceMax,
                     vjpReduceMax}
                   .withLoops(loopsReduce, Fold::Max));
-  d.push_back({OpKind::ReduceMin, kReduceAttrs, inferReduce, evalReduceMin,
-               vjpReduceMin});
+  d.push_back(OpDef{OpKind::ReduceMin, kReduceAttrs, inferReduce,
+                    evalReduceMin, vjpReduceMin}
+                  .withLoops(loopsReduceMin));
   d.push_back(OpDef{OpKind::ArgMaxMask,
                     {{"axes", Attr::List}},
                     inferArgMaxMask,
