@@ -9,6 +9,8 @@
 #include "OpsImpl.h"
 #include "VecMath.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
 
@@ -432,6 +434,13 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                  return {nullptr};
                return {b.cast(dy, X0->type.dtype)};
              }};
+  // Between float types (integer tensors are not compiled yet).
+  cast.loops = [](loops::LoopBuilder &b, const Op &op) {
+    b.loops(b.shape(Y->type.dims), [&](loops::Index idx) {
+      b.store(Y, idx,
+              b.cast(b.element(X0, idx), loops::scalarOf(Y->type.dtype)));
+    });
+  };
   cast.integers = cast.typeFromDecl = true;
   d.push_back(cast);
 

@@ -823,6 +823,16 @@ void loopsConcat(LoopBuilder &b, const Op &op) {
   }
 }
 
+// The index along the axis, converted to the element type (a float iota;
+// integer tensors are not compiled yet).
+void loopsIota(LoopBuilder &b, const Op &op) {
+  int64_t axis = axisOf(op, op.result->type.rank(), 0);
+  loops::Scalar et = loops::scalarOf(op.result->type.dtype);
+  b.loops(b.shape(op.result->type.dims), [&](loops::Index idx) {
+    b.store(op.result, idx, b.cast(idx[axis], et));
+  });
+}
+
 // The result is filled with the value, then x is stored at its offset.
 void loopsPad(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0];
@@ -877,7 +887,8 @@ void addIndexOps(std::vector<OpDef> &d) {
   d.push_back(def(OpKind::OneHot, {{"depth", Attr::Int}}, inferOneHot,
                   evalOneHot, nullptr));
   d.push_back(def(OpKind::Iota, {{"shape", Attr::List}, axis}, inferIota,
-                  evalIota, nullptr));
+                  evalIota, nullptr)
+                  .withLoops(loopsIota));
   d.push_back(def(OpKind::ArgMax, {axis}, inferArgMax, evalArgMax, nullptr));
   for (OpKind k : {OpKind::OneHot, OpKind::Iota, OpKind::ArgMax})
     for (OpDef &o : d)
