@@ -516,7 +516,7 @@ private:
                                        : std::to_string(lo) + " or " +
                                              std::to_string(hi);
       return error(op->loc, "'" + mnemonic(*kind) + "' expects " + want +
-                                " operand" + (hi == 1 ? "" : "s") + ", got " +
+                                " operand" + (want == "1" || want == "at least 1" ? "" : "s") + ", got " +
                                 llvm::Twine(n));
     }
     if (tok_.kind == Tok::LBrace && !tok_.startsLine && !parseAttrs(*op))
