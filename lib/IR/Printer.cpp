@@ -13,12 +13,21 @@
 
 namespace gradc {
 
+static void printAttr(const Attr &a, llvm::raw_ostream &os);
+
 std::string formatNumber(double v, DType t) {
   if (isInt(t))
     return fmt::format("{}", int64_t(v));
   if (std::isnan(v))
     return "nan"; // fmt would print "-nan" for a NaN with its sign bit set
   return t == DType::F32 ? fmt::format("{}", float(v)) : fmt::format("{}", v);
+}
+
+std::string formatAttr(const Attr &a) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  printAttr(a, os);
+  return s;
 }
 
 static void printAttr(const Attr &a, llvm::raw_ostream &os) {

@@ -20,6 +20,7 @@
 #include "gradc/Loops/Lower.h"
 
 #include "Plan.h"
+#include "gradc/IR/Printer.h"
 #include "gradc/Loops/LoopBuilder.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -39,18 +40,8 @@ std::string opLine(const Op &op) {
   if (!op.attrs.empty()) {
     s += " {";
     for (size_t i = 0; i < op.attrs.size(); ++i) {
-      const Attr &a = op.attrs[i].value;
-      s += (i ? ", " : "") + op.attrs[i].name + "=";
-      if (a.kind == Attr::Bool) {
-        s += a.b ? "true" : "false";
-      } else if (a.kind == Attr::Int) {
-        s += std::to_string(a.i);
-      } else {
-        s += "[";
-        for (size_t j = 0; j < a.list.size(); ++j)
-          s += (j ? "," : "") + a.list[j].str();
-        s += "]";
-      }
+      s += (i ? ", " : "") + op.attrs[i].name + "=" +
+           formatAttr(op.attrs[i].value);
     }
     s += "}";
   }
