@@ -72,7 +72,7 @@ void Tensor::roundToType() {
       x = double(float(x));
   else if (isInt(dtype)) // kernels of integer results compute whole numbers
     for (double &x : data)
-      x = std::trunc(x);
+      x = std::trunc(x) + 0.0; // never -0
 }
 
 } // namespace gradc

@@ -125,7 +125,7 @@ double castValue(double x, DType to) {
   double hi = to == DType::I32 ? 2147483648.0 : 9223372036854775808.0;
   if (!(x > lo - 1 && x < hi))
     return lo;
-  return std::trunc(x);
+  return std::trunc(x) + 0.0; // never -0
 }
 
 Type inferCast(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
