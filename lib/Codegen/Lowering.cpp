@@ -46,7 +46,17 @@ public:
 
 private:
   llvm::Type *elt(DType t) {
-    return t == DType::F32 ? b_.getFloatTy() : b_.getDoubleTy();
+    switch (t) {
+    case DType::F32:
+      return b_.getFloatTy();
+    case DType::F64:
+      return b_.getDoubleTy();
+    case DType::I32:
+      return b_.getInt32Ty();
+    case DType::I64:
+      return b_.getInt64Ty();
+    }
+    llvm_unreachable("element type");
   }
   llvm::Type *type(Scalar s) {
     switch (s) {
@@ -64,7 +74,7 @@ private:
   llvm::Type *i64() { return b_.getInt64Ty(); }
   LV *c64(int64_t v) { return b_.getInt64(v); }
   LV *bytes(const Buffer *b, LV *count) {
-    return b_.CreateMul(count, c64(b->dtype == DType::F32 ? 4 : 8));
+    return b_.CreateMul(count, c64(dtypeSize(b->dtype)));
   }
 
   LV *expr(const Expr *e);
@@ -83,6 +93,7 @@ private:
   llvm::Function *fn_ = nullptr;
   llvm::StringMap<LV *> dims_;
   llvm::DenseMap<const Buffer *, LV *> ptrs_;
+  llvm::BasicBlock *badIndex_ = nullptr; // where FailIf goes
   std::vector<LV *> vars_; // loop indices and lets: values; mutables: allocas
 };
 
@@ -113,9 +124,16 @@ LV *Renderer::expr(const Expr *e) {
   }
   case Expr::Load: {
     llvm::Type *t = elt(e->buf->dtype);
-    return b_.CreateLoad(
+    LV *v = b_.CreateLoad(
         t, b_.CreateInBoundsGEP(t, ptrs_.lookup(e->buf), expr(e->args[0])));
+    return e->buf->dtype == DType::I32 ? b_.CreateSExt(v, i64()) : v;
   }
+  case Expr::SAdd:
+    return b_.CreateAdd(a[0], a[1], "", false, true);
+  case Expr::ILt:
+    return b_.CreateICmpSLT(a[0], a[1]);
+  case Expr::IEq:
+    return b_.CreateICmpEQ(a[0], a[1]);
   case Expr::Add:
     return b_.CreateAdd(a[0], a[1], "", true, true);
   case Expr::Mul:
@@ -128,6 +146,15 @@ LV *Renderer::expr(const Expr *e) {
     Scalar from = e->args[0]->type;
     if (from == Scalar::I64)
       return b_.CreateSIToFP(a[0], type(e->type));
+    if (e->type == Scalar::I64) {
+      // Toward zero; NaN and values out of range give INT64_MIN (numpy).
+      llvm::Type *t = a[0]->getType();
+      LV *inRange = b_.CreateAnd(
+          b_.CreateFCmpOGE(a[0], llvm::ConstantFP::get(t, -9223372036854775808.0)),
+          b_.CreateFCmpOLT(a[0], llvm::ConstantFP::get(t, 9223372036854775808.0)));
+      return b_.CreateSelect(inRange, b_.CreateFPToSI(a[0], i64()),
+                             c64(INT64_MIN));
+    }
     return e->type == Scalar::F64 ? b_.CreateFPExt(a[0], type(e->type))
                                   : b_.CreateFPTrunc(a[0], type(e->type));
   }
@@ -208,6 +235,8 @@ void Renderer::stmt(const Stmt &s) {
   case Stmt::Store: {
     llvm::Type *t = elt(s.buf->dtype);
     LV *x = expr(s.b);
+    if (s.buf->dtype == DType::I32)
+      x = b_.CreateTrunc(x, t);
     b_.CreateStore(x, b_.CreateInBoundsGEP(t, ptrs_.lookup(s.buf), expr(s.a)));
     return;
   }
@@ -224,6 +253,14 @@ void Renderer::stmt(const Stmt &s) {
     return;
   case Stmt::Comment:
     return;
+  case Stmt::FailIf: {
+    if (!badIndex_)
+      badIndex_ = llvm::BasicBlock::Create(ctx_, "bad_index", fn_);
+    auto *ok = llvm::BasicBlock::Create(ctx_, "index_ok", fn_);
+    b_.CreateCondBr(expr(s.a), badIndex_, ok);
+    b_.SetInsertPoint(ok);
+    return;
+  }
   }
 }
 
@@ -308,7 +345,7 @@ llvm::Function *Renderer::run() {
   std::vector<LV *> offsets;
   for (const loops::Slot &s : lf_.slots) {
     offsets.push_back(total);
-    LV *n = c64(s.dtype == DType::F32 ? 4 : 8);
+    LV *n = c64(dtypeSize(s.dtype));
     for (const Dim &d : s.dims)
       n = b_.CreateMul(n, d.isSym() ? dims_.lookup(d.sym) : c64(d.size));
     LV *rounded = b_.CreateAnd(b_.CreateAdd(n, c64(kArenaAlign - 1)),
@@ -337,7 +374,10 @@ llvm::Function *Renderer::run() {
     case Buffer::Const: {
       std::vector<llvm::Constant *> elems;
       for (double x : b->data->data)
-        elems.push_back(llvm::ConstantFP::get(elt(b->dtype), x));
+        elems.push_back(isInt(b->dtype)
+                            ? llvm::ConstantInt::get(elt(b->dtype), int64_t(x),
+                                                     /*IsSigned=*/true)
+                            : llvm::ConstantFP::get(elt(b->dtype), x));
       auto *aty = llvm::ArrayType::get(elt(b->dtype), elems.size());
       auto *g = new llvm::GlobalVariable(
           m_, aty, true, llvm::GlobalValue::PrivateLinkage,
@@ -359,6 +399,13 @@ llvm::Function *Renderer::run() {
     b_.CreateRet(b_.getInt32(1));
   } else {
     b_.CreateRet(b_.getInt32(0));
+  }
+  // An index out of range: the arena is released, the call returns 2.
+  if (badIndex_) {
+    b_.SetInsertPoint(badIndex_);
+    if (arena)
+      releaseArena(arena, cached);
+    b_.CreateRet(b_.getInt32(2));
   }
   return fn_;
 }

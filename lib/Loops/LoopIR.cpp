@@ -10,7 +10,9 @@
 
 namespace gradc::loops {
 
-Scalar scalarOf(DType t) { return t == DType::F32 ? Scalar::F32 : Scalar::F64; }
+Scalar scalarOf(DType t) {
+  return isInt(t) ? Scalar::I64 : t == DType::F32 ? Scalar::F32 : Scalar::F64;
+}
 
 llvm::StringRef scalarName(Scalar s) {
   switch (s) {
@@ -112,6 +114,18 @@ const Expr *ExprBuilder::mul(const Expr *a, const Expr *b) {
   if (a->kind == Expr::Int && b->kind == Expr::Int)
     return i(a->i * b->i);
   return &make(Expr::Mul, Scalar::I64, {a, b});
+}
+
+const Expr *ExprBuilder::sadd(const Expr *a, const Expr *b) {
+  return &make(Expr::SAdd, Scalar::I64, {a, b});
+}
+
+const Expr *ExprBuilder::ilt(const Expr *a, const Expr *b) {
+  return &make(Expr::ILt, Scalar::I1, {a, b});
+}
+
+const Expr *ExprBuilder::ieq(const Expr *a, const Expr *b) {
+  return &make(Expr::IEq, Scalar::I1, {a, b});
 }
 
 const Expr *ExprBuilder::min(const Expr *a, const Expr *b) {
@@ -327,6 +341,15 @@ void LoopBuilder::accumulate(unsigned var, const Expr *x) {
 
 void LoopBuilder::call(const KernelCall &c) { emit(Stmt::Call).call = c; }
 
+void LoopBuilder::failIf(const Expr *cond) { emit(Stmt::FailIf).a = cond; }
+
+const Expr *LoopBuilder::checkedIndex(const Expr *index, const Expr *size) {
+  const Expr *idx = let("idx", index);
+  failIf(ilt(sadd(idx, size), i(0)));         // idx < -size
+  failIf(ilt(sadd(size, i(-1)), idx));        // idx >= size
+  return let("at", select(ilt(idx, i(0)), sadd(idx, size), idx));
+}
+
 void LoopBuilder::memset(const Buffer *b, const Expr *count) {
   Stmt &s = emit(Stmt::Memset);
   s.buf = b;
@@ -404,6 +427,12 @@ public:
       return args("log_sum_exp");
     case Expr::Select:
       return args("select");
+    case Expr::SAdd:
+      return "(" + expr(e->args[0]) + " +s " + expr(e->args[1]) + ")";
+    case Expr::ILt:
+      return "(" + expr(e->args[0]) + " < " + expr(e->args[1]) + ")";
+    case Expr::IEq:
+      return "(" + expr(e->args[0]) + " == " + expr(e->args[1]) + ")";
     }
     llvm_unreachable("expression kind");
   }
@@ -460,6 +489,9 @@ public:
         break;
       case Stmt::Comment:
         os << "// " << s.text;
+        break;
+      case Stmt::FailIf:
+        os << "fail_if " << expr(s.a);
         break;
       }
       os << "\n";

@@ -283,7 +283,7 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
 int64_t arenaBytes(const LoopFunction &fn, const SymEnv &syms) {
   int64_t total = 0;
   for (const Slot &s : fn.slots) {
-    int64_t n = s.dtype == DType::F32 ? 4 : 8;
+    int64_t n = dtypeSize(s.dtype);
     for (const Dim &d : s.dims)
       n *= d.isSym() ? syms.lookup(d.sym) : d.size;
     total += (n + kArenaAlign - 1) & ~(kArenaAlign - 1);

@@ -14,6 +14,7 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
 
+#include <climits>
 #include <cmath>
 
 namespace gradc::ops {
@@ -434,11 +435,18 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                  return {nullptr};
                return {b.cast(dy, X0->type.dtype)};
              }};
-  // Between float types (integer tensors are not compiled yet).
+  // Integers are i64 scalars in the loop IR; an i32 result is range
+  // checked like the interpreter's (the type's smallest value outside).
   cast.loops = [](loops::LoopBuilder &b, const Op &op) {
+    DType to = Y->type.dtype;
     b.loops(b.shape(Y->type.dims), [&](loops::Index idx) {
-      b.store(Y, idx,
-              b.cast(b.element(X0, idx), loops::scalarOf(Y->type.dtype)));
+      const loops::Expr *v = b.cast(b.element(X0, idx), loops::scalarOf(to));
+      if (to == DType::I32 && X0->type.dtype != DType::I32) {
+        const loops::Expr *lo = b.i(INT32_MIN), *hi = b.i(INT32_MAX);
+        v = b.let("v", v);
+        v = b.select(b.ilt(v, lo), lo, b.select(b.ilt(hi, v), lo, v));
+      }
+      b.store(Y, idx, v);
     });
   };
   cast.integers = cast.typeFromDecl = true;

@@ -840,7 +840,8 @@ void loopsPad(LoopBuilder &b, const Op &op) {
   std::string err;
   padsOf(op, x->type, pads, err);
   loops::Scalar et = loops::scalarOf(x->type.dtype);
-  const Expr *fill = b.f(op.floatAttr("value", 0.0), et);
+  double value = op.floatAttr("value", 0.0);
+  const Expr *fill = isInt(x->type.dtype) ? b.i(int64_t(value)) : b.f(value, et);
   b.loops(b.shape(op.result->type.dims),
           [&](loops::Index idx) { b.store(op.result, idx, fill); });
   b.loops(b.shape(x->type.dims), [&](loops::Index idx) {
@@ -848,6 +849,144 @@ void loopsPad(LoopBuilder &b, const Op &op) {
     for (size_t a = 0; a < out.size(); ++a)
       out[a] = b.add(idx[a], b.i(pads[a]));
     b.store(op.result, out, b.element(x, idx));
+  });
+}
+
+/// The index of take(x, idx, axis=k) for the result index `out`: x's index
+/// with the (checked, wrapped) index read from idx.
+std::vector<const Expr *> takeIndex(LoopBuilder &b, const Value *x,
+                                    const Value *idx, int64_t k,
+                                    loops::Index out) {
+  unsigned ri = idx->type.rank();
+  std::vector<const Expr *> ii(out.begin() + k, out.begin() + k + ri);
+  std::vector<const Expr *> xi(out.begin(), out.begin() + k);
+  xi.push_back(b.checkedIndex(b.element(idx, ii), b.dim(x->type.dims[k])));
+  xi.insert(xi.end(), out.begin() + k + ri, out.end());
+  return xi;
+}
+
+// y[pre, j, post] = x[pre, idx[j], post], each index checked.
+void loopsGather(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *idx = op.operands[1];
+  int64_t k = axisOf(op, x->type.rank(), 0);
+  b.loops(b.shape(op.result->type.dims), [&](loops::Index out) {
+    b.store(op.result, out, b.element(x, takeIndex(b, x, idx, k, out)));
+  });
+}
+
+// y = base; then y[pre, idx[j], post] += upd[pre, j, post].
+void loopsScatterAdd(LoopBuilder &b, const Op &op) {
+  const Value *base = op.operands[0], *idx = op.operands[1],
+              *upd = op.operands[2], *y = op.result;
+  int64_t k = axisOf(op, base->type.rank(), 0);
+  std::vector<const Expr *> ys = b.shape(y->type.dims);
+  const loops::Buffer *out = b.bufferOf(y);
+  b.loops(ys, [&](loops::Index i) { b.store(y, i, b.element(base, i)); });
+  b.loops(b.shape(upd->type.dims), [&](loops::Index u) {
+    const Expr *off =
+        b.let("off", b.linear(takeIndex(b, base, idx, k, u), ys));
+    b.storeAt(out, off,
+              b.apply(OpKind::Add, {b.load(out, off), b.element(upd, u)}));
+  });
+}
+
+/// The index into x for element `i` of gather_elements' index tensor.
+std::vector<const Expr *> elementIndex(LoopBuilder &b, const Value *x,
+                                       const Value *idx, int64_t k,
+                                       loops::Index i) {
+  std::vector<const Expr *> xi(i.begin(), i.end());
+  xi[k] = b.checkedIndex(b.element(idx, i), b.dim(x->type.dims[k]));
+  return xi;
+}
+
+void loopsGatherElements(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *idx = op.operands[1];
+  int64_t k = axisOf(op, x->type.rank(), 0);
+  b.loops(b.shape(op.result->type.dims), [&](loops::Index i) {
+    b.store(op.result, i, b.element(x, elementIndex(b, x, idx, k, i)));
+  });
+}
+
+void loopsScatterAddElements(LoopBuilder &b, const Op &op) {
+  const Value *base = op.operands[0], *idx = op.operands[1],
+              *upd = op.operands[2], *y = op.result;
+  int64_t k = axisOf(op, base->type.rank(), 0);
+  std::vector<const Expr *> ys = b.shape(y->type.dims);
+  const loops::Buffer *out = b.bufferOf(y);
+  b.loops(ys, [&](loops::Index i) { b.store(y, i, b.element(base, i)); });
+  b.loops(b.shape(idx->type.dims), [&](loops::Index i) {
+    const Expr *off =
+        b.let("off", b.linear(elementIndex(b, base, idx, k, i), ys));
+    b.storeAt(out, off,
+              b.apply(OpKind::Add, {b.load(out, off), b.element(upd, i)}));
+  });
+}
+
+// 1 where the index equals the position along the new last axis (so an
+// index out of [0, depth) gives a zero row).
+void loopsOneHot(LoopBuilder &b, const Op &op) {
+  const Value *idx = op.operands[0], *y = op.result;
+  DType dt = y->type.dtype;
+  loops::Scalar et = loops::scalarOf(dt);
+  const Expr *one = isInt(dt) ? b.i(1) : b.f(1, et);
+  const Expr *zero = isInt(dt) ? b.i(0) : b.f(0, et);
+  b.loops(b.shape(y->type.dims), [&](loops::Index i) {
+    std::vector<const Expr *> ii(i.begin(), i.end() - 1);
+    b.store(y, i, b.select(b.ieq(b.element(idx, ii), i.back()), one, zero));
+  });
+}
+
+// The first maximal position along the axis (a NaN counts as maximal).
+void loopsArgMax(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  int64_t axis = axisOf(op, x->type.rank(), -1);
+  loops::Scalar et = loops::scalarOf(x->type.dtype);
+  unsigned best = b.local("best", et), at = b.local("at", loops::Scalar::I64);
+  b.reductionLoops(
+      x, {axis},
+      [&](loops::Index) {
+        b.assign(at, b.i(-1));
+        b.assign(best, b.f(0, et));
+      },
+      [&](loops::Index full) {
+        const Expr *e = b.element(x, full);
+        const Expr *bv = b.let("best.old", b.read(best));
+        const Expr *bi = b.let("at.old", b.read(at));
+        const Expr *take = b.let("take", b.isNewMax(e, bv, bi));
+        b.assign(best, b.select(take, e, bv));
+        b.assign(at, b.select(take, full[axis], bi));
+      },
+      [&](loops::Index, const Expr *out) {
+        b.storeAt(b.bufferOf(op.result), out, b.read(at));
+      });
+}
+
+// A running sum along the axis in the element type (as the interpreter
+// rounds an f32 sum at every step); `reverse` walks from the end.
+void loopsCumSum(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  int64_t axis = axisOf(op, x->type.rank(), -1);
+  bool excl = op.boolAttr("exclusive", false),
+       rev = op.boolAttr("reverse", false);
+  loops::Scalar et = loops::scalarOf(x->type.dtype);
+  std::vector<const Expr *> ext = b.shape(x->type.dims);
+  const Expr *n = ext[axis];
+  ext[axis] = b.i(1);
+  unsigned acc = b.local("acc", et);
+  b.loops(ext, [&](loops::Index outer) {
+    b.assign(acc, b.f(0, et));
+    b.forLoop(b.i(0), n, 1, [&](const Expr *j) {
+      std::vector<const Expr *> idx(outer.begin(), outer.end());
+      idx[axis] = rev ? b.let("pos", b.sadd(b.sadd(n, b.i(-1)),
+                                            b.mul(j, b.i(-1))))
+                      : j;
+      const Expr *e = b.element(x, idx);
+      if (excl)
+        b.store(op.result, idx, b.read(acc));
+      b.assign(acc, b.apply(OpKind::Add, {b.read(acc), e}));
+      if (!excl)
+        b.store(op.result, idx, b.read(acc));
+    });
   });
 }
 
@@ -876,27 +1015,34 @@ void addIndexOps(std::vector<OpDef> &d) {
                   inferPad, evalPad, vjpPad)
                   .withLoops(loopsPad));
   d.push_back(def(OpKind::Gather, {axis}, inferGather, evalGather, vjpGather,
-                  checkGather));
+                  checkGather)
+                  .withLoops(loopsGather));
   d.push_back(def(OpKind::ScatterAdd, {axis}, inferScatterAdd, evalScatterAdd,
-                  vjpScatterAdd, checkGather));
+                  vjpScatterAdd, checkGather)
+                  .withLoops(loopsScatterAdd));
   d.push_back(def(OpKind::GatherElements, {axis}, inferGatherElements,
-                  evalGatherElements, vjpGatherElements, checkElements));
+                  evalGatherElements, vjpGatherElements, checkElements)
+                  .withLoops(loopsGatherElements));
   d.push_back(def(OpKind::ScatterAddElements, {axis}, inferScatterAddElements,
                   evalScatterAddElements, vjpScatterAddElements,
-                  checkElements));
+                  checkElements)
+                  .withLoops(loopsScatterAddElements));
   d.push_back(def(OpKind::OneHot, {{"depth", Attr::Int}}, inferOneHot,
-                  evalOneHot, nullptr));
+                  evalOneHot, nullptr)
+                  .withLoops(loopsOneHot));
   d.push_back(def(OpKind::Iota, {{"shape", Attr::List}, axis}, inferIota,
                   evalIota, nullptr)
                   .withLoops(loopsIota));
-  d.push_back(def(OpKind::ArgMax, {axis}, inferArgMax, evalArgMax, nullptr));
+  d.push_back(def(OpKind::ArgMax, {axis}, inferArgMax, evalArgMax, nullptr)
+                  .withLoops(loopsArgMax));
   for (OpKind k : {OpKind::OneHot, OpKind::Iota, OpKind::ArgMax})
     for (OpDef &o : d)
       if (o.kind == k)
         o.typeFromDecl = true;
   d.push_back(def(OpKind::CumSum,
                   {axis, {"exclusive", Attr::Bool}, {"reverse", Attr::Bool}},
-                  inferCumSum, evalCumSum, vjpCumSum));
+                  inferCumSum, evalCumSum, vjpCumSum)
+                  .withLoops(loopsCumSum));
 }
 
 } // namespace gradc::ops

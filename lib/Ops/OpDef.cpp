@@ -82,11 +82,44 @@ Type inferType(const Op &op, std::string &err) {
 
 bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
   auto floats = [](const Value *v) { return v->type.isFloat(); };
-  if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {
-    why = "integer tensors";
-    return false;
-  }
   const OpDef &d = opDef(op.kind);
+  if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {
+    // The loop IR moves integers (and reads indices) but has no integer
+    // arithmetic: comparisons and sums of integers stay on the interpreter.
+    bool moves = false;
+    switch (op.kind) {
+    case OpKind::Reshape:
+    case OpKind::BroadcastTo:
+    case OpKind::Transpose:
+    case OpKind::Slice:
+    case OpKind::Concat:
+    case OpKind::Pad:
+    case OpKind::Gather:
+    case OpKind::GatherElements:
+    case OpKind::OneHot:
+    case OpKind::Iota:
+    case OpKind::Cast:
+    case OpKind::Const:
+      moves = true;
+      break;
+    case OpKind::ScatterAdd:
+    case OpKind::ScatterAddElements:
+      moves = floats(op.result);
+      break;
+    case OpKind::ArgMax:
+      moves = floats(op.operands[0]);
+      break;
+    case OpKind::CumSum:
+      moves = false; // integer sums
+      break;
+    default:
+      break;
+    }
+    if (by == CompiledBy::Cpp || !moves) {
+      why = "integer tensors";
+      return false;
+    }
+  }
   if (by == CompiledBy::Cpp && op.kind == OpKind::MatMul &&
       (op.operands[0]->type.rank() > 2 || op.operands[1]->type.rank() > 2)) {
     why = "batched matmul";

@@ -65,6 +65,11 @@ public:
   void memset(const Buffer *b, const Expr *count);
   void copy(const Buffer *dst, const Buffer *src, const Expr *count);
   void comment(const llvm::Twine &text);
+  /// Stops the function with an index error (return code 2) when `cond`.
+  void failIf(const Expr *cond);
+  /// An integer index `i` of an axis of `size` checked against [-size, size)
+  /// (failing otherwise) and wrapped to [0, size), as numpy does.
+  const Expr *checkedIndex(const Expr *i, const Expr *size);
 
   /// f32 sums are accumulated in float over blocks of this many elements,
   /// each block's sum then added in double: the loop runs on as many lanes

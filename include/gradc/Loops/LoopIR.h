@@ -31,7 +31,8 @@
 
 namespace gradc::loops {
 
-/// The type of a scalar expression.
+/// The type of a scalar expression. Integer elements (i32 or i64 buffers)
+/// are I64 scalars: loads of i32 sign-extend, stores truncate.
 enum class Scalar : uint8_t { I1, I64, F32, F64 };
 Scalar scalarOf(DType t);
 llvm::StringRef scalarName(Scalar s);
@@ -73,13 +74,17 @@ struct Expr {
     Mul,        // i64 args[0] * args[1]
     Min,        // i64 smin(args[0], args[1])
     Apply,      // the formula of elementwise op `op` over args
-    Cast,       // args[0] converted to `type` (fp ext/trunc, int to fp)
+    Cast,       // args[0] converted to `type` (fp ext/trunc, int to fp; fp
+                // to int toward zero, NaN and out of range giving INT64_MIN)
     MaxStep,    // max(acc=args[0], x=args[1]) with NaN winning, acc first
     IsNewMax,   // i1: x=args[0] is the new first maximum over best=args[1]
                 // found at at=args[2] (at < 0: none yet; NaN wins, stays)
     ExpShifted, // exp(args[0] - args[1]), 0 when args[1] is -inf
     LogSumExp,  // args[0] + log(args[1]), or args[0] when it is infinite
     Select,     // args[0] ? args[1] : args[2] (args[0] is i1)
+    SAdd,       // i64 args[0] + args[1], either possibly negative
+    ILt,        // i1: i64 args[0] < args[1] (signed)
+    IEq,        // i1: i64 args[0] == args[1]
   } kind;
   Scalar type;
   OpKind op = OpKind::Const; // Apply
@@ -116,6 +121,7 @@ struct Stmt {
     Memset,     // buf[0 .. a) = 0
     Copy,       // buf[0 .. a) = src[0 .. a)
     Comment,    // text (the graph op a block computes)
+    FailIf,     // if a (i1): stop, returning 2 (an index out of range)
   } kind;
   unsigned var = 0;
   const Expr *a = nullptr, *b = nullptr;
@@ -163,6 +169,9 @@ public:
   const Expr *expShifted(const Expr *x, const Expr *m);
   const Expr *logSumExp(const Expr *m, const Expr *s);
   const Expr *select(const Expr *c, const Expr *a, const Expr *b);
+  const Expr *sadd(const Expr *a, const Expr *b);
+  const Expr *ilt(const Expr *a, const Expr *b);
+  const Expr *ieq(const Expr *a, const Expr *b);
 
   /// The dims of `t` as expressions.
   std::vector<const Expr *> shape(const std::vector<Dim> &dims);
