@@ -12,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 #include <cmath>
 #include <limits>
 
@@ -506,6 +508,212 @@ Grads vjpAvgPoolGrad(Builder &b, const Op &op, Value *g) {
   return {b.create(OpKind::AvgPool2D, {g}, withShape(op, {}))};
 }
 
+//===-------------------------------------------------------------------===//
+// Loop lowerings: direct loops (no im2col yet). A tap outside the input
+// (padding) is masked: its index is clamped to 0 and its value replaced.
+//===-------------------------------------------------------------------===//
+
+using loops::Expr;
+using loops::LoopBuilder;
+using loops::Scalar;
+
+struct Tap {
+  const Expr *valid; // i1: inside the input
+  const Expr *ih, *iw; // clamped to 0 outside
+};
+
+const Expr *falseExpr(LoopBuilder &b) { return b.ilt(b.i(1), b.i(0)); }
+
+/// The input position of kernel tap (p, q) of output (i, j).
+Tap tapAt(LoopBuilder &b, const Window &w, int64_t h, int64_t wi,
+          const Expr *i, const Expr *j, const Expr *p, const Expr *q) {
+  const Expr *ih = b.let("ih", b.sadd(b.add(b.mul(i, b.i(w.sh)),
+                                            b.mul(p, b.i(w.dh))),
+                                      b.i(-w.pt)));
+  const Expr *iw = b.let("iw", b.sadd(b.add(b.mul(j, b.i(w.sw)),
+                                            b.mul(q, b.i(w.dw))),
+                                      b.i(-w.pl)));
+  const Expr *F = falseExpr(b);
+  const Expr *inH = b.select(b.ilt(ih, b.i(0)), F, b.ilt(ih, b.i(h)));
+  const Expr *inW = b.select(b.ilt(iw, b.i(0)), F, b.ilt(iw, b.i(wi)));
+  const Expr *valid = b.let("valid", b.select(inH, inW, F));
+  return {valid, b.select(valid, ih, b.i(0)), b.select(valid, iw, b.i(0))};
+}
+
+void loopsConv(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *wv = op.operands[1], *y = op.result;
+  Window w = windowOrDie(op);
+  Scalar et = loops::scalarOf(y->type.dtype);
+  unsigned acc = b.local("acc", Scalar::F64);
+  int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
+  int64_t og = w.groups > 1 ? wv->type.dims[0].size / w.groups : 0;
+  const Expr *cg = b.dim(wv->type.dims[1]);
+  b.loops(b.shape(y->type.dims), [&](loops::Index yi) {
+    b.assign(acc, op.operands.size() == 3
+                      ? b.cast(b.element(op.operands[2], {yi[1]}), Scalar::F64)
+                      : b.f(0, Scalar::F64));
+    b.loops({cg, b.i(wv->type.dims[2].size), b.i(wv->type.dims[3].size)},
+            [&](loops::Index t) {
+              Tap tp = tapAt(b, w, h, wi, yi[2], yi[3], t[1], t[2]);
+              const Expr *c = t[0];
+              for (int64_t g = 1; g < w.groups; ++g)
+                c = b.select(b.ilt(yi[1], b.i(g * og)), c,
+                             b.add(t[0], b.i(g * wv->type.dims[1].size)));
+              const Expr *xv = b.element(x, {yi[0], c, tp.ih, tp.iw});
+              const Expr *wvv = b.element(wv, {yi[1], t[0], t[1], t[2]});
+              const Expr *prod = b.apply(OpKind::Mul, {b.cast(xv, Scalar::F64),
+                                                       b.cast(wvv, Scalar::F64)});
+              b.accumulate(acc, b.select(tp.valid, prod, b.f(0, Scalar::F64)));
+            });
+    b.store(y, yi, b.cast(b.read(acc), et));
+  });
+}
+
+// dw[o,c,p,q] = sum over n, i, j of dy[n,o,i,j] x[n, g*C/g + c, tap].
+void loopsGradFilter(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *dy = op.operands[1], *dw = op.result;
+  Window w = windowOrDie(op);
+  Scalar et = loops::scalarOf(dw->type.dtype);
+  unsigned acc = b.local("acc", Scalar::F64);
+  int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
+  int64_t cgs = dw->type.dims[1].size, og =
+      w.groups > 1 ? dw->type.dims[0].size / w.groups : 0;
+  b.loops(b.shape(dw->type.dims), [&](loops::Index k) {
+    b.assign(acc, b.f(0, Scalar::F64));
+    const Expr *c = k[1];
+    for (int64_t g = 1; g < w.groups; ++g)
+      c = b.select(b.ilt(k[0], b.i(g * og)), c, b.add(k[1], b.i(g * cgs)));
+    b.loops({b.dim(dy->type.dims[0]), b.dim(dy->type.dims[2]),
+             b.dim(dy->type.dims[3])},
+            [&](loops::Index n) {
+              Tap tp = tapAt(b, w, h, wi, n[1], n[2], k[2], k[3]);
+              const Expr *xv = b.element(x, {n[0], c, tp.ih, tp.iw});
+              const Expr *g = b.element(dy, {n[0], k[0], n[1], n[2]});
+              const Expr *prod = b.apply(OpKind::Mul, {b.cast(xv, Scalar::F64),
+                                                       b.cast(g, Scalar::F64)});
+              b.accumulate(acc, b.select(tp.valid, prod, b.f(0, Scalar::F64)));
+            });
+    b.store(dw, k, b.cast(b.read(acc), et));
+  });
+}
+
+// dx = 0, then every tap adds dy * w at its (clamped) input position; a tap
+// in the padding adds 0.
+void loopsGradInput(LoopBuilder &b, const Op &op) {
+  const Value *dy = op.operands[0], *wv = op.operands[1], *dx = op.result;
+  Window w = windowOrDie(op);
+  Scalar et = loops::scalarOf(dx->type.dtype);
+  std::vector<const Expr *> xs = b.shape(dx->type.dims);
+  const loops::Buffer *out = b.bufferOf(dx);
+  b.loops(xs, [&](loops::Index i) { b.store(dx, i, b.f(0, et)); });
+  int64_t h = dx->type.dims[2].size, wi = dx->type.dims[3].size;
+  int64_t og = w.groups > 1 ? wv->type.dims[0].size / w.groups : 0;
+  b.loops(b.shape(dy->type.dims), [&](loops::Index yi) {
+    b.loops({b.dim(wv->type.dims[1]), b.i(wv->type.dims[2].size),
+             b.i(wv->type.dims[3].size)},
+            [&](loops::Index t) {
+              Tap tp = tapAt(b, w, h, wi, yi[2], yi[3], t[1], t[2]);
+              const Expr *c = t[0];
+              for (int64_t g = 1; g < w.groups; ++g)
+                c = b.select(b.ilt(yi[1], b.i(g * og)), c,
+                             b.add(t[0], b.i(g * wv->type.dims[1].size)));
+              const Expr *off =
+                  b.let("off", b.linear({yi[0], c, tp.ih, tp.iw}, xs));
+              const Expr *prod =
+                  b.apply(OpKind::Mul, {b.element(dy, yi),
+                                        b.element(wv, {yi[1], t[0], t[1], t[2]})});
+              b.storeAt(out, off,
+                        b.apply(OpKind::Add,
+                                {b.load(out, off),
+                                 b.select(tp.valid, prod, b.f(0, et))}));
+            });
+  });
+}
+
+// Max and first argmax of each window; padding never wins.
+void loopsMaxPool(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *y = op.result;
+  Window w = windowOrDie(op);
+  Scalar et = loops::scalarOf(x->type.dtype);
+  int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
+  bool arg = op.kind == OpKind::MaxPool2DArgMax;
+  unsigned best = b.local("best", et), at = b.local("at", Scalar::I64);
+  b.loops(b.shape(y->type.dims), [&](loops::Index yi) {
+    b.assign(best, b.f(-INFINITY, et));
+    b.assign(at, b.i(-1));
+    b.loops({b.i(w.kh), b.i(w.kw)}, [&](loops::Index t) {
+      Tap tp = tapAt(b, w, h, wi, yi[2], yi[3], t[0], t[1]);
+      const Expr *v = b.element(x, {yi[0], yi[1], tp.ih, tp.iw});
+      const Expr *bv = b.let("best.old", b.read(best));
+      const Expr *bi = b.let("at.old", b.read(at));
+      const Expr *take = b.let(
+          "take", b.select(tp.valid, b.isNewMax(v, bv, bi), falseExpr(b)));
+      b.assign(best, b.select(take, v, bv));
+      b.assign(at, b.select(take, b.add(b.mul(tp.ih, b.i(wi)), tp.iw), bi));
+    });
+    b.store(y, yi, arg ? b.read(at) : b.read(best));
+  });
+}
+
+/// The divisor of the window of output (i, j).
+const Expr *poolCount(LoopBuilder &b, const Op &op, const Window &w,
+                      int64_t h, int64_t wi, loops::Index yi, unsigned cnt) {
+  if (op.boolAttr("count_include_pad", false))
+    return b.f(double(w.kh * w.kw), Scalar::F64);
+  b.assign(cnt, b.f(0, Scalar::F64));
+  b.loops({b.i(w.kh), b.i(w.kw)}, [&](loops::Index t) {
+    Tap tp = tapAt(b, w, h, wi, yi[2], yi[3], t[0], t[1]);
+    b.accumulate(cnt, b.select(tp.valid, b.f(1, Scalar::F64),
+                               b.f(0, Scalar::F64)));
+  });
+  return b.let("count", b.read(cnt));
+}
+
+void loopsAvgPool(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *y = op.result;
+  Window w = windowOrDie(op);
+  Scalar et = loops::scalarOf(x->type.dtype);
+  int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
+  unsigned acc = b.local("acc", Scalar::F64), cnt = b.local("cnt", Scalar::F64);
+  b.loops(b.shape(y->type.dims), [&](loops::Index yi) {
+    const Expr *count = poolCount(b, op, w, h, wi, yi, cnt);
+    b.assign(acc, b.f(0, Scalar::F64));
+    b.loops({b.i(w.kh), b.i(w.kw)}, [&](loops::Index t) {
+      Tap tp = tapAt(b, w, h, wi, yi[2], yi[3], t[0], t[1]);
+      const Expr *v =
+          b.cast(b.element(x, {yi[0], yi[1], tp.ih, tp.iw}), Scalar::F64);
+      b.accumulate(acc, b.select(tp.valid, v, b.f(0, Scalar::F64)));
+    });
+    b.store(y, yi, b.cast(b.apply(OpKind::Div, {b.read(acc), count}), et));
+  });
+}
+
+void loopsAvgPoolGrad(LoopBuilder &b, const Op &op) {
+  const Value *dy = op.operands[0], *dx = op.result;
+  Window w = windowOrDie(op);
+  Scalar et = loops::scalarOf(dx->type.dtype);
+  int64_t h = dx->type.dims[2].size, wi = dx->type.dims[3].size;
+  std::vector<const Expr *> xs = b.shape(dx->type.dims);
+  const loops::Buffer *out = b.bufferOf(dx);
+  unsigned cnt = b.local("cnt", Scalar::F64);
+  b.loops(xs, [&](loops::Index i) { b.store(dx, i, b.f(0, et)); });
+  b.loops(b.shape(dy->type.dims), [&](loops::Index yi) {
+    const Expr *count = poolCount(b, op, w, h, wi, yi, cnt);
+    const Expr *g = b.let(
+        "g", b.cast(b.apply(OpKind::Div,
+                            {b.cast(b.element(dy, yi), Scalar::F64), count}),
+                    et));
+    b.loops({b.i(w.kh), b.i(w.kw)}, [&](loops::Index t) {
+      Tap tp = tapAt(b, w, h, wi, yi[2], yi[3], t[0], t[1]);
+      const Expr *off =
+          b.let("off", b.linear({yi[0], yi[1], tp.ih, tp.iw}, xs));
+      b.storeAt(out, off,
+                b.apply(OpKind::Add, {b.load(out, off),
+                                      b.select(tp.valid, g, b.f(0, et))}));
+    });
+  });
+}
+
 } // namespace
 
 void addConvOps(std::vector<OpDef> &d) {
@@ -521,16 +729,26 @@ void addConvOps(std::vector<OpDef> &d) {
   avg.push_back({"count_include_pad", Attr::Bool});
   std::vector<AttrSpec> avgShape = avg;
   avgShape.push_back({"shape", Attr::List});
-  d.push_back({OpKind::Conv2D, conv, inferConv, evalConv, vjpConv});
-  d.push_back({OpKind::Conv2DGradInput, convShape, inferGradInput,
-               evalGradInput, vjpGradInput});
-  d.push_back({OpKind::Conv2DGradFilter, convShape, inferGradFilter,
-               evalGradFilter, vjpGradFilter});
-  d.push_back({OpKind::MaxPool2D, pool, inferPool, evalMaxPool, vjpMaxPool});
-  d.push_back({OpKind::MaxPool2DArgMax, pool, inferPool, evalMaxPool, nullptr});
-  d.push_back({OpKind::AvgPool2D, avg, inferPool, evalAvgPool, vjpAvgPool});
-  d.push_back({OpKind::AvgPool2DGrad, avgShape, inferAvgPoolGrad,
-               evalAvgPoolGrad, vjpAvgPoolGrad});
+  d.push_back(OpDef{OpKind::Conv2D, conv, inferConv, evalConv, vjpConv}
+                  .withLoops(loopsConv));
+  d.push_back(OpDef{OpKind::Conv2DGradInput, convShape, inferGradInput,
+                    evalGradInput, vjpGradInput}
+                  .withLoops(loopsGradInput));
+  d.push_back(OpDef{OpKind::Conv2DGradFilter, convShape, inferGradFilter,
+                    evalGradFilter, vjpGradFilter}
+                  .withLoops(loopsGradFilter));
+  d.push_back(
+      OpDef{OpKind::MaxPool2D, pool, inferPool, evalMaxPool, vjpMaxPool}
+          .withLoops(loopsMaxPool));
+  d.push_back(
+      OpDef{OpKind::MaxPool2DArgMax, pool, inferPool, evalMaxPool, nullptr}
+          .withLoops(loopsMaxPool));
+  d.push_back(
+      OpDef{OpKind::AvgPool2D, avg, inferPool, evalAvgPool, vjpAvgPool}
+          .withLoops(loopsAvgPool));
+  d.push_back(OpDef{OpKind::AvgPool2DGrad, avgShape, inferAvgPoolGrad,
+                    evalAvgPoolGrad, vjpAvgPoolGrad}
+                  .withLoops(loopsAvgPoolGrad));
 }
 
 } // namespace gradc::ops

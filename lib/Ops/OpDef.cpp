@@ -107,6 +107,7 @@ bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
       moves = floats(op.result);
       break;
     case OpKind::ArgMax:
+    case OpKind::MaxPool2DArgMax:
       moves = floats(op.operands[0]);
       break;
     case OpKind::CumSum:
