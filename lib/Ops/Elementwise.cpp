@@ -68,6 +68,16 @@ llvm::Value *lowerExp(llvm::IRBuilderBase &b, llvm::ArrayRef<llvm::Value *> x) {
   return b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x[0]);
 }
 
+/// A comparison giving 1 or 0 in the operands' type: ordered for floats
+/// (NaN compares false), signed for integers (i64 scalars in the loop IR).
+llvm::Value *compare(llvm::IRBuilderBase &b, llvm::ArrayRef<llvm::Value *> x,
+                     llvm::CmpInst::Predicate fp, llvm::CmpInst::Predicate ip) {
+  llvm::Type *t = x[0]->getType();
+  if (t->isIntegerTy())
+    return b.CreateZExt(b.CreateICmp(ip, x[0], x[1]), t);
+  return b.CreateUIToFP(b.CreateFCmp(fp, x[0], x[1]), t);
+}
+
 /// A call of the C library's `name` (double) or `name`f (float).
 llvm::Value *callLibm(llvm::IRBuilderBase &b, const char *name,
                       llvm::Value *x) {
@@ -254,27 +264,27 @@ void addElementwiseOps(std::vector<OpDef> &d) {
   // Comparisons give 0/1 in the operands' type; piecewise constant.
   d.push_back(
       binary(OpKind::Gt, FN(x[0] > x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOGT(x[0], x[1]), x[0]->getType())),
+             LW(compare(b, x, llvm::CmpInst::FCMP_OGT, llvm::CmpInst::ICMP_SGT)),
              nullptr)
           .withCpp(nullptr, "return a > b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Ge, FN(x[0] >= x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOGE(x[0], x[1]), x[0]->getType())),
+             LW(compare(b, x, llvm::CmpInst::FCMP_OGE, llvm::CmpInst::ICMP_SGE)),
              nullptr)
           .withCpp(nullptr, "return a >= b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Lt, FN(x[0] < x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOLT(x[0], x[1]), x[0]->getType())),
+             LW(compare(b, x, llvm::CmpInst::FCMP_OLT, llvm::CmpInst::ICMP_SLT)),
              nullptr)
           .withCpp(nullptr, "return a < b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Le, FN(x[0] <= x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOLE(x[0], x[1]), x[0]->getType())),
+             LW(compare(b, x, llvm::CmpInst::FCMP_OLE, llvm::CmpInst::ICMP_SLE)),
              nullptr)
           .withCpp(nullptr, "return a <= b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Eq, FN(x[0] == x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOEQ(x[0], x[1]), x[0]->getType())),
+             LW(compare(b, x, llvm::CmpInst::FCMP_OEQ, llvm::CmpInst::ICMP_EQ)),
              nullptr, true)
           .withCpp(nullptr, "return a == b ? T(1) : T(0);"));
   // select(c, a, b): dy flows to a where c != 0, to b elsewhere.

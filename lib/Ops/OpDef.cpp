@@ -84,8 +84,8 @@ bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
   auto floats = [](const Value *v) { return v->type.isFloat(); };
   const OpDef &d = opDef(op.kind);
   if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {
-    // The loop IR moves integers (and reads indices) but has no integer
-    // arithmetic: comparisons and sums of integers stay on the interpreter.
+    // The loop IR moves, compares and indexes with integers but has no
+    // integer arithmetic: sums of integers stay on the interpreter.
     bool moves = false;
     switch (op.kind) {
     case OpKind::Reshape:
@@ -100,6 +100,11 @@ bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
     case OpKind::Iota:
     case OpKind::Cast:
     case OpKind::Const:
+    case OpKind::Gt: // integer comparisons (their `lower` compares i64s)
+    case OpKind::Ge:
+    case OpKind::Lt:
+    case OpKind::Le:
+    case OpKind::Eq:
       moves = true;
       break;
     case OpKind::ScatterAdd:
