@@ -150,7 +150,8 @@ inline std::vector<Case> modelCases() {
       "  %i = cast %a : i64\n  %f = cast %i : f64\n  %y = mul %f, %a\n"
       "  return %y\n");
   // reductions
-  add("reduce_min all", "%a: f64[N,3]) -> f64", "  %y = reduce_min %a\n  return %y\n");
+  add("reduce_min all", "%a: f64[N,3]) -> f64",
+      "  %y = reduce_min %a\n  return %y\n");
   add("reduce_min keepdims", "%a: f64[2,N,3]) -> f64[2,1,3]",
       "  %y = reduce_min %a {axes=[1], keepdims=true}\n  return %y\n");
   add("reduce_min axes", "%a: f64[2,3,4]) -> f64[3]",
@@ -181,7 +182,8 @@ inline std::vector<Case> modelCases() {
   add("gather 0-d index", "%a: f64[3,4]) -> f64[4]",
       "  %i = const -2 : i32\n  %y = gather %a, %i\n  return %y\n");
   add("gather 2-d index", "%a: f64[3,4]) -> f64[2,2,4]",
-      "  %i = const [[0, 1], [1, 1]] : i32[2,2]\n  %y = gather %a, %i {axis=0}\n"
+      "  %i = const [[0, 1], [1, 1]] : i32[2,2]\n  %y = gather %a, %i "
+      "{axis=0}\n"
       "  return %y\n");
   add("gather index argument", "%E: f64[3,4], %t: i64[N]) -> f64[N,4]",
       "  %y = gather %E, %t {axis=0}\n  %z = mul %y, %y\n  return %z\n");
@@ -216,7 +218,8 @@ inline std::vector<Case> modelCases() {
       "  %y = matmul %a, %b\n  return %y\n");
   add("matmul batch x matrix", "%a: f64[B,3,4], %b: f64[4,5]) -> f64[B,3,5]",
       "  %y = matmul %a, %b\n  return %y\n");
-  add("matmul broadcast batch", "%a: f64[2,1,3,4], %b: f64[3,4,2]) -> f64[2,3,3,2]",
+  add("matmul broadcast batch",
+      "%a: f64[2,1,3,4], %b: f64[3,4,2]) -> f64[2,3,3,2]",
       "  %y = matmul %a, %b\n  return %y\n");
   add("matmul vector x batch", "%a: f64[4], %b: f64[2,4,5]) -> f64[2,5]",
       "  %y = matmul %a, %b\n  return %y\n");
@@ -234,15 +237,16 @@ inline std::vector<Case> modelCases() {
            {"ij->ji", "%a: f64[3,4]", "f64[4,3]"},
            {"ij->", "%a: f64[3,4]", "f64"},
            {"ijk->ki", "%a: f64[2,3,4]", "f64[4,2]"}}) {
-    std::string operands = std::string(sig).find("%b") != std::string::npos
-                               ? "%a, %b"
-                               : "%a";
+    std::string operands =
+        std::string(sig).find("%b") != std::string::npos ? "%a, %b" : "%a";
     add(std::string("einsum ") + spec, std::string(sig) + ") -> " + out,
-        "  %y = einsum " + operands + " {spec=\"" + spec + "\"}\n"
-        "  return %y\n");
+        "  %y = einsum " + operands + " {spec=\"" + spec +
+            "\"}\n"
+            "  return %y\n");
   }
   // convolution and pooling
-  add("conv2d", "%x: f64[N,2,5,5], %w: f64[3,2,3,3], %b: f64[3]) -> f64[N,3,3,3]",
+  add("conv2d",
+      "%x: f64[N,2,5,5], %w: f64[3,2,3,3], %b: f64[3]) -> f64[N,3,3,3]",
       "  %y = conv2d %x, %w, %b\n  return %y\n");
   add("conv2d strides pads dilations",
       "%x: f64[1,2,6,7], %w: f64[2,2,3,2]) -> f64[1,2,3,4]",
@@ -252,8 +256,7 @@ inline std::vector<Case> modelCases() {
       "  %y = conv2d %x, %w {groups=2}\n  return %y\n");
   add("max_pool2d", "%x: f64[N,2,4,4]) -> f64[N,2,2,2]",
       "  %y = max_pool2d %x {kernel=[2,2], strides=[2,2]}\n  return %y\n");
-  add("max_pool2d overlapping padded",
-      "%x: f64[1,2,5,4]) -> f64[1,2,3,4]",
+  add("max_pool2d overlapping padded", "%x: f64[1,2,5,4]) -> f64[1,2,3,4]",
       "  %y = max_pool2d %x {kernel=[3,2], strides=[2,1], pads=[1,1,1,0]}\n"
       "  return %y\n");
   add("avg_pool2d", "%x: f64[N,2,5,5]) -> f64[N,2,3,3]",

@@ -43,8 +43,7 @@ resolveWrt(const Function &f, const std::vector<std::string> &wrt) {
       return fail("argument '" + name + "' is named twice");
     if (!f.args[i]->type.isFloat())
       return fail("argument '" + name + "' of '@" + f.name + "' has type " +
-                  f.args[i]->type.str() +
-                  "; integers are not differentiable");
+                  f.args[i]->type.str() + "; integers are not differentiable");
     idx.push_back(i);
   }
   return idx;

@@ -150,8 +150,10 @@ LV *Renderer::expr(const Expr *e) {
       // Toward zero; NaN and values out of range give INT64_MIN (numpy).
       llvm::Type *t = a[0]->getType();
       LV *inRange = b_.CreateAnd(
-          b_.CreateFCmpOGE(a[0], llvm::ConstantFP::get(t, -9223372036854775808.0)),
-          b_.CreateFCmpOLT(a[0], llvm::ConstantFP::get(t, 9223372036854775808.0)));
+          b_.CreateFCmpOGE(a[0],
+                           llvm::ConstantFP::get(t, -9223372036854775808.0)),
+          b_.CreateFCmpOLT(a[0],
+                           llvm::ConstantFP::get(t, 9223372036854775808.0)));
       return b_.CreateSelect(inRange, b_.CreateFPToSI(a[0], i64()),
                              c64(INT64_MIN));
     }

@@ -345,8 +345,8 @@ void LoopBuilder::failIf(const Expr *cond) { emit(Stmt::FailIf).a = cond; }
 
 const Expr *LoopBuilder::checkedIndex(const Expr *index, const Expr *size) {
   const Expr *idx = let("idx", index);
-  failIf(ilt(sadd(idx, size), i(0)));         // idx < -size
-  failIf(ilt(sadd(size, i(-1)), idx));        // idx >= size
+  failIf(ilt(sadd(idx, size), i(0)));  // idx < -size
+  failIf(ilt(sadd(size, i(-1)), idx)); // idx >= size
   return let("at", select(ilt(idx, i(0)), sadd(idx, size), idx));
 }
 

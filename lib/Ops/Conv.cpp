@@ -5,9 +5,10 @@
 // (conv2d_grad_input/_filter, avg_pool2d_grad, max_pool2d_argmax with
 // scatter_add_elements), each linear in its cotangent, so that their
 // adjoints -- the forward mode -- close over the same few ops:
-//   y = conv2d(x, w):             dx = grad_input(dy, w), dw = grad_filter(x, dy)
-//   g = grad_input(dy, w):        d dy = conv2d(dg, w), dw = grad_filter(dg, dy)
-//   h = grad_filter(x, dy):       dx = grad_input(dy, dh), d dy = conv2d(x, dh)
+//   y = conv2d(x, w):             dx = grad_input(dy, w), dw = grad_filter(x,
+//   dy) g = grad_input(dy, w):        d dy = conv2d(dg, w), dw =
+//   grad_filter(dg, dy) h = grad_filter(x, dy):       dx = grad_input(dy, dh),
+//   d dy = conv2d(x, dh)
 //
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
@@ -92,10 +93,10 @@ bool windowOf(const Op &op, Window &w, std::string &err) {
     w.pb = v[2];
     w.pr = v[3];
   }
-  if (!isConv(op.kind) && (w.pt >= w.kh || w.pb >= w.kh || w.pl >= w.kw ||
-                           w.pr >= w.kw)) {
+  if (!isConv(op.kind) &&
+      (w.pt >= w.kh || w.pb >= w.kh || w.pl >= w.kw || w.pr >= w.kw)) {
     err = name(op) + " pads must be smaller than the kernel (a window of "
-          "padding alone has no value)";
+                     "padding alone has no value)";
     return false;
   }
   return true;
@@ -118,7 +119,7 @@ bool convOut(const Op &op, const Window &win, const Type &x,
     return false;
   if (wd.size() != 4 || wd[2].isSym() || wd[3].isSym()) {
     err = name(op) + " needs a filter of shape [O,C/groups,KH,KW] with "
-          "static KH and KW";
+                     "static KH and KW";
     return false;
   }
   const Dim &c = x.dims[1], &o = wd[0], &cg = wd[1];
@@ -135,8 +136,8 @@ bool convOut(const Op &op, const Window &win, const Type &x,
       return false;
     }
     if (c.size % g || o.size % g) {
-      err = name(op) + " channel counts (" + std::to_string(c.size) +
-            " in, " + std::to_string(o.size) +
+      err = name(op) + " channel counts (" + std::to_string(c.size) + " in, " +
+            std::to_string(o.size) +
             " out) must be divisible by groups=" + std::to_string(g);
       return false;
     }
@@ -209,7 +210,8 @@ Type inferConv(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   if (!sameDType(in, "conv2d", err) || !windowOf(op, w, err) ||
       !convOut(op, w, in[0], in[1].dims, out, err))
     return Type::invalid();
-  if (in.size() == 3 && (in[2].rank() != 1 || !(in[2].dims[0] == out.dims[1]))) {
+  if (in.size() == 3 &&
+      (in[2].rank() != 1 || !(in[2].dims[0] == out.dims[1]))) {
     err = "'conv2d' bias must have type " +
           Type{in[0].dtype, {out.dims[1]}}.str() + ", got " + in[2].str();
     return Type::invalid();
@@ -301,9 +303,9 @@ Tensor evalGradInput(const Op &op, llvm::ArrayRef<const Tensor *> in,
 
 Grads vjpGradInput(Builder &b, const Op &op, Value *g) {
   Value *dy = op.operands[0], *w = op.operands[1];
-  return {b.create(OpKind::Conv2D, {g, w}, withShape(op, {})),
-          b.create(OpKind::Conv2DGradFilter, {g, dy},
-                   withShape(op, w->type.dims))};
+  return {
+      b.create(OpKind::Conv2D, {g, w}, withShape(op, {})),
+      b.create(OpKind::Conv2DGradFilter, {g, dy}, withShape(op, w->type.dims))};
 }
 
 // conv2d_grad_filter %x, %dy {shape = w's dims}: the filter cotangent.
@@ -336,9 +338,9 @@ Tensor evalGradFilter(const Op &op, llvm::ArrayRef<const Tensor *> in,
 
 Grads vjpGradFilter(Builder &b, const Op &op, Value *h) {
   Value *x = op.operands[0], *dy = op.operands[1];
-  return {b.create(OpKind::Conv2DGradInput, {dy, h},
-                   withShape(op, x->type.dims)),
-          b.create(OpKind::Conv2D, {x, h}, withShape(op, {}))};
+  return {
+      b.create(OpKind::Conv2DGradInput, {dy, h}, withShape(op, x->type.dims)),
+      b.create(OpKind::Conv2D, {x, h}, withShape(op, {}))};
 }
 
 //===-------------------------------------------------------------------===//
@@ -357,8 +359,9 @@ bool poolOut(const Op &op, const Type &x, Window &w, Type &out,
           std::to_string(wi + w.pl + w.pr);
     return false;
   }
-  out = Type{x.dtype,
-             {x.dims[0], x.dims[1], Dim::fixed(w.outH(h)), Dim::fixed(w.outW(wi))}};
+  out = Type{
+      x.dtype,
+      {x.dims[0], x.dims[1], Dim::fixed(w.outH(h)), Dim::fixed(w.outW(wi))}};
   return true;
 }
 
@@ -518,21 +521,21 @@ using loops::LoopBuilder;
 using loops::Scalar;
 
 struct Tap {
-  const Expr *valid; // i1: inside the input
+  const Expr *valid;   // i1: inside the input
   const Expr *ih, *iw; // clamped to 0 outside
 };
 
 const Expr *falseExpr(LoopBuilder &b) { return b.ilt(b.i(1), b.i(0)); }
 
 /// The input position of kernel tap (p, q) of output (i, j).
-Tap tapAt(LoopBuilder &b, const Window &w, int64_t h, int64_t wi,
-          const Expr *i, const Expr *j, const Expr *p, const Expr *q) {
-  const Expr *ih = b.let("ih", b.sadd(b.add(b.mul(i, b.i(w.sh)),
-                                            b.mul(p, b.i(w.dh))),
-                                      b.i(-w.pt)));
-  const Expr *iw = b.let("iw", b.sadd(b.add(b.mul(j, b.i(w.sw)),
-                                            b.mul(q, b.i(w.dw))),
-                                      b.i(-w.pl)));
+Tap tapAt(LoopBuilder &b, const Window &w, int64_t h, int64_t wi, const Expr *i,
+          const Expr *j, const Expr *p, const Expr *q) {
+  const Expr *ih =
+      b.let("ih", b.sadd(b.add(b.mul(i, b.i(w.sh)), b.mul(p, b.i(w.dh))),
+                         b.i(-w.pt)));
+  const Expr *iw =
+      b.let("iw", b.sadd(b.add(b.mul(j, b.i(w.sw)), b.mul(q, b.i(w.dw))),
+                         b.i(-w.pl)));
   const Expr *F = falseExpr(b);
   const Expr *inH = b.select(b.ilt(ih, b.i(0)), F, b.ilt(ih, b.i(h)));
   const Expr *inW = b.select(b.ilt(iw, b.i(0)), F, b.ilt(iw, b.i(wi)));
@@ -561,8 +564,9 @@ void loopsConv(LoopBuilder &b, const Op &op) {
                              b.add(t[0], b.i(g * wv->type.dims[1].size)));
               const Expr *xv = b.element(x, {yi[0], c, tp.ih, tp.iw});
               const Expr *wvv = b.element(wv, {yi[1], t[0], t[1], t[2]});
-              const Expr *prod = b.apply(OpKind::Mul, {b.cast(xv, Scalar::F64),
-                                                       b.cast(wvv, Scalar::F64)});
+              const Expr *prod =
+                  b.apply(OpKind::Mul,
+                          {b.cast(xv, Scalar::F64), b.cast(wvv, Scalar::F64)});
               b.accumulate(acc, b.select(tp.valid, prod, b.f(0, Scalar::F64)));
             });
     b.store(y, yi, b.cast(b.read(acc), et));
@@ -576,8 +580,8 @@ void loopsGradFilter(LoopBuilder &b, const Op &op) {
   Scalar et = loops::scalarOf(dw->type.dtype);
   unsigned acc = b.local("acc", Scalar::F64);
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
-  int64_t cgs = dw->type.dims[1].size, og =
-      w.groups > 1 ? dw->type.dims[0].size / w.groups : 0;
+  int64_t cgs = dw->type.dims[1].size,
+          og = w.groups > 1 ? dw->type.dims[0].size / w.groups : 0;
   b.loops(b.shape(dw->type.dims), [&](loops::Index k) {
     b.assign(acc, b.f(0, Scalar::F64));
     const Expr *c = k[1];
@@ -619,13 +623,13 @@ void loopsGradInput(LoopBuilder &b, const Op &op) {
                              b.add(t[0], b.i(g * wv->type.dims[1].size)));
               const Expr *off =
                   b.let("off", b.linear({yi[0], c, tp.ih, tp.iw}, xs));
-              const Expr *prod =
-                  b.apply(OpKind::Mul, {b.element(dy, yi),
-                                        b.element(wv, {yi[1], t[0], t[1], t[2]})});
-              b.storeAt(out, off,
-                        b.apply(OpKind::Add,
-                                {b.load(out, off),
-                                 b.select(tp.valid, prod, b.f(0, et))}));
+              const Expr *prod = b.apply(
+                  OpKind::Mul, {b.element(dy, yi),
+                                b.element(wv, {yi[1], t[0], t[1], t[2]})});
+              b.storeAt(
+                  out, off,
+                  b.apply(OpKind::Add, {b.load(out, off),
+                                        b.select(tp.valid, prod, b.f(0, et))}));
             });
   });
 }
@@ -656,15 +660,15 @@ void loopsMaxPool(LoopBuilder &b, const Op &op) {
 }
 
 /// The divisor of the window of output (i, j).
-const Expr *poolCount(LoopBuilder &b, const Op &op, const Window &w,
-                      int64_t h, int64_t wi, loops::Index yi, unsigned cnt) {
+const Expr *poolCount(LoopBuilder &b, const Op &op, const Window &w, int64_t h,
+                      int64_t wi, loops::Index yi, unsigned cnt) {
   if (op.boolAttr("count_include_pad", false))
     return b.f(double(w.kh * w.kw), Scalar::F64);
   b.assign(cnt, b.f(0, Scalar::F64));
   b.loops({b.i(w.kh), b.i(w.kw)}, [&](loops::Index t) {
     Tap tp = tapAt(b, w, h, wi, yi[2], yi[3], t[0], t[1]);
-    b.accumulate(cnt, b.select(tp.valid, b.f(1, Scalar::F64),
-                               b.f(0, Scalar::F64)));
+    b.accumulate(cnt,
+                 b.select(tp.valid, b.f(1, Scalar::F64), b.f(0, Scalar::F64)));
   });
   return b.let("count", b.read(cnt));
 }
@@ -708,8 +712,8 @@ void loopsAvgPoolGrad(LoopBuilder &b, const Op &op) {
       const Expr *off =
           b.let("off", b.linear({yi[0], yi[1], tp.ih, tp.iw}, xs));
       b.storeAt(out, off,
-                b.apply(OpKind::Add, {b.load(out, off),
-                                      b.select(tp.valid, g, b.f(0, et))}));
+                b.apply(OpKind::Add,
+                        {b.load(out, off), b.select(tp.valid, g, b.f(0, et))}));
     });
   });
 }
@@ -729,23 +733,22 @@ void addConvOps(std::vector<OpDef> &d) {
   avg.push_back({"count_include_pad", Attr::Bool});
   std::vector<AttrSpec> avgShape = avg;
   avgShape.push_back({"shape", Attr::List});
-  d.push_back(OpDef{OpKind::Conv2D, conv, inferConv, evalConv, vjpConv}
-                  .withLoops(loopsConv));
+  d.push_back(
+      OpDef{OpKind::Conv2D, conv, inferConv, evalConv, vjpConv}.withLoops(
+          loopsConv));
   d.push_back(OpDef{OpKind::Conv2DGradInput, convShape, inferGradInput,
                     evalGradInput, vjpGradInput}
                   .withLoops(loopsGradInput));
   d.push_back(OpDef{OpKind::Conv2DGradFilter, convShape, inferGradFilter,
                     evalGradFilter, vjpGradFilter}
                   .withLoops(loopsGradFilter));
-  d.push_back(
-      OpDef{OpKind::MaxPool2D, pool, inferPool, evalMaxPool, vjpMaxPool}
-          .withLoops(loopsMaxPool));
+  d.push_back(OpDef{OpKind::MaxPool2D, pool, inferPool, evalMaxPool, vjpMaxPool}
+                  .withLoops(loopsMaxPool));
   d.push_back(
       OpDef{OpKind::MaxPool2DArgMax, pool, inferPool, evalMaxPool, nullptr}
           .withLoops(loopsMaxPool));
-  d.push_back(
-      OpDef{OpKind::AvgPool2D, avg, inferPool, evalAvgPool, vjpAvgPool}
-          .withLoops(loopsAvgPool));
+  d.push_back(OpDef{OpKind::AvgPool2D, avg, inferPool, evalAvgPool, vjpAvgPool}
+                  .withLoops(loopsAvgPool));
   d.push_back(OpDef{OpKind::AvgPool2DGrad, avgShape, inferAvgPoolGrad,
                     evalAvgPoolGrad, vjpAvgPoolGrad}
                   .withLoops(loopsAvgPoolGrad));

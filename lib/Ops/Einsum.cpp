@@ -179,14 +179,14 @@ Grads vjpEinsum(Builder &b, const Op &op, Value *dy) {
         kept += c;
     Value *d;
     if (op.operands.size() == 2) {
-      d = b.create(OpKind::Einsum, {dy, op.operands[1 - i]},
-                   {{"spec", Attr::string(s.out + "," + other + "->" + kept),
-                     {}}});
+      d = b.create(
+          OpKind::Einsum, {dy, op.operands[1 - i]},
+          {{"spec", Attr::string(s.out + "," + other + "->" + kept), {}}});
     } else {
-      d = kept == s.out ? dy
-                        : b.create(OpKind::Einsum, {dy},
-                                   {{"spec", Attr::string(s.out + "->" + kept),
-                                     {}}});
+      d = kept == s.out
+              ? dy
+              : b.create(OpKind::Einsum, {dy},
+                         {{"spec", Attr::string(s.out + "->" + kept), {}}});
     }
     if (kept != la) {
       std::vector<Dim> withOnes;
@@ -252,8 +252,11 @@ void loopsEinsum(loops::LoopBuilder &b, const Op &op) {
 } // namespace
 
 void addEinsumOps(std::vector<OpDef> &d) {
-  d.push_back(OpDef{OpKind::Einsum, {{"spec", Attr::String}}, inferEinsum,
-                    evalEinsum, vjpEinsum}
+  d.push_back(OpDef{OpKind::Einsum,
+                    {{"spec", Attr::String}},
+                    inferEinsum,
+                    evalEinsum,
+                    vjpEinsum}
                   .withLoops(loopsEinsum));
 }
 

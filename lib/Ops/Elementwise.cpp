@@ -262,26 +262,26 @@ void addElementwiseOps(std::vector<OpDef> &d) {
              })
           .withCpp(nullptr, "return T(std::pow(double(a), double(b)));"));
   // Comparisons give 0/1 in the operands' type; piecewise constant.
-  d.push_back(
-      binary(OpKind::Gt, FN(x[0] > x[1]),
-             LW(compare(b, x, llvm::CmpInst::FCMP_OGT, llvm::CmpInst::ICMP_SGT)),
-             nullptr)
-          .withCpp(nullptr, "return a > b ? T(1) : T(0);"));
-  d.push_back(
-      binary(OpKind::Ge, FN(x[0] >= x[1]),
-             LW(compare(b, x, llvm::CmpInst::FCMP_OGE, llvm::CmpInst::ICMP_SGE)),
-             nullptr)
-          .withCpp(nullptr, "return a >= b ? T(1) : T(0);"));
-  d.push_back(
-      binary(OpKind::Lt, FN(x[0] < x[1]),
-             LW(compare(b, x, llvm::CmpInst::FCMP_OLT, llvm::CmpInst::ICMP_SLT)),
-             nullptr)
-          .withCpp(nullptr, "return a < b ? T(1) : T(0);"));
-  d.push_back(
-      binary(OpKind::Le, FN(x[0] <= x[1]),
-             LW(compare(b, x, llvm::CmpInst::FCMP_OLE, llvm::CmpInst::ICMP_SLE)),
-             nullptr)
-          .withCpp(nullptr, "return a <= b ? T(1) : T(0);"));
+  d.push_back(binary(OpKind::Gt, FN(x[0] > x[1]),
+                     LW(compare(b, x, llvm::CmpInst::FCMP_OGT,
+                                llvm::CmpInst::ICMP_SGT)),
+                     nullptr)
+                  .withCpp(nullptr, "return a > b ? T(1) : T(0);"));
+  d.push_back(binary(OpKind::Ge, FN(x[0] >= x[1]),
+                     LW(compare(b, x, llvm::CmpInst::FCMP_OGE,
+                                llvm::CmpInst::ICMP_SGE)),
+                     nullptr)
+                  .withCpp(nullptr, "return a >= b ? T(1) : T(0);"));
+  d.push_back(binary(OpKind::Lt, FN(x[0] < x[1]),
+                     LW(compare(b, x, llvm::CmpInst::FCMP_OLT,
+                                llvm::CmpInst::ICMP_SLT)),
+                     nullptr)
+                  .withCpp(nullptr, "return a < b ? T(1) : T(0);"));
+  d.push_back(binary(OpKind::Le, FN(x[0] <= x[1]),
+                     LW(compare(b, x, llvm::CmpInst::FCMP_OLE,
+                                llvm::CmpInst::ICMP_SLE)),
+                     nullptr)
+                  .withCpp(nullptr, "return a <= b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Eq, FN(x[0] == x[1]),
              LW(compare(b, x, llvm::CmpInst::FCMP_OEQ, llvm::CmpInst::ICMP_EQ)),
@@ -384,28 +384,28 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                     })
                   .withCpp(nullptr, "return T(std::cos(double(a)));"));
   // d erf(x) = 2/sqrt(pi) exp(-x^2) dx
-  d.push_back(
-      unary(OpKind::Erf, FN(std::erf(x[0])), LW(callLibm(b, "erf", x[0])),
-            [](Builder &b, const Op &op, Value *dy) -> Grads {
-              Value *g = b.exp(b.neg(b.mul(X0, X0)));
-              Value *c = b.constant(1.1283791670955126, Y->type.dtype);
-              return {b.mul(dy, b.mul(c, g))};
-            })
-          .withCpp(nullptr, "return T(std::erf(double(a)));"));
+  d.push_back(unary(OpKind::Erf, FN(std::erf(x[0])),
+                    LW(callLibm(b, "erf", x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      Value *g = b.exp(b.neg(b.mul(X0, X0)));
+                      Value *c = b.constant(1.1283791670955126, Y->type.dtype);
+                      return {b.mul(dy, b.mul(c, g))};
+                    })
+                  .withCpp(nullptr, "return T(std::erf(double(a)));"));
   // d log1p(x) = dx / (1 + x)
-  d.push_back(
-      unary(OpKind::Log1p, FN(std::log1p(x[0])), LW(callLibm(b, "log1p", x[0])),
-            [](Builder &b, const Op &op, Value *dy) -> Grads {
-              return {b.div(dy, b.add(one(b, X0), X0))};
-            })
-          .withCpp(nullptr, "return T(std::log1p(double(a)));"));
+  d.push_back(unary(OpKind::Log1p, FN(std::log1p(x[0])),
+                    LW(callLibm(b, "log1p", x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.div(dy, b.add(one(b, X0), X0))};
+                    })
+                  .withCpp(nullptr, "return T(std::log1p(double(a)));"));
   // d expm1(x) = (y + 1) dx
-  d.push_back(
-      unary(OpKind::Expm1, FN(std::expm1(x[0])), LW(callLibm(b, "expm1", x[0])),
-            [](Builder &b, const Op &op, Value *dy) -> Grads {
-              return {b.mul(dy, b.add(Y, one(b, Y)))};
-            })
-          .withCpp(nullptr, "return T(std::expm1(double(a)));"));
+  d.push_back(unary(OpKind::Expm1, FN(std::expm1(x[0])),
+                    LW(callLibm(b, "expm1", x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.mul(dy, b.add(Y, one(b, Y)))};
+                    })
+                  .withCpp(nullptr, "return T(std::expm1(double(a)));"));
   // d softplus(x) = sigmoid(x) dx
   d.push_back(unary(OpKind::Softplus, FN(softplus(x[0])), lowerSoftplus,
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
@@ -416,30 +416,34 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                                     "std::log1p(std::exp(-std::fabs(d))));"));
   // y = x^(-1/2): dy/dx = -y^3 / 2
   d.push_back(
-      unary(OpKind::Rsqrt, FN(1 / std::sqrt(x[0])),
-            LW(b.CreateFDiv(llvm::ConstantFP::get(x[0]->getType(), 1.0),
-                            b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt,
-                                                   x[0]))),
-            [](Builder &b, const Op &op, Value *dy) -> Grads {
-              Value *y3 = b.mul(Y, b.mul(Y, Y));
-              return {b.mul(dy, b.mul(b.constant(-0.5, Y->type.dtype), y3))};
-            })
+      unary(
+          OpKind::Rsqrt, FN(1 / std::sqrt(x[0])),
+          LW(b.CreateFDiv(llvm::ConstantFP::get(x[0]->getType(), 1.0),
+                          b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x[0]))),
+          [](Builder &b, const Op &op, Value *dy) -> Grads {
+            Value *y3 = b.mul(Y, b.mul(Y, Y));
+            return {b.mul(dy, b.mul(b.constant(-0.5, Y->type.dtype), y3))};
+          })
           .withCpp(nullptr, "return T(1 / std::sqrt(double(a)));"));
   // sign and floor are piecewise constant: derivative 0.
   d.push_back(unary(OpKind::Sign, FN(sign(x[0])), lowerSign, nullptr)
                   .withCpp(nullptr, "return a > 0 ? T(1) : a < 0 ? T(-1) : "
                                     "a == 0 ? T(0) : a;"));
-  d.push_back(
-      unary(OpKind::Floor, FN(std::floor(x[0])),
-            LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::floor, x[0])), nullptr)
-          .withCpp(nullptr, "return T(std::floor(double(a)));"));
+  d.push_back(unary(OpKind::Floor, FN(std::floor(x[0])),
+                    LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::floor, x[0])),
+                    nullptr)
+                  .withCpp(nullptr, "return T(std::floor(double(a)));"));
   // The identity, through which no derivative flows.
-  d.push_back(unary(OpKind::StopGradient, FN(x[0]), LW(((void)b, x[0])), nullptr)
-                  .withCpp(nullptr, "return a;"));
+  d.push_back(
+      unary(OpKind::StopGradient, FN(x[0]), LW(((void)b, x[0])), nullptr)
+          .withCpp(nullptr, "return a;"));
 
   // cast: float -> float has the adjoint dx = cast(dy) back; anything with
   // an integer end carries no derivative.
-  OpDef cast{OpKind::Cast, {}, inferCast, evalCast,
+  OpDef cast{OpKind::Cast,
+             {},
+             inferCast,
+             evalCast,
              [](Builder &b, const Op &op, Value *dy) -> Grads {
                if (!X0->type.isFloat() || !Y->type.isFloat())
                  return {nullptr};

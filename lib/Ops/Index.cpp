@@ -57,8 +57,7 @@ std::string shapeStr(const Shape &s) {
 }
 
 /// Every index in `idx` must lie in [-size, size).
-std::string checkRange(const Tensor &idx, int64_t size,
-                       int64_t axis) {
+std::string checkRange(const Tensor &idx, int64_t size, int64_t axis) {
   Shape st = stridesOf(idx.shape);
   for (int64_t i = 0; i < idx.size(); ++i) {
     double v = idx.data[i];
@@ -68,8 +67,8 @@ std::string checkRange(const Tensor &idx, int64_t size,
     for (size_t k = 0; k < st.size(); ++k)
       pos.push_back(i / st[k] % idx.shape[k]);
     return "index " + std::to_string(int64_t(v)) + " (at " + shapeStr(pos) +
-           " of the indices) is out of range for axis " +
-           std::to_string(axis) + " of size " + std::to_string(size);
+           " of the indices) is out of range for axis " + std::to_string(axis) +
+           " of size " + std::to_string(size);
   }
   return {};
 }
@@ -107,7 +106,8 @@ bool sliceAxes(const Op &op, const std::vector<Dim> &dims, const SymEnv *syms,
     return false;
   }
   std::vector<int64_t> axes, steps;
-  if (!intListAttr(op, "axes", axes, err) || !intListAttr(op, "steps", steps, err))
+  if (!intListAttr(op, "axes", axes, err) ||
+      !intListAttr(op, "steps", steps, err))
     return false;
   if (!op.attr("axes"))
     for (size_t i = 0; i < n; ++i)
@@ -152,8 +152,10 @@ bool sliceAxes(const Op &op, const std::vector<Dim> &dims, const SymEnv *syms,
                    (!en.isSym() && en.size >= kMaxDim - 1);
       if (!fromZero || !toEnd || s.step != 1) {
         err = "'slice' of the symbolic dim '" + d.sym + "' (axis " +
-              std::to_string(a) + ") must take the whole axis (starts=[0], "
-              "ends=[" + d.sym + "], step 1)";
+              std::to_string(a) +
+              ") must take the whole axis (starts=[0], "
+              "ends=[" +
+              d.sym + "], step 1)";
         return false;
       }
       s.whole = true;
@@ -333,8 +335,8 @@ Grads vjpConcat(Builder &b, const Op &op, Value *dy) {
   int64_t off = 0;
   for (Value *x : op.operands) {
     int64_t n = x->type.dims[axis].size;
-    g.push_back(op.operands.size() == 1 ? dy
-                                        : b.slice(dy, {axis}, {off}, {off + n}));
+    g.push_back(
+        op.operands.size() == 1 ? dy : b.slice(dy, {axis}, {off}, {off + n}));
     off += n;
   }
   return g;
@@ -547,9 +549,10 @@ bool elementsLayout(const Op &op, const Type &x, const Type &idx, int64_t &k,
   for (size_t a = 0; ok && a < x.rank(); ++a)
     ok = int64_t(a) == k || idx.dims[a] == x.dims[a];
   if (!ok) {
-    err = opName(op) + " indices must have the operand's rank and its dims "
-          "off axis " + std::to_string(k) + ": " + x.str() + " vs " +
-          idx.str();
+    err = opName(op) +
+          " indices must have the operand's rank and its dims "
+          "off axis " +
+          std::to_string(k) + ": " + x.str() + " vs " + idx.str();
     return false;
   }
   return true;
@@ -627,9 +630,9 @@ Tensor evalScatterAddElements(const Op &op, llvm::ArrayRef<const Tensor *> in,
 // dbase = dy, dupd = gather_elements(dy, idx)
 Grads vjpScatterAddElements(Builder &b, const Op &op, Value *dy) {
   int64_t k = axisOf(op, dy->type.rank(), 0);
-  return {dy, nullptr,
-          b.create(OpKind::GatherElements, {dy, op.operands[1]},
-                   axisAttrOf(k))};
+  return {
+      dy, nullptr,
+      b.create(OpKind::GatherElements, {dy, op.operands[1]}, axisAttrOf(k))};
 }
 
 //===-------------------------------------------------------------------===//
@@ -752,7 +755,8 @@ Tensor evalCumSum(const Op &op, llvm::ArrayRef<const Tensor *> in,
                   const SymEnv &) {
   const Tensor &x = *in[0];
   int64_t axis = axisOf(op, x.rank(), -1);
-  bool excl = op.boolAttr("exclusive", false), rev = op.boolAttr("reverse", false);
+  bool excl = op.boolAttr("exclusive", false),
+       rev = op.boolAttr("reverse", false);
   Tensor out(x.dtype, x.shape);
   int64_t n = x.shape[axis], inner = stridesOf(x.shape)[axis];
   int64_t outer = x.size() / (n * inner);
@@ -841,7 +845,8 @@ void loopsPad(LoopBuilder &b, const Op &op) {
   padsOf(op, x->type, pads, err);
   loops::Scalar et = loops::scalarOf(x->type.dtype);
   double value = op.floatAttr("value", 0.0);
-  const Expr *fill = isInt(x->type.dtype) ? b.i(int64_t(value)) : b.f(value, et);
+  const Expr *fill =
+      isInt(x->type.dtype) ? b.i(int64_t(value)) : b.f(value, et);
   b.loops(b.shape(op.result->type.dims),
           [&](loops::Index idx) { b.store(op.result, idx, fill); });
   b.loops(b.shape(x->type.dims), [&](loops::Index idx) {
@@ -883,8 +888,7 @@ void loopsScatterAdd(LoopBuilder &b, const Op &op) {
   const loops::Buffer *out = b.bufferOf(y);
   b.loops(ys, [&](loops::Index i) { b.store(y, i, b.element(base, i)); });
   b.loops(b.shape(upd->type.dims), [&](loops::Index u) {
-    const Expr *off =
-        b.let("off", b.linear(takeIndex(b, base, idx, k, u), ys));
+    const Expr *off = b.let("off", b.linear(takeIndex(b, base, idx, k, u), ys));
     b.storeAt(out, off,
               b.apply(OpKind::Add, {b.load(out, off), b.element(upd, u)}));
   });
@@ -977,9 +981,8 @@ void loopsCumSum(LoopBuilder &b, const Op &op) {
     b.assign(acc, b.f(0, et));
     b.forLoop(b.i(0), n, 1, [&](const Expr *j) {
       std::vector<const Expr *> idx(outer.begin(), outer.end());
-      idx[axis] = rev ? b.let("pos", b.sadd(b.sadd(n, b.i(-1)),
-                                            b.mul(j, b.i(-1))))
-                      : j;
+      idx[axis] =
+          rev ? b.let("pos", b.sadd(b.sadd(n, b.i(-1)), b.mul(j, b.i(-1)))) : j;
       const Expr *e = b.element(x, idx);
       if (excl)
         b.store(op.result, idx, b.read(acc));
@@ -1024,8 +1027,7 @@ void addIndexOps(std::vector<OpDef> &d) {
                   evalGatherElements, vjpGatherElements, checkElements)
                   .withLoops(loopsGatherElements));
   d.push_back(def(OpKind::ScatterAddElements, {axis}, inferScatterAddElements,
-                  evalScatterAddElements, vjpScatterAddElements,
-                  checkElements)
+                  evalScatterAddElements, vjpScatterAddElements, checkElements)
                   .withLoops(loopsScatterAddElements));
   d.push_back(def(OpKind::OneHot, {{"depth", Attr::Int}}, inferOneHot,
                   evalOneHot, nullptr)

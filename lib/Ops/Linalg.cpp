@@ -169,10 +169,10 @@ Grads vjpMatMul(Builder &b, const Op &op, Value *dy) {
       g = b.sumToShape(g, v2->type);
       return g->type.dims == v->type.dims ? g : b.reshape(g, v->type.dims);
     };
-    Value *da = b.matmul(dy2, w2->type.rank() == 2 ? b.transpose(w2)
-                                                    : swapLast(w2));
-    Value *dw = b.matmul(a2->type.rank() == 2 ? b.transpose(a2) : swapLast(a2),
-                         dy2);
+    Value *da =
+        b.matmul(dy2, w2->type.rank() == 2 ? b.transpose(w2) : swapLast(w2));
+    Value *dw =
+        b.matmul(a2->type.rank() == 2 ? b.transpose(a2) : swapLast(a2), dy2);
     return {back(da, a2, a), back(dw, w2, w)};
   }
   auto col = [&](Value *v) {
@@ -336,9 +336,9 @@ void loopsBatchedMatMul(LoopBuilder &b, const Op &op) {
       wi.push_back(k[0]);
       if (rw > 1)
         wi.push_back(idx[ry - 1]);
-      b.accumulate(acc, b.apply(OpKind::Mul,
-                                {b.cast(read(a, ai), Scalar::F64),
-                                 b.cast(read(w, wi), Scalar::F64)}));
+      b.accumulate(acc,
+                   b.apply(OpKind::Mul, {b.cast(read(a, ai), Scalar::F64),
+                                         b.cast(read(w, wi), Scalar::F64)}));
     });
     b.store(y, idx, b.cast(b.read(acc), et));
   });

@@ -171,10 +171,10 @@ llvm::Error checkCompiled(const Module &m, CompiledBy by,
       if (!compiledBy(by, *op, why))
         return llvm::createStringError(
             llvm::inconvertibleErrorCode(),
-            "'%" + op->result->name + " = " + mnemonic(op->kind) +
-                "' in '@" + f->name + "' is not compiled by the " +
-                (by == CompiledBy::Loops ? "LLVM" : "C++") +
-                " backend yet (" + why + ")");
+            "'%" + op->result->name + " = " + mnemonic(op->kind) + "' in '@" +
+                f->name + "' is not compiled by the " +
+                (by == CompiledBy::Loops ? "LLVM" : "C++") + " backend yet (" +
+                why + ")");
     }
   }
   return llvm::Error::success();

@@ -456,8 +456,8 @@ void addReductionOps(std::vector<OpDef> &d) {
   d.push_back(OpDef{OpKind::ReduceMax, kReduceAttrs, inferReduce, evalReduceMax,
                     vjpReduceMax}
                   .withLoops(loopsReduce, Fold::Max));
-  d.push_back(OpDef{OpKind::ReduceMin, kReduceAttrs, inferReduce,
-                    evalReduceMin, vjpReduceMin}
+  d.push_back(OpDef{OpKind::ReduceMin, kReduceAttrs, inferReduce, evalReduceMin,
+                    vjpReduceMin}
                   .withLoops(loopsReduceMin));
   d.push_back(OpDef{OpKind::ArgMaxMask,
                     {{"axes", Attr::List}},

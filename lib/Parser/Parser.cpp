@@ -508,16 +508,16 @@ private:
         op->operands.push_back(v);
       } while (tok_.kind == Tok::Comma && (consume(), true));
     }
-    unsigned lo = minArity(*kind), hi = arity(*kind),
-             n = op->operands.size();
+    unsigned lo = minArity(*kind), hi = arity(*kind), n = op->operands.size();
     if ((n < lo || n > hi) && *kind != OpKind::Const) {
-      std::string want = lo == hi      ? std::to_string(hi)
-                         : hi > lo + 1 ? "at least " + std::to_string(lo)
-                                       : std::to_string(lo) + " or " +
-                                             std::to_string(hi);
-      return error(op->loc, "'" + mnemonic(*kind) + "' expects " + want +
-                                " operand" + (want == "1" || want == "at least 1" ? "" : "s") + ", got " +
-                                llvm::Twine(n));
+      std::string want = lo == hi ? std::to_string(hi)
+                         : hi > lo + 1
+                             ? "at least " + std::to_string(lo)
+                             : std::to_string(lo) + " or " + std::to_string(hi);
+      return error(op->loc,
+                   "'" + mnemonic(*kind) + "' expects " + want + " operand" +
+                       (want == "1" || want == "at least 1" ? "" : "s") +
+                       ", got " + llvm::Twine(n));
     }
     if (tok_.kind == Tok::LBrace && !tok_.startsLine && !parseAttrs(*op))
       return false;
@@ -717,8 +717,8 @@ private:
       for (double x : c.data)
         if (x != std::trunc(x) || !(std::fabs(x) <= kMaxExactInt) ||
             (t.dtype == DType::I32 && (x < INT32_MIN || x > INT32_MAX)))
-          return error(constLoc_, "constant of type " + t.str() +
-                                      " holds " + fmt::format("{}", x) +
+          return error(constLoc_, "constant of type " + t.str() + " holds " +
+                                      fmt::format("{}", x) +
                                       ", which is not an " +
                                       dtypeName(t.dtype) + " value");
     c.dtype = t.dtype;

@@ -55,7 +55,7 @@ int runEmit() {
   if (!m)
     return 1;
   if (auto e = checkCompiled(*m, EmitTarget == Target::Cpp ? CompiledBy::Cpp
-                                                         : CompiledBy::Loops))
+                                                           : CompiledBy::Loops))
     return fail(llvm::toString(std::move(e)));
   if (!HeaderFile.empty()) {
     auto h = open(HeaderFile, true);

@@ -1,8 +1,8 @@
 //===- Type.h - Scalar kinds, dims and tensor types -------------*- C++ -*-===//
 //
-// A gradc type is an element kind (f32, f64, i32 or i64) and a list of dims. A scalar is
-// the rank-0 type. Each dim is either a static size or a symbolic name; the
-// same name denotes the same size throughout one function.
+// A gradc type is an element kind (f32, f64, i32 or i64) and a list of dims. A
+// scalar is the rank-0 type. Each dim is either a static size or a symbolic
+// name; the same name denotes the same size throughout one function.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GRADC_IR_TYPE_H
