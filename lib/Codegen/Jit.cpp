@@ -1,7 +1,7 @@
 //===- Jit.cpp - Host target machine, O3, object files and ORC LLJIT ------===//
 #include "gradc/Codegen/Jit.h"
 #include "gradc/IR/ABI.h"
-#include "gradc/Interp/Interpreter.h"
+#include "gradc/IR/Arguments.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
