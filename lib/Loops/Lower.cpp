@@ -289,6 +289,13 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
   return fn;
 }
 
+int64_t arenaBytes(const Function &f, const SymEnv &syms) {
+  LoopFunction fn;
+  for (const Value *v : Plan(f).slots)
+    fn.slots.push_back({v->type.dtype, v->type.dims});
+  return arenaBytes(fn, syms);
+}
+
 int64_t arenaBytes(const LoopFunction &fn, const SymEnv &syms) {
   int64_t total = 0;
   for (const Slot &s : fn.slots) {
