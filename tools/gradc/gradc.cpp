@@ -324,6 +324,10 @@ int runGrad(bool forward) {
   } else if (!addGradient(*m, *f, Wrt, sm)) {
     return 1;
   }
+  // The derived function is verified like parsed input before it is printed.
+  DiagEngine diag(sm);
+  if (!verify(*m, diag))
+    return fail("internal error: the derived function does not verify");
   print(*m, llvm::outs());
   return 0;
 }
