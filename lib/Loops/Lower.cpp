@@ -79,7 +79,7 @@ public:
     }
     return {bufferOf(v), false, v->type.dims};
   }
-  bool blas() const override { return opts_.blas; }
+  const LoopOptions &options() const override { return opts_; }
 
 private:
   void enterScope() override { memo_.emplace_back(); }
@@ -234,7 +234,7 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
     assign(a, isMax ? f(-INFINITY, scalarOf(dt)) : f(0, Scalar::F64));
     acc[op] = a;
     folds.push_back(op);
-    if (!isMax && dt == DType::F32)
+    if (!isMax && dt == DType::F32 && opts_.chunkF32Sums)
       part[op] = local(op->result->name + ".part", Scalar::F32);
   }
   auto body = [&](Index idx) {

@@ -298,7 +298,7 @@ void loopsReduce(LoopBuilder &b, const Op &op) {
   Scalar et = loops::scalarOf(dt);
   Fold fold = opDef(op.kind).fold;
   bool isMax = fold == Fold::Max;
-  bool chunked = !isMax && dt == DType::F32;
+  bool chunked = !isMax && dt == DType::F32 && b.options().chunkF32Sums;
   unsigned acc = b.local("acc", isMax ? et : Scalar::F64);
   unsigned part = chunked ? b.local("part", Scalar::F32) : 0;
   LoopBuilder::Chunking blocks{[&] { b.assign(part, b.f(0, Scalar::F32)); },

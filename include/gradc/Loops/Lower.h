@@ -17,11 +17,6 @@
 
 namespace gradc::loops {
 
-struct LoopOptions {
-  /// Call BLAS kernels for matmul/dot; loops otherwise.
-  bool blas = true;
-};
-
 std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
                                            const LoopOptions &opts);
 
