@@ -530,8 +530,9 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
   for (const auto &f : m.functions) {
     os << "\n";
     loops::LoopOptions opts;
-    opts.kernelFallback = true; // #ifdef GRADC_USE_CBLAS ... #else loops
-    opts.chunkF32Sums = false;  // every element added in double
+    opts.kernelFallback = true;   // #ifdef GRADC_USE_CBLAS ... #else loops
+    opts.chunkF32Sums = false;    // every element added in double
+    opts.wideAccumulators = true; // as the interpreter
     cppgen::Renderer(*loops::lowerToLoops(*f, opts)).emit(os);
   }
   return llvm::Error::success();

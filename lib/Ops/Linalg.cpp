@@ -214,17 +214,21 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
         return b.load(m.buf, m.trans ? r : c);
       return b.load(m.buf, m.trans ? b.linear({c, r}, s) : b.linear({r, c}, s));
     };
-    unsigned acc = b.local("acc", loops::scalarOf(dt));
+    Scalar et = loops::scalarOf(dt);
+    Scalar accT = b.options().wideAccumulators ? Scalar::F64 : et;
+    unsigned acc = b.local("acc", accT);
     b.loops({M, N}, [&](Index mn) {
-      b.assign(acc, b.f(0, loops::scalarOf(dt)));
+      b.assign(acc, b.f(0, accT));
       b.loops({K}, [&](Index k) {
         const Expr *av =
             aMat ? at(a, as, mn[0], k[0]) : at(a, as, b.i(0), k[0]);
         const Expr *wv = wMat ? at(w, ws, k[0], mn[1]) : b.load(w.buf, k[0]);
         b.assign(acc, b.apply(OpKind::Add,
-                              {b.read(acc), b.apply(OpKind::Mul, {av, wv})}));
+                              {b.read(acc),
+                               b.apply(OpKind::Mul,
+                                       {b.cast(av, accT), b.cast(wv, accT)})}));
       });
-      b.storeAt(out, b.linear(mn, {M, N}), b.read(acc));
+      b.storeAt(out, b.linear(mn, {M, N}), b.cast(b.read(acc), et));
     });
   };
   if (b.blas()) {

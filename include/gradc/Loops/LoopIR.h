@@ -116,6 +116,9 @@ struct LoopOptions {
   /// adding each block in double (so that the loop vectorizes on 16 lanes);
   /// false: every element is added in double.
   bool chunkF32Sums = true;
+  /// Accumulate matmul loops and the softmax family's max and sum in double
+  /// (as the interpreter does) rather than in the element type.
+  bool wideAccumulators = false;
 };
 
 struct Stmt {
