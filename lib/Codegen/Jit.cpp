@@ -1,7 +1,7 @@
 //===- Jit.cpp - Host target machine, O3, object files and ORC LLJIT ------===//
 #include "gradc/Codegen/Jit.h"
 #include "gradc/IR/ABI.h"
-#include "gradc/Interp/Interpreter.h"
+#include "gradc/IR/Arguments.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -235,16 +235,10 @@ llvm::Expected<std::vector<Tensor>> Jit::call(const Function &f,
     out.push_back(outBufs.back().data());
   }
   int rc = (*fn)(in.data(), dims.data(), out.data());
-  if (rc == 2) {
-    // An index out of range: the interpreter, which stops at the same op,
-    // says which op and which index.
-    auto again = evaluate(f, std::move(args));
-    if (!again)
-      return again.takeError();
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "'@" + f.name +
-                                       "': an index is out of range");
-  }
+  if (rc == 2) // the interpreter, stopping at the same op, can name it
+    return llvm::createStringError(
+        std::make_error_code(std::errc::result_out_of_range),
+        "'@" + f.name + "': an index is out of range");
   if (rc != 0)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "'@" + f.name +

@@ -531,7 +531,7 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
 }
 
 int64_t workspaceBytes(const Function &f, const SymEnv &syms) {
-  return loops::arenaBytes(*loops::lowerToLoops(f, loops::LoopOptions{}), syms);
+  return loops::arenaBytes(f, syms);
 }
 
 } // namespace gradc

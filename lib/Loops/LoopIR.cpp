@@ -339,7 +339,18 @@ void LoopBuilder::accumulate(unsigned var, const Expr *x) {
   s.a = cast(x, fn_.vars[var].type);
 }
 
-void LoopBuilder::call(const KernelCall &c) { emit(Stmt::Call).call = c; }
+void LoopBuilder::call(const KernelCall &c,
+                       llvm::function_ref<void()> fallback) {
+  Stmt &s = emit(Stmt::Call);
+  s.call = c;
+  if (!options().kernelFallback)
+    return;
+  scopes_.push_back(&s.body);
+  enterScope();
+  fallback();
+  exitScope();
+  scopes_.pop_back();
+}
 
 void LoopBuilder::failIf(const Expr *cond) { emit(Stmt::FailIf).a = cond; }
 
@@ -478,6 +489,11 @@ public:
         else
           os << p << "dot %" << c.c->name << " = %" << c.a->name << ", %"
              << c.b->name << " over " << expr(c.m);
+        if (!s.body.empty()) {
+          os << " or {\n";
+          stmts(s.body, indent + 1);
+          os << pad << "}";
+        }
         break;
       }
       case Stmt::Memset:

@@ -70,7 +70,7 @@ public:
     }
     return {bufferOf(v), false, v->type.dims};
   }
-  bool blas() const override { return opts_.blas; }
+  const LoopOptions &options() const override { return opts_; }
 
 private:
   void enterScope() override { memo_.emplace_back(); }
@@ -225,7 +225,7 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
     assign(a, isMax ? f(-INFINITY, scalarOf(dt)) : f(0, Scalar::F64));
     acc[op] = a;
     folds.push_back(op);
-    if (!isMax && dt == DType::F32)
+    if (!isMax && dt == DType::F32 && opts_.chunkF32Sums)
       part[op] = local(op->result->name + ".part", Scalar::F32);
   }
   auto body = [&](Index idx) {
@@ -278,6 +278,13 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
   auto fn = std::make_unique<LoopFunction>();
   FunctionLowering(f, *fn, opts).run();
   return fn;
+}
+
+int64_t arenaBytes(const Function &f, const SymEnv &syms) {
+  LoopFunction fn;
+  for (const Value *v : Plan(f).slots)
+    fn.slots.push_back({v->type.dtype, v->type.dims});
+  return arenaBytes(fn, syms);
 }
 
 int64_t arenaBytes(const LoopFunction &fn, const SymEnv &syms) {

@@ -365,6 +365,31 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
   const Expr *M = aMat ? rows(a, as) : b.i(1);
   const Expr *K = aMat ? cols(a, as) : as[0];
   const Expr *N = wMat ? cols(w, ws) : b.i(1);
+  auto inLoops = [&] {
+    auto at = [&](const LoopBuilder::Matrix &m,
+                  const std::vector<const Expr *> &s, const Expr *r,
+                  const Expr *c) {
+      if (s.size() == 1)
+        return b.load(m.buf, m.trans ? r : c);
+      return b.load(m.buf, m.trans ? b.linear({c, r}, s) : b.linear({r, c}, s));
+    };
+    Scalar et = loops::scalarOf(dt);
+    Scalar accT = b.options().wideAccumulators ? Scalar::F64 : et;
+    unsigned acc = b.local("acc", accT);
+    b.loops({M, N}, [&](Index mn) {
+      b.assign(acc, b.f(0, accT));
+      b.loops({K}, [&](Index k) {
+        const Expr *av =
+            aMat ? at(a, as, mn[0], k[0]) : at(a, as, b.i(0), k[0]);
+        const Expr *wv = wMat ? at(w, ws, k[0], mn[1]) : b.load(w.buf, k[0]);
+        b.assign(acc, b.apply(OpKind::Add,
+                              {b.read(acc),
+                               b.apply(OpKind::Mul,
+                                       {b.cast(av, accT), b.cast(wv, accT)})}));
+      });
+      b.storeAt(out, b.linear(mn, {M, N}), b.cast(b.read(acc), et));
+    });
+  };
   if (b.blas()) {
     KernelCall c;
     c.dtype = dt;
@@ -387,27 +412,10 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
       c.a = m.buf;
       c.b = aMat ? w.buf : a.buf;
     }
-    b.call(c);
+    b.call(c, inLoops);
     return;
   }
-  auto at = [&](const LoopBuilder::Matrix &m,
-                const std::vector<const Expr *> &s, const Expr *r,
-                const Expr *c) {
-    if (s.size() == 1)
-      return b.load(m.buf, m.trans ? r : c);
-    return b.load(m.buf, m.trans ? b.linear({c, r}, s) : b.linear({r, c}, s));
-  };
-  unsigned acc = b.local("acc", loops::scalarOf(dt));
-  b.loops({M, N}, [&](Index mn) {
-    b.assign(acc, b.f(0, loops::scalarOf(dt)));
-    b.loops({K}, [&](Index k) {
-      const Expr *av = aMat ? at(a, as, mn[0], k[0]) : at(a, as, b.i(0), k[0]);
-      const Expr *wv = wMat ? at(w, ws, k[0], mn[1]) : b.load(w.buf, k[0]);
-      b.assign(acc, b.apply(OpKind::Add,
-                            {b.read(acc), b.apply(OpKind::Mul, {av, wv})}));
-    });
-    b.storeAt(out, b.linear(mn, {M, N}), b.read(acc));
-  });
+  inLoops();
 }
 
 // sum_i a[i] w[i]: BLAS dot, or a loop accumulating in double.
@@ -417,23 +425,26 @@ void loopsDot(LoopBuilder &b, const Op &op) {
   const Expr *n = b.dim(a->type.dims[0]);
   const loops::Buffer *out = b.bufferOf(op.result);
   const loops::Buffer *ab = b.bufferOf(a), *wb = b.bufferOf(w);
+  auto inLoops = [&] {
+    unsigned acc = b.local("acc", Scalar::F64);
+    b.assign(acc, b.f(0, Scalar::F64));
+    b.loops({n}, [&](Index i) {
+      b.accumulate(
+          acc, b.apply(OpKind::Mul, {b.cast(b.element(a, i), Scalar::F64),
+                                     b.cast(b.element(w, i), Scalar::F64)}));
+    });
+    b.storeAt(out, b.i(0), b.cast(b.read(acc), loops::scalarOf(dt)));
+  };
   if (b.blas() && ab && wb) {
     KernelCall c;
     c.kind = KernelCall::Dot;
     c.dtype = dt;
     c.m = n;
     c.a = ab, c.b = wb, c.c = out;
-    b.call(c);
+    b.call(c, inLoops);
     return;
   }
-  unsigned acc = b.local("acc", Scalar::F64);
-  b.assign(acc, b.f(0, Scalar::F64));
-  b.loops({n}, [&](Index i) {
-    b.accumulate(acc,
-                 b.apply(OpKind::Mul, {b.cast(b.element(a, i), Scalar::F64),
-                                       b.cast(b.element(w, i), Scalar::F64)}));
-  });
-  b.storeAt(out, b.i(0), b.cast(b.read(acc), loops::scalarOf(dt)));
+  inLoops();
 }
 
 // y[idx] = x[idx permuted back].

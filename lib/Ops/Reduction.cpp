@@ -321,7 +321,7 @@ void loopsReduce(LoopBuilder &b, const Op &op) {
   Scalar et = loops::scalarOf(dt);
   Fold fold = opDef(op.kind).fold;
   bool isMax = fold == Fold::Max;
-  bool chunked = !isMax && dt == DType::F32;
+  bool chunked = !isMax && dt == DType::F32 && b.options().chunkF32Sums;
   unsigned acc = b.local("acc", isMax ? et : Scalar::F64);
   unsigned part = chunked ? b.local("part", Scalar::F32) : 0;
   LoopBuilder::Chunking blocks{[&] { b.assign(part, b.f(0, Scalar::F32)); },
@@ -407,40 +407,45 @@ void loopsSoftmaxFamily(LoopBuilder &b, const Op &op) {
       keptDims.push_back(sh[i]);
     }
   Scalar et = loops::scalarOf(x->type.dtype);
-  unsigned mx = b.local("mx", et), sum = b.local("se", et);
+  Scalar at = b.options().wideAccumulators ? Scalar::F64 : et;
+  unsigned mx = b.local("mx", at), sum = b.local("se", at);
+  auto xAt = [&](llvm::ArrayRef<const Expr *> full) {
+    return b.cast(b.element(x, full), at);
+  };
   b.loops(keptDims, [&](Index kidx) {
-    auto at = [&](const Expr *j) {
-      std::vector<const Expr *> full(x->type.rank());
+    auto full = [&](const Expr *j) {
+      std::vector<const Expr *> idx(x->type.rank());
       for (size_t i = 0; i < kept.size(); ++i)
-        full[kept[i]] = kidx[i];
-      full[axis] = j;
-      return full;
+        idx[kept[i]] = kidx[i];
+      idx[axis] = j;
+      return idx;
     };
-    b.assign(mx, b.f(-INFINITY, et));
+    b.assign(mx, b.f(-INFINITY, at));
     b.loops({sh[axis]}, [&](Index j) {
-      b.assign(mx, b.maxStep(b.read(mx), b.element(x, at(j[0]))));
+      b.assign(mx, b.maxStep(b.read(mx), xAt(full(j[0]))));
     });
     const Expr *m = b.let("slice.max", b.read(mx));
-    b.assign(sum, b.f(0, et));
+    b.assign(sum, b.f(0, at));
     b.loops({sh[axis]}, [&](Index j) {
-      b.accumulate(sum, b.expShifted(b.element(x, at(j[0])), m));
+      b.accumulate(sum, b.expShifted(xAt(full(j[0])), m));
     });
     const Expr *s = b.let("slice.sum", b.read(sum));
     if (op.kind == OpKind::LogSumExp) {
       b.storeAt(b.bufferOf(op.result), b.linear(kidx, keptDims),
-                b.logSumExp(m, s));
+                b.cast(b.logSumExp(m, s), et));
       return;
     }
     const Expr *logS = op.kind == OpKind::LogSoftmax
                            ? b.let("slice.logsum", b.apply(OpKind::Log, {s}))
                            : nullptr;
     b.loops({sh[axis]}, [&](Index j) {
-      std::vector<const Expr *> full = at(j[0]);
-      const Expr *xm = b.apply(OpKind::Sub, {b.element(x, full), m});
-      b.store(op.result, full,
-              op.kind == OpKind::Softmax
-                  ? b.apply(OpKind::Div, {b.apply(OpKind::Exp, {xm}), s})
-                  : b.apply(OpKind::Sub, {xm, logS}));
+      std::vector<const Expr *> idx = full(j[0]);
+      const Expr *xm = b.apply(OpKind::Sub, {xAt(idx), m});
+      b.store(op.result, idx,
+              b.cast(op.kind == OpKind::Softmax
+                         ? b.apply(OpKind::Div, {b.apply(OpKind::Exp, {xm}), s})
+                         : b.apply(OpKind::Sub, {xm, logS}),
+                     et));
     });
   });
 }

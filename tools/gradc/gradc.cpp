@@ -46,7 +46,7 @@ cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
 cl::SubCommand EmitCmd("emit", "Compile the module to LLVM IR, assembly, an "
                                "object file or C++ source");
 cl::SubCommand LowerCmd("lower", "Print the loop IR of each function (the "
-                                 "stage both backends render)");
+                                 "stage the LLVM backend renders)");
 cl::SubCommand DotCmd("dot", "Draw a function (and its adjoint) as a "
                              "Graphviz graph");
 
@@ -298,7 +298,24 @@ int runRun() {
       else
         llvm::consumeError(syms.takeError());
     }
+    std::vector<Tensor> kept = args;
     outs = (*jit)->call(*target, std::move(args));
+    if (!outs) {
+      // An index out of range: the interpreter says which op and index.
+      std::string msg;
+      std::error_code ec;
+      llvm::handleAllErrors(outs.takeError(),
+                            [&](const llvm::ErrorInfoBase &ei) {
+                              msg = ei.message();
+                              ec = ei.convertToErrorCode();
+                            });
+      if (ec == std::errc::result_out_of_range) {
+        auto again = evaluate(*target, std::move(kept));
+        if (!again)
+          msg = llvm::toString(again.takeError());
+      }
+      outs = llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+    }
   }
   if (!outs)
     return fail(llvm::toString(outs.takeError()));
@@ -335,6 +352,10 @@ int runGrad(bool forward) {
   } else if (!addGradient(*m, *f, Wrt, sm)) {
     return 1;
   }
+  // The derived function is verified like parsed input before it is printed.
+  DiagEngine diag(sm);
+  if (!verify(*m, diag))
+    return fail("internal error: the derived function does not verify");
   print(*m, llvm::outs());
   return 0;
 }

@@ -42,8 +42,10 @@ public:
     std::vector<Dim> stored;
   };
   virtual Matrix matrix(const Value *v) = 0;
+  /// What the backend asked for.
+  virtual const LoopOptions &options() const = 0;
   /// Whether matmul/dot call BLAS kernels.
-  virtual bool blas() const = 0;
+  bool blas() const { return options().blas; }
 
   // --- Statements -------------------------------------------------------
   void store(const Value *v, Index idx, const Expr *x);
@@ -61,7 +63,9 @@ public:
   void assign(unsigned var, const Expr *x);
   /// var += x, reassociable.
   void accumulate(unsigned var, const Expr *x);
-  void call(const KernelCall &c);
+  /// A kernel call; with LoopOptions::kernelFallback, `fallback` writes the
+  /// same computation as loops into the call's body.
+  void call(const KernelCall &c, llvm::function_ref<void()> fallback);
   void memset(const Buffer *b, const Expr *count);
   void copy(const Buffer *dst, const Buffer *src, const Expr *count);
   void comment(const llvm::Twine &text);

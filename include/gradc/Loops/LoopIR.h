@@ -110,6 +110,22 @@ struct KernelCall {
   const Buffer *a = nullptr, *b = nullptr, *c = nullptr;
 };
 
+/// What a backend wants from the lowering.
+struct LoopOptions {
+  /// Call BLAS kernels for matmul/dot; loops otherwise.
+  bool blas = true;
+  /// With `blas`: also give each kernel call its loops (Stmt::body), for a
+  /// backend that chooses at build time (the C++ backend's #ifdef).
+  bool kernelFallback = false;
+  /// Sum f32 elements in float over blocks of LoopBuilder::kChunk before
+  /// adding each block in double (so that the loop vectorizes on 16 lanes);
+  /// false: every element is added in double.
+  bool chunkF32Sums = true;
+  /// Accumulate matmul loops and the softmax family's max and sum in double
+  /// (as the interpreter does) rather than in the element type.
+  bool wideAccumulators = false;
+};
+
 struct Stmt {
   enum Kind : uint8_t {
     For,        // for var = a; var < b; var += step: body
@@ -117,7 +133,7 @@ struct Stmt {
     Assign,     // var = a (a Mutable var)
     Accumulate, // var += a, reassociable (so that loops vectorize)
     Store,      // buf[a] = b
-    Call,       // a library kernel
+    Call,       // a library kernel (body: the same in loops, if asked for)
     Memset,     // buf[0 .. a) = 0
     Copy,       // buf[0 .. a) = src[0 .. a)
     Comment,    // text (the graph op a block computes)

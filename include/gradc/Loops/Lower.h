@@ -17,16 +17,13 @@
 
 namespace gradc::loops {
 
-struct LoopOptions {
-  /// Call BLAS kernels for matmul/dot; loops otherwise.
-  bool blas = true;
-};
-
 std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
                                            const LoopOptions &opts);
 
 /// Bytes of the arena one call of `fn` uses, for the given symbolic dims.
 int64_t arenaBytes(const LoopFunction &fn, const SymEnv &syms);
+/// The same for `f`, from its storage plan alone (no loops are built).
+int64_t arenaBytes(const Function &f, const SymEnv &syms);
 
 /// Alignment of every arena slot, in bytes.
 constexpr int64_t kArenaAlign = 64;

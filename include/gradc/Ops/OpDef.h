@@ -8,6 +8,7 @@
 #ifndef GRADC_OPS_OPDEF_H
 #define GRADC_OPS_OPDEF_H
 
+#include "gradc/IR/Arguments.h"
 #include "gradc/IR/IR.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -29,9 +30,6 @@ class LoopBuilder;
 namespace gradc {
 
 class Builder;
-
-/// Sizes of the symbolic dims of a function call.
-using SymEnv = llvm::StringMap<int64_t>;
 
 struct AttrSpec {
   const char *name;
