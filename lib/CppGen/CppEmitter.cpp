@@ -73,7 +73,17 @@ public:
 private:
   std::string fresh(llvm::StringRef base);
   static const char *ctype(DType t) {
-    return t == DType::F32 ? "float" : "double";
+    switch (t) {
+    case DType::F32:
+      return "float";
+    case DType::F64:
+      return "double";
+    case DType::I32:
+      return "int32_t";
+    case DType::I64:
+      return "int64_t";
+    }
+    llvm_unreachable("element type");
   }
   static const char *ctype(Scalar s) {
     switch (s) {
@@ -95,6 +105,7 @@ private:
   /// The value of a splat constant buffer (all elements equal), if it is one.
   const double *splat(const Buffer *b) const;
   std::string expr(const Expr *e, bool top = false);
+  std::string term(const Expr *x, bool inSum);
   std::string load(const Buffer *b, const Expr *offset);
   void declare(const Stmt &s);
   void stmts(const std::vector<Stmt> &body);
@@ -169,6 +180,16 @@ std::string Renderer::load(const Buffer *b, const Expr *offset) {
   return buf(b) + "[" + expr(offset, true) + "]";
 }
 
+/// An operand of index arithmetic: parenthesized unless atomic, a product,
+/// or (in a sum) a sum.
+std::string Renderer::term(const Expr *x, bool inSum) {
+  bool bare = x->kind == Expr::Read || x->kind == Expr::Sym ||
+              x->kind == Expr::Load || x->kind == Expr::Mul ||
+              (x->kind == Expr::Int && x->i >= 0) ||
+              (inSum && (x->kind == Expr::Add || x->kind == Expr::SAdd));
+  return expr(x, bare);
+}
+
 /// `e` as C++ (parenthesized unless `top` or atomic).
 std::string Renderer::expr(const Expr *e, bool top) {
   auto paren = [&](const std::string &s) { return top ? s : "(" + s + ")"; };
@@ -196,11 +217,10 @@ std::string Renderer::expr(const Expr *e, bool top) {
     return var(e->var);
   case Expr::Load:
     return load(e->buf, e->args[0]);
-  case Expr::Add: // of indices: no parentheses needed inside
-    return paren(expr(e->args[0], true) + " + " + expr(e->args[1], true));
+  case Expr::Add: // of indices: sums and products need no parentheses
+    return paren(term(e->args[0], true) + " + " + term(e->args[1], true));
   case Expr::Mul:
-    return paren(expr(e->args[0], e->args[0]->kind != Expr::Add) + " * " +
-                 expr(e->args[1], e->args[1]->kind != Expr::Add));
+    return paren(term(e->args[0], false) + " * " + term(e->args[1], false));
   case Expr::Min:
     return "std::min<int64_t>(" + expr(e->args[0], true) + ", " +
            expr(e->args[1], true) + ")";
@@ -218,7 +238,15 @@ std::string Renderer::expr(const Expr *e, bool top) {
                  expr(e->args[1]));
   }
   case Expr::Cast:
+    if (e->type == Scalar::I64 && e->args[0]->type != Scalar::I64)
+      return call("gir::toInt64"); // toward zero; NaN, out of range: INT64_MIN
     return std::string(ctype(e->type)) + "(" + expr(e->args[0], true) + ")";
+  case Expr::SAdd:
+    return paren(term(e->args[0], true) + " + " + term(e->args[1], true));
+  case Expr::ILt:
+    return paren(expr(e->args[0]) + " < " + expr(e->args[1]));
+  case Expr::IEq:
+    return paren(expr(e->args[0]) + " == " + expr(e->args[1]));
   case Expr::MaxStep:
     return call("gir::maxStep");
   case Expr::IsNewMax:
@@ -366,6 +394,10 @@ void Renderer::stmt(const Stmt &s) {
   }
   case Stmt::Comment:
     line("// " + s.text);
+    return;
+  case Stmt::FailIf: // an index out of range
+    line("if (" + expr(s.a, true) + ")");
+    line("  return 2;");
     return;
   }
 }
