@@ -46,7 +46,7 @@ cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
 cl::SubCommand EmitCmd("emit", "Compile the module to LLVM IR, assembly, an "
                                "object file or C++ source");
 cl::SubCommand LowerCmd("lower", "Print the loop IR of each function (the "
-                                 "stage the LLVM backend renders)");
+                                 "stage both backends render)");
 cl::SubCommand DotCmd("dot", "Draw a function (and its adjoint) as a "
                              "Graphviz graph");
 

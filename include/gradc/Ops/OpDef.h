@@ -1,8 +1,10 @@
 //===- OpDef.h - The one declaration of each op -----------------*- C++ -*-===//
 //
 // Every op has exactly one OpDef, in lib/Ops/: its attributes, its shape rule,
-// its interpreter kernel and its adjoint (vector-Jacobian product) rule. The
-// verifier, the interpreter and the AD pass only ever go through this table.
+// its interpreter kernel, its adjoint (vector-Jacobian product) rule and its
+// lowering (the scalar formula of an elementwise op, or a hook writing the
+// op's loop IR). The verifier, the interpreter, the AD pass and the loop
+// lowering only ever go through this table.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GRADC_OPS_OPDEF_H
