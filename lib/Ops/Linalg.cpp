@@ -345,7 +345,26 @@ void loopsBatchedMatMul(LoopBuilder &b, const Op &op) {
 }
 
 void loopsMatMul(LoopBuilder &b, const Op &op) {
-  if (op.operands[0]->type.rank() > 2 || op.operands[1]->type.rank() > 2)
+  const Value *x = op.operands[0], *y = op.operands[1];
+  if (x->type.rank() > 2 && y->type.rank() == 2 && b.blas() && b.bufferOf(x)) {
+    // [..., M, K] x [K, N]: the leading dims are rows of one GEMM.
+    LoopBuilder::Matrix w = b.matrix(y);
+    std::vector<const Expr *> xs = b.shape(x->type.dims),
+                              ws = b.shape(w.stored);
+    KernelCall c;
+    c.kind = KernelCall::Gemm;
+    c.dtype = op.result->type.dtype;
+    c.c = b.bufferOf(op.result);
+    c.a = b.bufferOf(x), c.b = w.buf;
+    c.transB = w.trans;
+    c.m = b.product(llvm::ArrayRef<const Expr *>(xs).drop_back());
+    c.k = xs.back();
+    c.n = w.trans ? ws[0] : ws[1];
+    c.lda = xs.back(), c.ldb = ws[1];
+    b.call(c, [&] { loopsBatchedMatMul(b, op); });
+    return;
+  }
+  if (x->type.rank() > 2 || y->type.rank() > 2)
     return loopsBatchedMatMul(b, op);
   LoopBuilder::Matrix a = b.matrix(op.operands[0]),
                       w = b.matrix(op.operands[1]);
