@@ -551,6 +551,50 @@ void loopsConv(LoopBuilder &b, const Op &op) {
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
   int64_t og = w.groups > 1 ? wv->type.dims[0].size / w.groups : 0;
   const Expr *cg = b.dim(wv->type.dims[1]);
+  if (w.dh == 1 && w.dw == 1) {
+    // Undilated: each output's taps inside the input form a rectangle of
+    // the kernel, so the loops run over it alone (no masking).
+    const Expr *kh = b.i(wv->type.dims[2].size),
+               *kw = b.i(wv->type.dims[3].size);
+    auto clampLo = [&](const Expr *v) {
+      return b.select(b.ilt(v, b.i(0)), b.i(0), v);
+    };
+    b.loops(b.shape(y->type.dims), [&](loops::Index yi) {
+      b.assign(acc,
+               op.operands.size() == 3
+                   ? b.cast(b.element(op.operands[2], {yi[1]}), Scalar::F64)
+                   : b.f(0, Scalar::F64));
+      const Expr *h0 = b.let("h0", b.mul(yi[2], b.i(w.sh)));
+      const Expr *w0 = b.let("w0", b.mul(yi[3], b.i(w.sw)));
+      // taps p with 0 <= h0 + p - pt < H
+      const Expr *pLo =
+          b.let("p.lo", clampLo(b.sadd(b.i(w.pt), b.mul(h0, b.i(-1)))));
+      const Expr *pHi =
+          b.let("p.hi", b.min(kh, b.sadd(b.i(h + w.pt), b.mul(h0, b.i(-1)))));
+      const Expr *qLo =
+          b.let("q.lo", clampLo(b.sadd(b.i(w.pl), b.mul(w0, b.i(-1)))));
+      const Expr *qHi =
+          b.let("q.hi", b.min(kw, b.sadd(b.i(wi + w.pl), b.mul(w0, b.i(-1)))));
+      b.loops({cg}, [&](loops::Index ci) {
+        const Expr *c = ci[0];
+        for (int64_t g = 1; g < w.groups; ++g)
+          c = b.select(b.ilt(yi[1], b.i(g * og)), c,
+                       b.add(ci[0], b.i(g * wv->type.dims[1].size)));
+        b.forLoop(pLo, pHi, 1, [&](const Expr *p) {
+          const Expr *ih = b.let("ih", b.sadd(b.add(h0, p), b.i(-w.pt)));
+          b.forLoop(qLo, qHi, 1, [&](const Expr *q) {
+            const Expr *iw = b.sadd(b.add(w0, q), b.i(-w.pl));
+            const Expr *xv = b.element(x, {yi[0], c, ih, iw});
+            const Expr *wvv = b.element(wv, {yi[1], ci[0], p, q});
+            b.accumulate(acc, b.apply(OpKind::Mul, {b.cast(xv, Scalar::F64),
+                                                    b.cast(wvv, Scalar::F64)}));
+          });
+        });
+      });
+      b.store(y, yi, b.cast(b.read(acc), et));
+    });
+    return;
+  }
   b.loops(b.shape(y->type.dims), [&](loops::Index yi) {
     b.assign(acc, op.operands.size() == 3
                       ? b.cast(b.element(op.operands[2], {yi[1]}), Scalar::F64)
