@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build python3 llvm-19-dev llvm-19-tools
           zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libopenblas-dev
-          graphviz)
+          graphviz python3-numpy python3-sklearn)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

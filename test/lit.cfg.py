@@ -50,3 +50,8 @@ config.substitutions.append(
      os.path.join(config.test_source_root, "Inputs", "cpp_check.py")))
 if shutil.which("dot"):
     config.available_features.add("graphviz")
+config.available_features.add("backend-" + backend)
+import subprocess
+if subprocess.run(["/usr/bin/python3", "-c", "import numpy, sklearn"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("sklearn")

@@ -40,12 +40,17 @@ TEST_P(AdjointProperty, MatchesFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(AllOps, AdjointProperty,
                          ::testing::ValuesIn(test::allCases()),
                          test::CaseName());
+INSTANTIATE_TEST_SUITE_P(ModelOps, AdjointProperty,
+                         ::testing::ValuesIn(test::modelCases()),
+                         test::CaseName());
 
 /// The printed adjoint must itself parse and verify: it is ordinary IR.
 TEST(Autodiff, AdjointRoundTrips) {
-  for (const Case &c : test::allCases()) {
+  std::vector<Case> cases = test::allCases(), more = test::modelCases();
+  cases.insert(cases.end(), more.begin(), more.end());
+  for (const Case &c : cases) {
     auto m = test::parse(c.source);
-    ASSERT_TRUE(m);
+    ASSERT_TRUE(m) << c.name;
     GradOptions opts;
     opts.vjp = true;
     auto g = buildGradient(*m, *m->functions[0], opts);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cctype>
 #include <ostream>
 #include <string>
@@ -49,8 +50,9 @@ inline std::vector<Case> allCases() {
   for (const char *op : {"add", "sub", "mul", "div", "max", "min", "pow"})
     for (auto &s : shapes)
       cases.push_back(binary(op, s[0], s[1]));
-  for (const char *op : {"neg", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
-                         "abs", "sin", "cos"}) {
+  for (const char *op :
+       {"neg", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin",
+        "cos", "erf", "log1p", "expm1", "softplus", "rsqrt", "sign", "floor"}) {
     cases.push_back(unary(op, "f64[3,4]"));
     cases.push_back(unary(op, "f32[N]"));
   }
@@ -86,6 +88,9 @@ inline std::vector<Case> allCases() {
                        "%a: f64, %b: f64[N]) -> f64[2,N]",
                        "  %y = broadcast_to %a {shape=[2,N]}\n"
                        "  %z = mul %y, %b\n  return %z\n"));
+  cases.push_back(body("dim", "%a: f64[N,3]) -> f64[N,3]",
+                       "  %n = dim %a {axis=0}\n  %k = dim %a {axis=-1}\n"
+                       "  %y = mul %a, %n\n  %z = div %y, %k\n  return %z\n"));
   // Reductions and the stable composites.
   for (const char *op : {"sum", "mean", "reduce_max"}) {
     std::string o = op;
@@ -128,6 +133,139 @@ inline std::vector<Case> allCases() {
            "  %ps = sum %p {axes=[1]}\n  %r = sub %l, %ps\n  %L = mean %r\n"
            "  return %L\n"));
   return cases;
+}
+
+/// Programs with the ops of issue 9 (integers, indexing, batched matmul,
+/// einsum, convolution, pooling), every attribute combination.
+inline std::vector<Case> modelCases() {
+  std::vector<Case> c;
+  auto add = [&](std::string name, std::string sig, std::string ops) {
+    c.push_back(body(std::move(name), std::move(sig), std::move(ops)));
+  };
+  // cast
+  add("cast f32 round trip", "%a: f64[3,4]) -> f64[3,4]",
+      "  %b = cast %a : f32\n  %c = cast %b : f64[3,4]\n"
+      "  %y = mul %c, %a\n  return %y\n");
+  add("cast through i64", "%a: f64[N,3]) -> f64[N,3]",
+      "  %i = cast %a : i64\n  %f = cast %i : f64\n  %y = mul %f, %a\n"
+      "  return %y\n");
+  // reductions
+  add("reduce_min all", "%a: f64[N,3]) -> f64",
+      "  %y = reduce_min %a\n  return %y\n");
+  add("reduce_min keepdims", "%a: f64[2,N,3]) -> f64[2,1,3]",
+      "  %y = reduce_min %a {axes=[1], keepdims=true}\n  return %y\n");
+  add("reduce_min axes", "%a: f64[2,3,4]) -> f64[3]",
+      "  %y = reduce_min %a {axes=[0,-1]}\n  return %y\n");
+  // slice, concat, pad
+  add("slice", "%a: f64[4,5]) -> f64[2,5]",
+      "  %y = slice %a {starts=[1], ends=[3]}\n  return %y\n");
+  add("slice steps negative unordered", "%a: f64[4,5]) -> f64[2,2]",
+      "  %y = slice %a {starts=[-4,1], ends=[100,-1], axes=[-1,0], "
+      "steps=[2,1]}\n  return %y\n");
+  add("slice step 3 symbolic", "%a: f64[N,5]) -> f64[N,2]",
+      "  %y = slice %a {starts=[0,1], ends=[N,5], steps=[1,3]}\n  return %y\n");
+  add("slice step 2 exact", "%a: f64[6]) -> f64[3]",
+      "  %y = slice %a {starts=[0], ends=[6], steps=[2]}\n  return %y\n");
+  add("concat", "%a: f64[N,2], %b: f64[N,3]) -> f64[N,7]",
+      "  %y = concat %a, %b, %a {axis=1}\n  return %y\n");
+  add("concat axis 0", "%a: f64[2,3], %b: f64[1,3]) -> f64[3,3]",
+      "  %y = concat %a, %b {axis=-2}\n  return %y\n");
+  add("pad", "%a: f64[2,3]) -> f64[3,5]",
+      "  %y = pad %a {pads=[1,0,0,2], value=0.5}\n  %z = mul %y, %y\n"
+      "  return %z\n");
+  add("pad symbolic", "%a: f64[N,3]) -> f64[N,6]",
+      "  %y = pad %a {pads=[0,1,0,2]}\n  return %y\n");
+  // gather and scatter
+  add("gather axis 1", "%a: f64[N,3]) -> f64[N,4]",
+      "  %i = const [2, 0, 2, -1] : i64[4]\n  %y = gather %a, %i {axis=1}\n"
+      "  return %y\n");
+  add("gather 0-d index", "%a: f64[3,4]) -> f64[4]",
+      "  %i = const -2 : i32\n  %y = gather %a, %i\n  return %y\n");
+  add("gather 2-d index", "%a: f64[3,4]) -> f64[2,2,4]",
+      "  %i = const [[0, 1], [1, 1]] : i32[2,2]\n  %y = gather %a, %i "
+      "{axis=0}\n"
+      "  return %y\n");
+  add("gather index argument", "%E: f64[3,4], %t: i64[N]) -> f64[N,4]",
+      "  %y = gather %E, %t {axis=0}\n  %z = mul %y, %y\n  return %z\n");
+  add("scatter_add", "%b: f64[4,3], %u: f64[3,3]) -> f64[4,3]",
+      "  %i = const [1, 1, -1] : i64[3]\n  %y = scatter_add %b, %i, %u\n"
+      "  %z = mul %y, %y\n  return %z\n");
+  add("gather_elements labels", "%a: f64[N,4], %y: i64[N,1]) -> f64[N,1]",
+      "  %p = gather_elements %a, %y {axis=1}\n  return %p\n");
+  add("gather_elements axis 0", "%a: f64[3,4]) -> f64[2,4]",
+      "  %i = const [[0, -1, 2, 2], [1, 1, 0, -3]] : i64[2,4]\n"
+      "  %y = gather_elements %a, %i {axis=0}\n  return %y\n");
+  add("scatter_add_elements", "%b: f64[3,4], %u: f64[3,2]) -> f64[3,4]",
+      "  %i = const [[0, 0], [3, -1], [2, 1]] : i64[3,2]\n"
+      "  %y = scatter_add_elements %b, %i, %u {axis=1}\n  %z = mul %y, %y\n"
+      "  return %z\n");
+  add("one_hot", "%a: f64[3,4]) -> f64[3,4]",
+      "  %i = const [0, 3, -1] : i64[3]\n  %o = one_hot %i {depth=4} : f64\n"
+      "  %y = mul %o, %a\n  return %y\n");
+  add("iota mask", "%a: f64[N,4]) -> f64[N,4]",
+      "  %m = iota {shape=[N,4], axis=1} : f64\n  %y = mul %m, %a\n"
+      "  return %y\n");
+  add("argmax picks the row max", "%a: f64[N,4]) -> f64[N,1]",
+      "  %k = argmax %a {axis=1} : i64\n  %k2 = reshape %k {shape=[N,1]}\n"
+      "  %y = gather_elements %a, %k2 {axis=1}\n  return %y\n");
+  add("cumsum", "%a: f64[3,4]) -> f64[3,4]",
+      "  %y = cumsum %a {axis=0}\n  %z = mul %y, %y\n  return %z\n");
+  add("cumsum exclusive reverse", "%a: f64[N,4]) -> f64[N,4]",
+      "  %y = cumsum %a {axis=-1, exclusive=true, reverse=true}\n"
+      "  %z = mul %y, %a\n  return %z\n");
+  // batched matmul and einsum
+  add("matmul batched", "%a: f64[2,3,4], %b: f64[2,4,5]) -> f64[2,3,5]",
+      "  %y = matmul %a, %b\n  return %y\n");
+  add("matmul batch x matrix", "%a: f64[B,3,4], %b: f64[4,5]) -> f64[B,3,5]",
+      "  %y = matmul %a, %b\n  return %y\n");
+  add("matmul broadcast batch",
+      "%a: f64[2,1,3,4], %b: f64[3,4,2]) -> f64[2,3,3,2]",
+      "  %y = matmul %a, %b\n  return %y\n");
+  add("matmul vector x batch", "%a: f64[4], %b: f64[2,4,5]) -> f64[2,5]",
+      "  %y = matmul %a, %b\n  return %y\n");
+  add("matmul batch x vector", "%a: f64[2,3,4], %b: f64[4]) -> f64[2,3]",
+      "  %y = matmul %a, %b\n  return %y\n");
+  for (auto [spec, sig, out] : std::vector<std::array<const char *, 3>>{
+           {"ij,jk->ik", "%a: f64[3,4], %b: f64[4,2]", "f64[3,2]"},
+           {"bij,bjk->bik", "%a: f64[B,3,4], %b: f64[B,4,2]", "f64[B,3,2]"},
+           {"bhqd,bhkd->bhqk", "%a: f64[2,2,3,4], %b: f64[2,2,5,4]",
+            "f64[2,2,3,5]"},
+           {"i,j->ij", "%a: f64[3], %b: f64[4]", "f64[3,4]"},
+           {"ij,j->i", "%a: f64[3,4], %b: f64[4]", "f64[3]"},
+           {"ij,kj->", "%a: f64[3,4], %b: f64[2,4]", "f64"},
+           {"ij,jk->k", "%a: f64[3,4], %b: f64[4,2]", "f64[2]"},
+           {"ij->ji", "%a: f64[3,4]", "f64[4,3]"},
+           {"ij->", "%a: f64[3,4]", "f64"},
+           {"ijk->ki", "%a: f64[2,3,4]", "f64[4,2]"}}) {
+    std::string operands =
+        std::string(sig).find("%b") != std::string::npos ? "%a, %b" : "%a";
+    add(std::string("einsum ") + spec, std::string(sig) + ") -> " + out,
+        "  %y = einsum " + operands + " {spec=\"" + spec +
+            "\"}\n"
+            "  return %y\n");
+  }
+  // convolution and pooling
+  add("conv2d",
+      "%x: f64[N,2,5,5], %w: f64[3,2,3,3], %b: f64[3]) -> f64[N,3,3,3]",
+      "  %y = conv2d %x, %w, %b\n  return %y\n");
+  add("conv2d strides pads dilations",
+      "%x: f64[1,2,6,7], %w: f64[2,2,3,2]) -> f64[1,2,3,4]",
+      "  %y = conv2d %x, %w {strides=[2,2], pads=[1,0,1,2], dilations=[1,2]}\n"
+      "  return %y\n");
+  add("conv2d groups", "%x: f64[1,4,4,4], %w: f64[6,2,2,2]) -> f64[1,6,3,3]",
+      "  %y = conv2d %x, %w {groups=2}\n  return %y\n");
+  add("max_pool2d", "%x: f64[N,2,4,4]) -> f64[N,2,2,2]",
+      "  %y = max_pool2d %x {kernel=[2,2], strides=[2,2]}\n  return %y\n");
+  add("max_pool2d overlapping padded", "%x: f64[1,2,5,4]) -> f64[1,2,3,4]",
+      "  %y = max_pool2d %x {kernel=[3,2], strides=[2,1], pads=[1,1,1,0]}\n"
+      "  return %y\n");
+  add("avg_pool2d", "%x: f64[N,2,5,5]) -> f64[N,2,3,3]",
+      "  %y = avg_pool2d %x {kernel=[3,3], strides=[2,2], pads=[1,1,1,1]}\n"
+      "  return %y\n");
+  add("avg_pool2d count_include_pad", "%x: f64[1,2,5,5]) -> f64[1,2,3,3]",
+      "  %y = avg_pool2d %x {kernel=[3,3], strides=[2,2], pads=[1,1,1,1], "
+      "count_include_pad=true}\n  return %y\n");
+  return c;
 }
 
 /// GoogleTest's name for a parameterized case: its name, sanitized, and its

@@ -106,6 +106,35 @@ INSTANTIATE_TEST_SUITE_P(AllOps, JitVsInterpreter,
                          ::testing::ValuesIn(test::allCases()),
                          test::CaseName());
 
+/// The issue-9 programs (and their adjoints): those the loop IR lowers agree
+/// with the interpreter; the others are refused with the op named, never
+/// miscompiled.
+class ModelOpsJit : public ::testing::TestWithParam<test::Case> {};
+
+TEST_P(ModelOpsJit, AgreeOrRefuse) {
+  auto m = test::parse(GetParam().source);
+  ASSERT_TRUE(m);
+  addGradient(*m);
+  if (llvm::Error e = checkCompiled(*m, CompiledBy::Loops)) {
+    std::string msg = llvm::toString(std::move(e));
+    EXPECT_NE(msg.find("is not compiled by the LLVM backend yet"),
+              std::string::npos)
+        << msg;
+    auto jit = Jit::create(*m, LowerOptions());
+    ASSERT_FALSE(bool(jit));
+    EXPECT_NE(llvm::toString(jit.takeError()).find("--backend interp"),
+              std::string::npos);
+    return;
+  }
+  for (bool blas : {kHaveBlas, false})
+    EXPECT_EQ(compare(*m, 1, blas), "")
+        << GetParam().name << (blas ? " (blas)" : " (loops)");
+}
+
+INSTANTIATE_TEST_SUITE_P(ModelOps, ModelOpsJit,
+                         ::testing::ValuesIn(test::modelCases()),
+                         test::CaseName());
+
 /// Random programs: chains of ops over [N,4] and [4,4] values with fan-out,
 /// broadcasting, reductions and matmuls, and their adjoints.
 std::string randomProgram(std::mt19937_64 &rng, const char *dt) {

@@ -9,8 +9,8 @@ Activity::Activity(const Function &f, llvm::ArrayRef<const Value *> from,
   // Varied: forward from the chosen arguments, through differentiable ops.
   llvm::DenseSet<const Value *> varied(from.begin(), from.end());
   for (const auto &op : f.ops) {
-    if (!opDef(op->kind).vjp)
-      continue; // piecewise constant: its result does not vary
+    if (!opDef(op->kind).vjp || !op->result->type.isFloat())
+      continue; // piecewise constant or an integer: its result does not vary
     for (const Value *v : op->operands)
       if (varied.contains(v)) {
         varied.insert(op->result);

@@ -18,17 +18,19 @@ bool CheckReport::ok() const {
 
 Function *promoteToF64(Module &m, const Function &f) {
   Function *g = m.addFunction(f.name);
+  // Integer values (indices, labels) keep their type.
+  auto promote = [](DType t) { return isFloat(t) ? DType::F64 : t; };
   for (Value *a : f.args)
-    g->addArg(a->name, Type{DType::F64, a->type.dims});
+    g->addArg(a->name, Type{promote(a->type.dtype), a->type.dims});
   Builder b(*g);
   g->results = b.inlineCall(f, g->args);
   for (const Type &t : f.resultTypes)
-    g->resultTypes.push_back(Type{DType::F64, t.dims});
+    g->resultTypes.push_back(Type{promote(t.dtype), t.dims});
   for (auto &op : g->ops) {
-    op->result->type.dtype = DType::F64;
-    op->constValue.dtype = DType::F64;
+    op->result->type.dtype = promote(op->result->type.dtype);
+    op->constValue.dtype = promote(op->constValue.dtype);
     if (op->declaredType)
-      op->declaredType->dtype = DType::F64;
+      op->declaredType->dtype = promote(op->declaredType->dtype);
   }
   return g;
 }
@@ -71,7 +73,8 @@ public:
     if (auto e = sampleInputs())
       return e;
     for (const Type &t : f_->resultTypes)
-      cot_.push_back(random(t, false));
+      cot_.push_back(isFloat(t.dtype) ? random(t, false)
+                                      : Tensor(t.dtype, shapeOf(t), 0.0));
     if (auto e = checkReverse())
       return e;
     if (auto e = checkForward())
@@ -86,9 +89,15 @@ private:
       s.push_back(d.isSym() ? syms_[d.sym] : d.size);
     return s;
   }
-  /// |x| in [0.1, 2], random sign unless `positive`.
+  /// |x| in [0.1, 2], random sign unless `positive`; an integer (an index)
+  /// is 0 or 1, valid for every sampled dim.
   Tensor random(const Type &t, bool positive) {
     Tensor r(DType::F64, shapeOf(t));
+    if (isInt(t.dtype)) {
+      for (double &x : r.data)
+        x = double(rng_() % 2);
+      return r;
+    }
     std::uniform_real_distribution<double> mag(0.1, 2.0);
     for (double &x : r.data)
       x = mag(rng_) * (positive || rng_() % 2 ? 1 : -1);

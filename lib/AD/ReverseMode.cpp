@@ -26,9 +26,11 @@ static llvm::Error fail(const llvm::Twine &msg) {
 llvm::Expected<std::vector<unsigned>>
 resolveWrt(const Function &f, const std::vector<std::string> &wrt) {
   std::vector<unsigned> idx;
+  // Integer arguments (indices, labels) have no derivative.
   if (wrt.empty()) {
     for (unsigned i = 0; i < f.args.size(); ++i)
-      idx.push_back(i);
+      if (f.args[i]->type.isFloat())
+        idx.push_back(i);
     return idx;
   }
   for (const std::string &w : wrt) {
@@ -39,6 +41,9 @@ resolveWrt(const Function &f, const std::vector<std::string> &wrt) {
     unsigned i = it - f.args.begin();
     if (llvm::is_contained(idx, i))
       return fail("argument '" + name + "' is named twice");
+    if (!f.args[i]->type.isFloat())
+      return fail("argument '" + name + "' of '@" + f.name + "' has type " +
+                  f.args[i]->type.str() + "; integers are not differentiable");
     idx.push_back(i);
   }
   return idx;
@@ -196,8 +201,13 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
   GradOptions transpose;
   transpose.vjp = true;
   transpose.primalResults = false;
+  // Integer results have no tangent; the others are linear in u.
+  std::vector<size_t> floatResults;
   for (size_t i = f.args.size(); i < (*G)->args.size(); ++i)
-    transpose.wrt.push_back((*G)->args[i]->name);
+    if ((*G)->args[i]->type.isFloat()) {
+      transpose.wrt.push_back((*G)->args[i]->name);
+      floatResults.push_back(i - f.args.size());
+    }
   transpose.name = "transpose";
   auto H = buildGradient(scratch, **G, transpose);
   if (!H)
@@ -226,12 +236,18 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
   std::vector<Value *> out = b.inlineCall(**H, hArgs);
   j->results = results;
   j->resultTypes = f.resultTypes;
-  for (size_t i = 0; i < out.size(); ++i) {
+  for (size_t i = 0, k = 0; i < f.results.size(); ++i) {
+    if (k == floatResults.size() || floatResults[k] != i) {
+      b.setNameHint("d" + f.results[i]->name);
+      j->results.push_back(b.splat(0, f.resultTypes[i]));
+      j->resultTypes.push_back(f.resultTypes[i]);
+      continue;
+    }
+    Value *t = out[k++];
     // The tangent of %f is %df, as the cotangent is in @f.grad.
-    if (out[i]->def && !llvm::is_contained(results, out[i]) &&
-        llvm::count(out, out[i]) == 1)
-      j->renameValue(out[i], j->uniqueName("d" + f.results[i]->name));
-    j->results.push_back(out[i]);
+    if (t->def && !llvm::is_contained(results, t) && llvm::count(out, t) == 1)
+      j->renameValue(t, j->uniqueName("d" + f.results[i]->name));
+    j->results.push_back(t);
     j->resultTypes.push_back(f.resultTypes[i]);
   }
   return j;

@@ -2,8 +2,8 @@
 #include "gradc/Codegen/Jit.h"
 #include "gradc/Codegen/CompileCache.h"
 #include "gradc/IR/ABI.h"
+#include "gradc/IR/Arguments.h"
 #include "gradc/IR/Printer.h"
-#include "gradc/Interp/Interpreter.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -105,6 +105,10 @@ Jit::~Jit() = default;
 llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
                                                  const LowerOptions &opts) {
   auto start = std::chrono::steady_clock::now();
+  if (auto e = checkCompiled(m, CompiledBy::Loops, opts.only))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   llvm::toString(std::move(e)) +
+                                       "; use --backend interp");
   initTargets();
   std::unique_ptr<Jit> j(new Jit());
   llvm::orc::JITTargetMachineBuilder jtmb = hostBuilder();
@@ -208,7 +212,7 @@ llvm::Expected<std::vector<Tensor>> Jit::call(const Function &f,
   // Refuse sizes whose buffers would not fit in memory, before allocating.
   int64_t bytes = workspaceBytes(f, *syms);
   for (const Type &t : f.resultTypes) {
-    int64_t n = t.dtype == DType::F32 ? 4 : 8;
+    int64_t n = dtypeSize(t.dtype);
     for (const Dim &d : t.dims) {
       int64_t size = d.isSym() ? syms->lookup(d.sym) : d.size;
       n = size > (int64_t(1) << 40) / n ? (int64_t(1) << 40) : n * size;
@@ -228,14 +232,21 @@ llvm::Expected<std::vector<Tensor>> Jit::call(const Function &f,
   std::vector<std::vector<char>> inBufs;
   std::vector<void *> in;
   for (const Tensor &t : args) {
-    size_t esz = t.dtype == DType::F32 ? 4 : 8;
+    size_t esz = dtypeSize(t.dtype);
     inBufs.emplace_back(std::max<size_t>(1, t.data.size()) * esz);
     for (size_t i = 0; i < t.data.size(); ++i) {
+      char *p = inBufs.back().data() + i * esz;
       if (t.dtype == DType::F32) {
         float v = float(t.data[i]);
-        std::memcpy(inBufs.back().data() + i * 4, &v, 4);
+        std::memcpy(p, &v, 4);
+      } else if (t.dtype == DType::I32) {
+        int32_t v = int32_t(t.data[i]);
+        std::memcpy(p, &v, 4);
+      } else if (t.dtype == DType::I64) {
+        int64_t v = int64_t(t.data[i]);
+        std::memcpy(p, &v, 8);
       } else {
-        std::memcpy(inBufs.back().data() + i * 8, &t.data[i], 8);
+        std::memcpy(p, &t.data[i], 8);
       }
     }
     in.push_back(inBufs.back().data());
@@ -254,22 +265,37 @@ llvm::Expected<std::vector<Tensor>> Jit::call(const Function &f,
   }
   std::vector<std::vector<char>> outBufs;
   for (const Tensor &t : results) {
-    outBufs.emplace_back(t.data.size() * (t.dtype == DType::F32 ? 4 : 8) + 8);
+    outBufs.emplace_back(t.data.size() * dtypeSize(t.dtype) + 8);
     out.push_back(outBufs.back().data());
   }
-  if ((*fn)(in.data(), dims.data(), out.data()) != 0)
+  int rc = (*fn)(in.data(), dims.data(), out.data());
+  if (rc == 2) // the interpreter, stopping at the same op, can name it
+    return llvm::createStringError(
+        std::make_error_code(std::errc::result_out_of_range),
+        "'@" + f.name + "': an index is out of range");
+  if (rc != 0)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "'@" + f.name +
                                        "': cannot allocate its buffers");
   for (size_t k = 0; k < results.size(); ++k) {
     Tensor &t = results[k];
+    size_t esz = dtypeSize(t.dtype);
     for (size_t i = 0; i < t.data.size(); ++i) {
+      const char *p = outBufs[k].data() + i * esz;
       if (t.dtype == DType::F32) {
         float v;
-        std::memcpy(&v, outBufs[k].data() + i * 4, 4);
+        std::memcpy(&v, p, 4);
         t.data[i] = v;
+      } else if (t.dtype == DType::I32) {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        t.data[i] = v;
+      } else if (t.dtype == DType::I64) {
+        int64_t v;
+        std::memcpy(&v, p, 8);
+        t.data[i] = double(v);
       } else {
-        std::memcpy(&t.data[i], outBufs[k].data() + i * 8, 8);
+        std::memcpy(&t.data[i], p, 8);
       }
     }
   }

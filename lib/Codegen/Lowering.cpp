@@ -1,38 +1,35 @@
-//===- Lowering.cpp - From the graph IR to LLVM IR ------------------------===//
+//===- Lowering.cpp - Rendering the loop IR as LLVM IR --------------------===//
 //
-// A function is lowered op by op, in order, following its storage Plan
-// (Plan.h). Each value is one of:
-//  - an argument, a constant (a global array), or an output (the caller's
-//    buffer): no allocation;
-//  - fused: an elementwise op used exactly once, by an elementwise op or a
-//    sum/mean/reduce_max of its own shape, and not returned, or a
-//    broadcast_to read only by such loops: no buffer, it is recomputed inside
-//    its consumers' loops;
-//  - a view: reshape shares its operand's buffer; a transpose used only by
-//    matmuls becomes a BLAS transpose flag;
-//  - a register: a member of a loop group read only inside its group;
-//  - otherwise stored once in the module's arena, in a slot that a later
-//    value of the same type reuses once the last reader of this one is done.
-// Consecutive loops over the same dims (a loop group) are emitted as one.
+// Each function is lowered to the loop IR (gradc/Loops/Lower.h), which has
+// decided fusion, loop groups, storage and every op's loops; this file only
+// renders it: buffers become the C ABI's pointers, constant globals and
+// offsets into one arena; loops become counted loops with a phi; `let`s SSA
+// values, mutable variables allocas; the formula of an elementwise op comes
+// from its OpDef (vector math included); kernel calls become CBLAS calls.
+// Sums are reassociable (fast-math `reassoc`) so that their loops vectorize.
 //
 //===----------------------------------------------------------------------===//
 #include "gradc/Codegen/Lowering.h"
 
-#include "Plan.h"
 #include "gradc/IR/ABI.h"
+#include "gradc/Loops/Lower.h"
 
 #include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/DenseSet.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Verifier.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace gradc {
 
 using llvm::IRBuilder;
 using LV = llvm::Value;
+using loops::Buffer;
+using loops::Expr;
+using loops::kArenaAlign;
+using loops::LoopFunction;
+using loops::Scalar;
+using loops::Stmt;
 
 std::string packedSymbolName(const Function &f) {
   return cSymbolName(f.name) + "__packed";
@@ -40,235 +37,274 @@ std::string packedSymbolName(const Function &f) {
 
 namespace {
 
-using codegen::eltSize;
-using codegen::kAlign;
-using codegen::Plan;
-
-class FunctionLowering {
+class Renderer {
 public:
-  FunctionLowering(const Function &f, llvm::Module &m, const LowerOptions &o)
-      : f_(f), m_(m), ctx_(m.getContext()), b_(ctx_), opts_(o), plan_(f) {}
+  Renderer(const LoopFunction &lf, llvm::Module &m)
+      : lf_(lf), f_(*lf.source), m_(m), ctx_(m.getContext()), b_(ctx_) {}
 
   llvm::Function *run();
 
 private:
   llvm::Type *elt(DType t) {
-    return t == DType::F32 ? b_.getFloatTy() : b_.getDoubleTy();
+    switch (t) {
+    case DType::F32:
+      return b_.getFloatTy();
+    case DType::F64:
+      return b_.getDoubleTy();
+    case DType::I32:
+      return b_.getInt32Ty();
+    case DType::I64:
+      return b_.getInt64Ty();
+    }
+    llvm_unreachable("element type");
+  }
+  llvm::Type *type(Scalar s) {
+    switch (s) {
+    case Scalar::I1:
+      return b_.getInt1Ty();
+    case Scalar::I64:
+      return b_.getInt64Ty();
+    case Scalar::F32:
+      return b_.getFloatTy();
+    case Scalar::F64:
+      return b_.getDoubleTy();
+    }
+    llvm_unreachable("scalar type");
   }
   llvm::Type *i64() { return b_.getInt64Ty(); }
   LV *c64(int64_t v) { return b_.getInt64(v); }
-  LV *fp(DType t, double v) { return llvm::ConstantFP::get(elt(t), v); }
-
-  std::vector<LV *> shapeOf(const Type &t) {
-    std::vector<LV *> s;
-    for (const Dim &d : t.dims)
-      s.push_back(d.isSym() ? dims_.lookup(d.sym) : c64(d.size));
-    return s;
-  }
-  LV *product(llvm::ArrayRef<LV *> s) {
-    LV *n = c64(1);
-    for (LV *d : s)
-      n = b_.CreateMul(n, d);
-    return n;
-  }
-  LV *numBytes(const Type &t) {
-    return b_.CreateMul(product(shapeOf(t)), c64(eltSize(t.dtype)));
-  }
-  /// Row-major linear index of `idx` in `shape`.
-  LV *linear(llvm::ArrayRef<LV *> idx, llvm::ArrayRef<LV *> shape) {
-    LV *off = c64(0);
-    for (size_t i = 0; i < idx.size(); ++i)
-      off = b_.CreateAdd(b_.CreateMul(off, shape[i]), idx[i], "", true, true);
-    return off;
-  }
-  /// The index into an operand of type `u` broadcast to type `t`.
-  std::vector<LV *> mapIndex(llvm::ArrayRef<LV *> idx, const Type &t,
-                             const Type &u) {
-    std::vector<LV *> out;
-    size_t off = t.rank() - u.rank();
-    for (size_t j = 0; j < u.rank(); ++j)
-      out.push_back(u.dims[j].isOne() && !t.dims[j + off].isOne()
-                        ? c64(0)
-                        : idx[j + off]);
-    return out;
+  LV *bytes(const Buffer *b, LV *count) {
+    return b_.CreateMul(count, c64(dtypeSize(b->dtype)));
   }
 
-  llvm::AllocaInst *entryAlloca(llvm::Type *t) {
-    IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
-    return eb.CreateAlloca(t);
-  }
-
-  /// Emits loops over `dims` (outermost first) around `body`.
-  /// f32 sums are first accumulated in float over blocks of this many
-  /// elements, each block's sum then added in double: the loop runs on as
-  /// many lanes as floats allow, and the total keeps double's accuracy.
-  static constexpr int64_t kChunk = 256;
-  /// Blocks of the innermost loop, with begin() and end() around each.
-  struct Chunking {
-    int64_t size;
-    std::function<void()> begin, end;
-  };
-
-  /// Emits `for (i = begin; i < end; i += step) body(i)`.
-  void forLoop(LV *begin, LV *end, int64_t step,
-               const std::function<void(LV *)> &body) {
-    llvm::BasicBlock *pre = b_.GetInsertBlock();
-    auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
-    auto *bodyBB = llvm::BasicBlock::Create(ctx_, "body", fn_);
-    auto *exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
-    b_.CreateBr(header);
-    b_.SetInsertPoint(header);
-    llvm::PHINode *i = b_.CreatePHI(i64(), 2, "i");
-    i->addIncoming(begin, pre);
-    b_.CreateCondBr(b_.CreateICmpSLT(i, end), bodyBB, exit);
-    b_.SetInsertPoint(bodyBB);
-    body(i);
-    i->addIncoming(b_.CreateAdd(i, c64(step), "", true, true),
-                   b_.GetInsertBlock());
-    b_.CreateBr(header);
-    b_.SetInsertPoint(exit);
-  }
-
-  /// Emits loops over `dims` (outermost first) around `body`.
-  void loopNest(llvm::ArrayRef<LV *> dims,
-                const std::function<void(llvm::ArrayRef<LV *>)> &body,
-                std::vector<LV *> idx = {}) {
-    if (idx.size() == dims.size())
-      return body(idx);
-    forLoop(c64(0), dims[idx.size()], 1, [&](LV *i) {
-      idx.push_back(i);
-      loopNest(dims, body, idx);
-      idx.pop_back();
-    });
-  }
-
-  /// Like loopNest, with the innermost loop in blocks of `chunk->size`
-  /// iterations and chunk->begin()/end() around each block (no blocks when
-  /// `chunk` is null).
-  void chunkedLoopNest(llvm::ArrayRef<LV *> dims,
-                       const std::function<void(llvm::ArrayRef<LV *>)> &body,
-                       const Chunking *chunk) {
-    if (!chunk || dims.empty())
-      return loopNest(dims, body);
-    LV *n = dims.back();
-    loopNest(dims.drop_back(), [&](llvm::ArrayRef<LV *> outer) {
-      forLoop(c64(0), n, chunk->size, [&](LV *c) {
-        chunk->begin();
-        LV *stop = b_.CreateBinaryIntrinsic(
-            llvm::Intrinsic::smin, b_.CreateAdd(c, c64(chunk->size)), n);
-        forLoop(c, stop, 1, [&](LV *j) {
-          std::vector<LV *> idx(outer.begin(), outer.end());
-          idx.push_back(j);
-          body(idx);
-        });
-        chunk->end();
-      });
-    });
-  }
-
-  /// *into += v, in into's type, reassociable (so that loops vectorize).
-  void accumulate(llvm::AllocaInst *into, LV *v) {
-    llvm::Type *t = into->getAllocatedType();
-    LV *sum = b_.CreateFAdd(b_.CreateLoad(t, into), b_.CreateFPExt(v, t));
-    llvm::FastMathFlags fmf;
-    fmf.setAllowReassoc();
-    llvm::cast<llvm::Instruction>(sum)->setFastMathFlags(fmf);
-    b_.CreateStore(sum, into);
-  }
-
-  LV *bufferOf(const Value *v) {
-    if (LV *p = buffers_.lookup(v))
-      return p;
-    // A view: a reshape shares its operand's buffer.
-    if (plan_.views.contains(v))
-      return buffers_[v] = bufferOf(v->def->operands[0]);
-    return nullptr;
-  }
-
-  /// The element of `v` at `idx` (an index into v's own shape).
-  LV *element(const Value *v, llvm::ArrayRef<LV *> idx) {
-    // In a group's loop, a member computed earlier in this iteration.
-    if (LV *c = inLoop_.lookup(v))
-      return c;
-    if (plan_.fused.contains(v))
-      return compute(*v->def, idx);
-    LV *p = bufferOf(v);
-    llvm::Type *t = elt(v->type.dtype);
-    LV *addr = b_.CreateInBoundsGEP(t, p, linear(idx, shapeOf(v->type)));
-    return b_.CreateLoad(t, addr);
-  }
-
-  /// Computes an elementwise op (or broadcast_to) at `idx`, fusing producers.
-  LV *compute(const Op &op, llvm::ArrayRef<LV *> idx) {
-    const Type &t = op.result->type;
-    if (op.kind == OpKind::BroadcastTo) {
-      const Value *x = op.operands[0];
-      return element(x, mapIndex(idx, t, x->type));
-    }
-    std::vector<LV *> xs;
-    for (const Value *x : op.operands)
-      xs.push_back(element(x, mapIndex(idx, t, x->type)));
-    return opDef(op.kind).lower(b_, xs);
-  }
-
-  void store(const Value *v, llvm::ArrayRef<LV *> idx, LV *x) {
-    llvm::Type *t = elt(v->type.dtype);
-    b_.CreateStore(
-        x, b_.CreateInBoundsGEP(t, bufferOf(v), linear(idx, shapeOf(v->type))));
-  }
-
-  /// Returns (arena, whether it is the module's cached block). A call takes
-  /// the module's cached block (grown when too small) unless another thread
-  /// holds it; then it allocates its own. A null arena: out of memory.
+  LV *expr(const Expr *e);
+  void stmts(const std::vector<Stmt> &body);
+  void stmt(const Stmt &s);
+  void call(const loops::KernelCall &c);
+  LV *maxStep(LV *acc, LV *x);
   std::pair<LV *, LV *> acquireArena(LV *bytes);
   void releaseArena(LV *arena, LV *cached);
-  void lowerOp(const Op &op);
-  /// One loop for a group of elementwise ops and full reductions.
-  void lowerGroup(llvm::ArrayRef<const Op *> group);
-  /// Loops over the kept dims of `x` (outside) and its `axes` (inside):
-  /// begin(kept index), step(full index) for each reduced element, then
-  /// end(kept index, its linear index in the kept dims).
-  void
-  reductionLoops(const Value *x, const std::vector<int64_t> &axes,
-                 const std::function<void(llvm::ArrayRef<LV *>)> &begin,
-                 const std::function<void(llvm::ArrayRef<LV *>)> &step,
-                 const std::function<void(llvm::ArrayRef<LV *>, LV *)> &end,
-                 const Chunking *chunk = nullptr);
-  void lowerReduction(const Op &op);
-  void lowerArgMaxMask(const Op &op);
-  void lowerSoftmaxFamily(const Op &op);
-  void lowerTranspose(const Op &op);
-  void lowerMatMul(const Op &op);
-  void lowerDot(const Op &op);
-  LV *declareBlas(llvm::StringRef name, llvm::Type *ret,
-                  llvm::ArrayRef<llvm::Type *> params,
-                  llvm::ArrayRef<LV *> args) {
-    auto callee = m_.getOrInsertFunction(
-        name, llvm::FunctionType::get(ret, params, false));
-    return b_.CreateCall(callee, args);
-  }
-  LV *maxStep(LV *acc, LV *x);
 
+  const LoopFunction &lf_;
   const Function &f_;
   llvm::Module &m_;
   llvm::LLVMContext &ctx_;
   IRBuilder<> b_;
-  const LowerOptions &opts_;
-  Plan plan_;
   llvm::Function *fn_ = nullptr;
   llvm::StringMap<LV *> dims_;
-  llvm::DenseMap<const Value *, LV *> buffers_;
-  llvm::DenseMap<const Value *, LV *> inLoop_; // see lowerGroup
+  llvm::DenseMap<const Buffer *, LV *> ptrs_;
+  llvm::BasicBlock *badIndex_ = nullptr; // where FailIf goes
+  std::vector<LV *> vars_; // loop indices and lets: values; mutables: allocas
 };
 
 /// maxStep of the interpreter: NaN wins, then the larger value.
-LV *FunctionLowering::maxStep(LV *acc, LV *x) {
+LV *Renderer::maxStep(LV *acc, LV *x) {
   LV *take = b_.CreateOr(b_.CreateFCmpOGT(x, acc), b_.CreateFCmpUNO(x, x));
   return b_.CreateSelect(b_.CreateFCmpUNO(acc, acc), acc,
                          b_.CreateSelect(take, x, acc));
 }
 
-llvm::Function *FunctionLowering::run() {
+LV *Renderer::expr(const Expr *e) {
+  std::vector<LV *> a;
+  if (e->kind != Expr::Load) // a load's offset is rendered below
+    for (const Expr *x : e->args)
+      a.push_back(expr(x));
+  switch (e->kind) {
+  case Expr::Int:
+    return c64(e->i);
+  case Expr::Float:
+    return llvm::ConstantFP::get(type(e->type), e->f);
+  case Expr::Sym:
+    return dims_.lookup(e->sym);
+  case Expr::Read: {
+    const loops::Var &v = lf_.vars[e->var];
+    if (v.kind == loops::Var::Mutable)
+      return b_.CreateLoad(type(v.type), vars_[e->var]);
+    return vars_[e->var];
+  }
+  case Expr::Load: {
+    llvm::Type *t = elt(e->buf->dtype);
+    LV *v = b_.CreateLoad(
+        t, b_.CreateInBoundsGEP(t, ptrs_.lookup(e->buf), expr(e->args[0])));
+    return e->buf->dtype == DType::I32 ? b_.CreateSExt(v, i64()) : v;
+  }
+  case Expr::SAdd:
+    return b_.CreateAdd(a[0], a[1], "", false, true);
+  case Expr::ILt:
+    return b_.CreateICmpSLT(a[0], a[1]);
+  case Expr::IEq:
+    return b_.CreateICmpEQ(a[0], a[1]);
+  case Expr::Add:
+    return b_.CreateAdd(a[0], a[1], "", true, true);
+  case Expr::Mul:
+    return b_.CreateMul(a[0], a[1]);
+  case Expr::Min:
+    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a[0], a[1]);
+  case Expr::Apply:
+    return opDef(e->op).lower(b_, a);
+  case Expr::Cast: {
+    Scalar from = e->args[0]->type;
+    if (from == Scalar::I64)
+      return b_.CreateSIToFP(a[0], type(e->type));
+    if (e->type == Scalar::I64) {
+      // Toward zero; NaN and values out of range give INT64_MIN (numpy).
+      llvm::Type *t = a[0]->getType();
+      LV *inRange = b_.CreateAnd(
+          b_.CreateFCmpOGE(a[0],
+                           llvm::ConstantFP::get(t, -9223372036854775808.0)),
+          b_.CreateFCmpOLT(a[0],
+                           llvm::ConstantFP::get(t, 9223372036854775808.0)));
+      return b_.CreateSelect(inRange, b_.CreateFPToSI(a[0], i64()),
+                             c64(INT64_MIN));
+    }
+    return e->type == Scalar::F64 ? b_.CreateFPExt(a[0], type(e->type))
+                                  : b_.CreateFPTrunc(a[0], type(e->type));
+  }
+  case Expr::MaxStep:
+    return maxStep(a[0], a[1]);
+  case Expr::IsNewMax: {
+    // The first strictly greater element (or the first NaN) wins.
+    LV *x = a[0], *best = a[1], *at = a[2];
+    return b_.CreateOr(b_.CreateICmpSLT(at, c64(0)),
+                       b_.CreateAnd(b_.CreateFCmpORD(best, best),
+                                    b_.CreateOr(b_.CreateFCmpOGT(x, best),
+                                                b_.CreateFCmpUNO(x, x))));
+  }
+  case Expr::ExpShifted: {
+    // An all -inf slice has m = -inf; x - m would be NaN, so add nothing.
+    llvm::Type *t = type(e->type);
+    LV *negInf = b_.CreateFCmpOEQ(a[1], llvm::ConstantFP::getInfinity(t, true));
+    LV *ex = opDef(OpKind::Exp).lower(b_, {b_.CreateFSub(a[0], a[1])});
+    return b_.CreateSelect(negInf, llvm::ConstantFP::get(t, 0.0), ex);
+  }
+  case Expr::LogSumExp: {
+    llvm::Type *t = type(e->type);
+    LV *logS = opDef(OpKind::Log).lower(b_, {a[1]});
+    LV *isInf =
+        b_.CreateFCmpOEQ(b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, a[0]),
+                         llvm::ConstantFP::getInfinity(t));
+    return b_.CreateSelect(isInf, a[0], b_.CreateFAdd(a[0], logS));
+  }
+  case Expr::Select:
+    return b_.CreateSelect(a[0], a[1], a[2]);
+  }
+  llvm_unreachable("expression kind");
+}
+
+void Renderer::stmts(const std::vector<Stmt> &body) {
+  for (const Stmt &s : body)
+    stmt(s);
+}
+
+void Renderer::stmt(const Stmt &s) {
+  switch (s.kind) {
+  case Stmt::For: {
+    LV *begin = expr(s.a), *end = expr(s.b);
+    llvm::BasicBlock *pre = b_.GetInsertBlock();
+    auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
+    auto *body = llvm::BasicBlock::Create(ctx_, "body", fn_);
+    auto *exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode *i = b_.CreatePHI(i64(), 2, lf_.vars[s.var].name);
+    i->addIncoming(begin, pre);
+    b_.CreateCondBr(b_.CreateICmpSLT(i, end), body, exit);
+    b_.SetInsertPoint(body);
+    vars_[s.var] = i;
+    stmts(s.body);
+    i->addIncoming(b_.CreateAdd(i, c64(s.step), "", true, true),
+                   b_.GetInsertBlock());
+    b_.CreateBr(header);
+    b_.SetInsertPoint(exit);
+    return;
+  }
+  case Stmt::Let:
+    vars_[s.var] = expr(s.a);
+    return;
+  case Stmt::Assign:
+    b_.CreateStore(expr(s.a), vars_[s.var]);
+    return;
+  case Stmt::Accumulate: {
+    llvm::Type *t = type(lf_.vars[s.var].type);
+    LV *x = expr(s.a);
+    LV *sum = b_.CreateFAdd(b_.CreateLoad(t, vars_[s.var]), x);
+    llvm::FastMathFlags fmf;
+    fmf.setAllowReassoc();
+    llvm::cast<llvm::Instruction>(sum)->setFastMathFlags(fmf);
+    b_.CreateStore(sum, vars_[s.var]);
+    return;
+  }
+  case Stmt::Store: {
+    llvm::Type *t = elt(s.buf->dtype);
+    LV *x = expr(s.b);
+    if (s.buf->dtype == DType::I32)
+      x = b_.CreateTrunc(x, t);
+    b_.CreateStore(x, b_.CreateInBoundsGEP(t, ptrs_.lookup(s.buf), expr(s.a)));
+    return;
+  }
+  case Stmt::Call:
+    return call(s.call);
+  case Stmt::Memset:
+    b_.CreateMemSet(ptrs_.lookup(s.buf), b_.getInt8(0), bytes(s.buf, expr(s.a)),
+                    llvm::MaybeAlign());
+    return;
+  case Stmt::Copy:
+    b_.CreateMemCpy(ptrs_.lookup(s.buf), llvm::MaybeAlign(),
+                    ptrs_.lookup(s.src), llvm::MaybeAlign(),
+                    bytes(s.buf, expr(s.a)));
+    return;
+  case Stmt::Comment:
+    return;
+  case Stmt::FailIf: {
+    if (!badIndex_)
+      badIndex_ = llvm::BasicBlock::Create(ctx_, "bad_index", fn_);
+    auto *ok = llvm::BasicBlock::Create(ctx_, "index_ok", fn_);
+    b_.CreateCondBr(expr(s.a), badIndex_, ok);
+    b_.SetInsertPoint(ok);
+    return;
+  }
+  }
+}
+
+void Renderer::call(const loops::KernelCall &c) {
+  llvm::Type *t = elt(c.dtype), *i32 = b_.getInt32Ty(), *ptr = b_.getPtrTy();
+  auto blas = [&](llvm::StringRef name, llvm::Type *ret,
+                  llvm::ArrayRef<llvm::Type *> params,
+                  llvm::ArrayRef<LV *> args) {
+    auto callee = m_.getOrInsertFunction(
+        name, llvm::FunctionType::get(ret, params, false));
+    return b_.CreateCall(callee, args);
+  };
+  auto i = [&](const Expr *e) { return b_.CreateTrunc(expr(e), i32); };
+  LV *rowMajor = b_.getInt32(101);
+  auto flag = [&](bool trans) { return b_.getInt32(trans ? 112 : 111); };
+  std::string p = c.dtype == DType::F32 ? "cblas_s" : "cblas_d";
+  LV *one = llvm::ConstantFP::get(t, 1.0),
+     *zero = llvm::ConstantFP::get(t, 0.0);
+  LV *a = ptrs_.lookup(c.a), *bb = ptrs_.lookup(c.b), *out = ptrs_.lookup(c.c);
+  switch (c.kind) {
+  case loops::KernelCall::Gemm:
+    blas(p + "gemm", b_.getVoidTy(),
+         {i32, i32, i32, i32, i32, i32, t, ptr, i32, ptr, i32, t, ptr, i32},
+         {rowMajor, flag(c.transA), flag(c.transB), i(c.m), i(c.n), i(c.k), one,
+          a, i(c.lda), bb, i(c.ldb), zero, out, i(c.n)});
+    return;
+  case loops::KernelCall::Gemv:
+    blas(p + "gemv", b_.getVoidTy(),
+         {i32, i32, i32, i32, t, ptr, i32, ptr, i32, t, ptr, i32},
+         {rowMajor, flag(c.transA), i(c.m), i(c.n), one, a, i(c.lda), bb,
+          b_.getInt32(1), zero, out, b_.getInt32(1)});
+    return;
+  case loops::KernelCall::Dot: {
+    LV *r = blas(p + "dot", t, {i32, ptr, i32, ptr, i32},
+                 {i(c.m), a, b_.getInt32(1), bb, b_.getInt32(1)});
+    b_.CreateStore(r, out);
+    return;
+  }
+  }
+}
+
+llvm::Function *Renderer::run() {
   llvm::Type *ptr = b_.getPtrTy();
   std::vector<std::string> syms = symbolicDims(f_);
   std::vector<llvm::Type *> params(f_.args.size(), ptr);
@@ -280,80 +316,84 @@ llvm::Function *FunctionLowering::run() {
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
   unsigned k = 0;
+  std::vector<LV *> args, outs;
   for (const Value *a : f_.args) {
     llvm::Argument *arg = fn_->getArg(k++);
     arg->setName(a->name);
     arg->addAttr(llvm::Attribute::NoAlias);
     arg->addAttr(llvm::Attribute::ReadOnly);
-    buffers_[a] = arg;
+    args.push_back(arg);
   }
   for (const std::string &s : syms) {
     llvm::Argument *arg = fn_->getArg(k++);
     arg->setName(s);
     dims_[s] = arg;
   }
-  std::vector<LV *> outs;
   for (size_t i = 0; i < f_.results.size(); ++i) {
     llvm::Argument *arg = fn_->getArg(k++);
     arg->setName("out" + std::to_string(i));
     arg->addAttr(llvm::Attribute::NoAlias);
     outs.push_back(arg);
   }
-  for (auto [v, slot] : plan_.outputSlot)
-    buffers_[v] = outs[slot];
-  // Constants are global arrays.
-  for (const auto &op : f_.ops)
-    if (op->kind == OpKind::Const) {
-      std::vector<llvm::Constant *> elems;
-      for (double x : op->constValue.data)
-        elems.push_back(llvm::ConstantFP::get(elt(op->constValue.dtype), x));
-      auto *aty = llvm::ArrayType::get(elt(op->constValue.dtype), elems.size());
-      auto *g = new llvm::GlobalVariable(
-          m_, aty, true, llvm::GlobalValue::PrivateLinkage,
-          llvm::ConstantArray::get(aty, elems), op->result->name);
-      g->setAlignment(llvm::Align(kAlign));
-      buffers_[op->result] = g;
-    }
-  // One arena for every materialized intermediate, slots reused after the
-  // last read of their value.
+  // Mutable variables live in the entry block.
+  vars_.assign(lf_.vars.size(), nullptr);
+  for (size_t v = 0; v < lf_.vars.size(); ++v)
+    if (lf_.vars[v].kind == loops::Var::Mutable)
+      vars_[v] =
+          b_.CreateAlloca(type(lf_.vars[v].type), nullptr, lf_.vars[v].name);
+  // One arena for every stored intermediate, slots reused after the last
+  // read of their value.
   LV *total = c64(0);
   std::vector<LV *> offsets;
-  for (const Value *v : plan_.slots) {
+  for (const loops::Slot &s : lf_.slots) {
     offsets.push_back(total);
-    LV *bytes = numBytes(v->type);
-    LV *rounded =
-        b_.CreateAnd(b_.CreateAdd(bytes, c64(kAlign - 1)), c64(~(kAlign - 1)));
+    LV *n = c64(dtypeSize(s.dtype));
+    for (const Dim &d : s.dims)
+      n = b_.CreateMul(n, d.isSym() ? dims_.lookup(d.sym) : c64(d.size));
+    LV *rounded = b_.CreateAnd(b_.CreateAdd(n, c64(kArenaAlign - 1)),
+                               c64(~(kArenaAlign - 1)));
     total = b_.CreateAdd(total, rounded);
   }
   LV *arena = nullptr, *cached = nullptr;
   llvm::BasicBlock *fail = nullptr;
-  if (!plan_.arena.empty()) {
-    std::tie(arena, cached) = acquireArena(b_.CreateAdd(total, c64(kAlign)));
+  if (!lf_.slots.empty()) {
+    std::tie(arena, cached) =
+        acquireArena(b_.CreateAdd(total, c64(kArenaAlign)));
     fail = llvm::BasicBlock::Create(ctx_, "nomem", fn_);
     auto *ok = llvm::BasicBlock::Create(ctx_, "start", fn_);
     b_.CreateCondBr(b_.CreateIsNull(arena), fail, ok);
     b_.SetInsertPoint(ok);
-    for (const Value *v : plan_.arena)
-      buffers_[v] = b_.CreateInBoundsGEP(b_.getInt8Ty(), arena,
-                                         offsets[plan_.slotOf.lookup(v)]);
   }
-  for (const auto &op : f_.ops) {
-    auto g = plan_.groupOf.find(op.get());
-    if (g == plan_.groupOf.end())
-      lowerOp(*op);
-    else if (plan_.groups[g->second].front() == op.get())
-      lowerGroup(plan_.groups[g->second]);
+  for (const auto &buf : lf_.buffers) {
+    const Buffer *b = buf.get();
+    switch (b->kind) {
+    case Buffer::Arg:
+      ptrs_[b] = args[b->index];
+      break;
+    case Buffer::Result:
+      ptrs_[b] = outs[b->index];
+      break;
+    case Buffer::Const: {
+      std::vector<llvm::Constant *> elems;
+      for (double x : b->data->data)
+        elems.push_back(isInt(b->dtype)
+                            ? llvm::ConstantInt::get(elt(b->dtype), int64_t(x),
+                                                     /*IsSigned=*/true)
+                            : llvm::ConstantFP::get(elt(b->dtype), x));
+      auto *aty = llvm::ArrayType::get(elt(b->dtype), elems.size());
+      auto *g = new llvm::GlobalVariable(
+          m_, aty, true, llvm::GlobalValue::PrivateLinkage,
+          llvm::ConstantArray::get(aty, elems), b->name);
+      g->setAlignment(llvm::Align(kArenaAlign));
+      ptrs_[b] = g;
+      break;
+    }
+    case Buffer::Arena:
+      ptrs_[b] = b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, offsets[b->index]);
+      break;
+    }
   }
-  // Results that live elsewhere (arguments, constants, views, a value
-  // returned twice) are copied to their output.
-  for (size_t i = 0; i < f_.results.size(); ++i) {
-    const Value *r = f_.results[i];
-    auto it = plan_.outputSlot.find(r);
-    if (it != plan_.outputSlot.end() && it->second == i)
-      continue;
-    b_.CreateMemCpy(outs[i], llvm::MaybeAlign(), bufferOf(r),
-                    llvm::MaybeAlign(), numBytes(r->type));
-  }
+  stmts(lf_.body);
   if (arena) {
     releaseArena(arena, cached);
     b_.CreateRet(b_.getInt32(0));
@@ -362,72 +402,14 @@ llvm::Function *FunctionLowering::run() {
   } else {
     b_.CreateRet(b_.getInt32(0));
   }
+  // An index out of range: the arena is released, the call returns 2.
+  if (badIndex_) {
+    b_.SetInsertPoint(badIndex_);
+    if (arena)
+      releaseArena(arena, cached);
+    b_.CreateRet(b_.getInt32(2));
+  }
   return fn_;
-}
-
-void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
-  if (group.size() == 1 && !plan_.registers.contains(group[0]->result))
-    return lowerOp(*group[0]); // one loop: the op's own lowering
-  const Op *first = group.front();
-  bool firstReduces =
-      !opDef(first->kind).elementwise && first->kind != OpKind::BroadcastTo;
-  const Type &loopType =
-      firstReduces ? first->operands[0]->type : first->result->type;
-  // Reductions accumulate in double (max in the element type); f32 sums
-  // first in float over blocks of kChunk elements, as in lowerReduction, so
-  // that the loop runs on as many lanes as floats allow.
-  llvm::DenseMap<const Op *, llvm::AllocaInst *> acc, part;
-  for (const Op *op : group) {
-    if (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo)
-      continue;
-    DType dt = op->result->type.dtype;
-    bool isMax = op->kind == OpKind::ReduceMax;
-    llvm::AllocaInst *a = entryAlloca(isMax ? elt(dt) : b_.getDoubleTy());
-    b_.CreateStore(isMax ? fp(dt, -INFINITY)
-                         : llvm::ConstantFP::get(b_.getDoubleTy(), 0.0),
-                   a);
-    acc[op] = a;
-    if (!isMax && dt == DType::F32)
-      part[op] = entryAlloca(elt(dt));
-  }
-  auto body = [&](llvm::ArrayRef<LV *> idx) {
-    for (const Op *op : group) {
-      if (llvm::AllocaInst *a = acc.lookup(op)) {
-        LV *e = element(op->operands[0], idx);
-        if (llvm::AllocaInst *p = part.lookup(op))
-          accumulate(p, e);
-        else if (op->kind == OpKind::ReduceMax)
-          b_.CreateStore(
-              maxStep(b_.CreateLoad(elt(op->result->type.dtype), a), e), a);
-        else
-          accumulate(a, e);
-        continue;
-      }
-      LV *v = compute(*op, idx);
-      if (!plan_.registers.contains(op->result))
-        store(op->result, idx, v);
-      inLoop_[op->result] = v;
-    }
-    inLoop_.clear();
-  };
-  Chunking blocks{kChunk,
-                  [&] {
-                    for (auto [op, p] : part)
-                      b_.CreateStore(fp(DType::F32, 0), p);
-                  },
-                  [&] {
-                    for (auto [op, p] : part)
-                      accumulate(acc[op], b_.CreateLoad(elt(DType::F32), p));
-                  }};
-  chunkedLoopNest(shapeOf(loopType), body, part.empty() ? nullptr : &blocks);
-  for (auto [op, a] : acc) {
-    DType dt = op->result->type.dtype;
-    LV *r = b_.CreateLoad(a->getAllocatedType(), a);
-    if (op->kind == OpKind::Mean)
-      r = b_.CreateFDiv(r, b_.CreateSIToFP(product(shapeOf(loopType)),
-                                           a->getAllocatedType()));
-    b_.CreateStore(b_.CreateFPTrunc(r, elt(dt)), bufferOf(op->result));
-  }
 }
 
 /// The module's cached arena: a block, its size, and a flag for its owner.
@@ -440,7 +422,7 @@ static llvm::GlobalVariable *moduleGlobal(llvm::Module &m, llvm::StringRef name,
                                   llvm::Constant::getNullValue(t), name);
 }
 
-std::pair<LV *, LV *> FunctionLowering::acquireArena(LV *bytes) {
+std::pair<LV *, LV *> Renderer::acquireArena(LV *bytes) {
   llvm::Type *ptr = b_.getPtrTy();
   auto *block = moduleGlobal(m_, "gradc.arena", ptr);
   auto *size = moduleGlobal(m_, "gradc.arena.size", i64());
@@ -465,13 +447,13 @@ std::pair<LV *, LV *> FunctionLowering::acquireArena(LV *bytes) {
   b_.CreateCondBr(big, done, grow);
   b_.SetInsertPoint(grow);
   b_.CreateCall(freeFn, {have});
-  LV *fresh = b_.CreateCall(allocFn, {c64(kAlign), bytes});
+  LV *fresh = b_.CreateCall(allocFn, {c64(kArenaAlign), bytes});
   b_.CreateStore(fresh, block);
   b_.CreateStore(b_.CreateSelect(b_.CreateIsNull(fresh), c64(0), bytes), size);
   b_.CreateBr(done);
   // Another thread holds the cache: a block of this call's own.
   b_.SetInsertPoint(own);
-  LV *single = b_.CreateCall(allocFn, {c64(kAlign), bytes});
+  LV *single = b_.CreateCall(allocFn, {c64(kArenaAlign), bytes});
   b_.CreateBr(done);
   b_.SetInsertPoint(done);
   llvm::PHINode *arena = b_.CreatePHI(ptr, 3, "arena");
@@ -490,7 +472,7 @@ std::pair<LV *, LV *> FunctionLowering::acquireArena(LV *bytes) {
   return {arena, mine};
 }
 
-void FunctionLowering::releaseArena(LV *arena, LV *cached) {
+void Renderer::releaseArena(LV *arena, LV *cached) {
   auto *busy = moduleGlobal(m_, "gradc.arena.busy", b_.getInt32Ty());
   auto freeFn = m_.getOrInsertFunction(
       "free", llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false));
@@ -506,341 +488,6 @@ void FunctionLowering::releaseArena(LV *arena, LV *cached) {
   b_.CreateCall(freeFn, {arena});
   b_.CreateBr(done);
   b_.SetInsertPoint(done);
-}
-
-void FunctionLowering::lowerOp(const Op &op) {
-  const Value *v = op.result;
-  if (op.kind == OpKind::Const || plan_.fused.contains(v) ||
-      plan_.views.contains(v) || plan_.foldedTranspose.contains(v))
-    return;
-  const OpDef &d = opDef(op.kind);
-  if (d.elementwise || op.kind == OpKind::BroadcastTo) {
-    loopNest(shapeOf(v->type), [&](llvm::ArrayRef<LV *> idx) {
-      store(v, idx, compute(op, idx));
-    });
-    return;
-  }
-  switch (op.kind) {
-  case OpKind::Sum:
-  case OpKind::Mean:
-  case OpKind::ReduceMax:
-    return lowerReduction(op);
-  case OpKind::ArgMaxMask:
-    return lowerArgMaxMask(op);
-  case OpKind::LogSumExp:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-    return lowerSoftmaxFamily(op);
-  case OpKind::Transpose:
-    return lowerTranspose(op);
-  case OpKind::MatMul:
-    return lowerMatMul(op);
-  case OpKind::Dot:
-    return lowerDot(op);
-  case OpKind::Reshape: // a reshape that is returned: copy
-    b_.CreateMemCpy(bufferOf(v), llvm::MaybeAlign(), bufferOf(op.operands[0]),
-                    llvm::MaybeAlign(), numBytes(v->type));
-    return;
-  default:
-    llvm_unreachable("op without a lowering");
-  }
-}
-
-/// The axes a reduction-like op (`axes` attribute, default all) reduces.
-static std::vector<int64_t> reducedAxes(const Op &op) {
-  unsigned rank = op.operands[0]->type.rank();
-  std::vector<int64_t> axes;
-  if (const Attr *a = op.attr("axes")) {
-    for (const Dim &d : a->list)
-      axes.push_back(d.size < 0 ? d.size + rank : d.size);
-  } else {
-    for (unsigned i = 0; i < rank; ++i)
-      axes.push_back(i);
-  }
-  return axes;
-}
-
-void FunctionLowering::reductionLoops(
-    const Value *x, const std::vector<int64_t> &axes,
-    const std::function<void(llvm::ArrayRef<LV *>)> &begin,
-    const std::function<void(llvm::ArrayRef<LV *>)> &step,
-    const std::function<void(llvm::ArrayRef<LV *>, LV *)> &end,
-    const Chunking *chunk) {
-  std::vector<LV *> shape = shapeOf(x->type), keptDims, redDims;
-  std::vector<unsigned> kept, reduced;
-  for (unsigned i = 0; i < x->type.rank(); ++i) {
-    bool r = std::find(axes.begin(), axes.end(), int64_t(i)) != axes.end();
-    (r ? reduced : kept).push_back(i);
-    (r ? redDims : keptDims).push_back(shape[i]);
-  }
-  loopNest(keptDims, [&](llvm::ArrayRef<LV *> kidx) {
-    begin(kidx);
-    auto visit = [&](llvm::ArrayRef<LV *> ridx) {
-      std::vector<LV *> full(x->type.rank());
-      for (size_t i = 0; i < kept.size(); ++i)
-        full[kept[i]] = kidx[i];
-      for (size_t i = 0; i < reduced.size(); ++i)
-        full[reduced[i]] = ridx[i];
-      step(full);
-    };
-    chunkedLoopNest(redDims, visit, chunk);
-    end(kidx, linear(kidx, keptDims));
-  });
-}
-
-void FunctionLowering::lowerReduction(const Op &op) {
-  const Value *x = op.operands[0];
-  std::vector<int64_t> axes = reducedAxes(op);
-  DType dt = x->type.dtype;
-  bool isMax = op.kind == OpKind::ReduceMax;
-  // Sums accumulate in double, like the interpreter. For f32, blocks of
-  // kChunk elements are first summed in float (so that the loop runs on as
-  // many lanes as the element type allows), each block then added in double.
-  // Reassociation is allowed so that the loops vectorize.
-  bool chunked = !isMax && dt == DType::F32;
-  llvm::Type *accTy = isMax ? elt(dt) : b_.getDoubleTy();
-  llvm::AllocaInst *acc = entryAlloca(accTy);
-  llvm::AllocaInst *part = chunked ? entryAlloca(elt(dt)) : nullptr;
-  Chunking blocks{kChunk, [&] { b_.CreateStore(fp(dt, 0), part); },
-                  [&] { accumulate(acc, b_.CreateLoad(elt(dt), part)); }};
-  // The number of elements a mean divides by.
-  LV *count = c64(1);
-  std::vector<LV *> shape = shapeOf(x->type);
-  for (int64_t a : axes)
-    count = b_.CreateMul(count, shape[a]);
-  reductionLoops(
-      x, axes,
-      [&](llvm::ArrayRef<LV *>) {
-        b_.CreateStore(
-            isMax ? fp(dt, -INFINITY) : llvm::ConstantFP::get(accTy, 0.0), acc);
-      },
-      [&](llvm::ArrayRef<LV *> full) {
-        LV *e = element(x, full);
-        if (isMax)
-          b_.CreateStore(maxStep(b_.CreateLoad(accTy, acc), e), acc);
-        else
-          accumulate(chunked ? part : acc, e);
-      },
-      [&](llvm::ArrayRef<LV *>, LV *out) {
-        LV *r = b_.CreateLoad(accTy, acc);
-        if (op.kind == OpKind::Mean)
-          r = b_.CreateFDiv(r, b_.CreateSIToFP(count, accTy));
-        r = b_.CreateFPTrunc(r, elt(dt));
-        b_.CreateStore(r,
-                       b_.CreateInBoundsGEP(elt(dt), bufferOf(op.result), out));
-      },
-      chunked ? &blocks : nullptr);
-}
-
-void FunctionLowering::lowerArgMaxMask(const Op &op) {
-  const Value *x = op.operands[0];
-  DType dt = x->type.dtype;
-  LV *out = bufferOf(op.result);
-  b_.CreateMemSet(out, b_.getInt8(0), numBytes(op.result->type),
-                  llvm::MaybeAlign());
-  llvm::AllocaInst *best = entryAlloca(elt(dt)), *where = entryAlloca(i64());
-  std::vector<LV *> shape = shapeOf(x->type);
-  reductionLoops(
-      x, reducedAxes(op),
-      [&](llvm::ArrayRef<LV *>) {
-        b_.CreateStore(c64(-1), where);
-        b_.CreateStore(fp(dt, 0), best);
-      },
-      [&](llvm::ArrayRef<LV *> full) {
-        LV *e = element(x, full);
-        LV *bv = b_.CreateLoad(elt(dt), best);
-        LV *bi = b_.CreateLoad(i64(), where);
-        // The first strictly greater element (or the first NaN) wins.
-        LV *take =
-            b_.CreateOr(b_.CreateICmpSLT(bi, c64(0)),
-                        b_.CreateAnd(b_.CreateFCmpORD(bv, bv),
-                                     b_.CreateOr(b_.CreateFCmpOGT(e, bv),
-                                                 b_.CreateFCmpUNO(e, e))));
-        b_.CreateStore(b_.CreateSelect(take, e, bv), best);
-        b_.CreateStore(b_.CreateSelect(take, linear(full, shape), bi), where);
-      },
-      [&](llvm::ArrayRef<LV *>, LV *) {
-        b_.CreateStore(
-            fp(dt, 1),
-            b_.CreateInBoundsGEP(elt(dt), out, b_.CreateLoad(i64(), where)));
-      });
-}
-
-void FunctionLowering::lowerSoftmaxFamily(const Op &op) {
-  const Value *x = op.operands[0];
-  int64_t axis = op.attr("axis") ? op.attr("axis")->i : -1;
-  if (axis < 0)
-    axis += x->type.rank();
-  std::vector<unsigned> kept;
-  std::vector<LV *> shape = shapeOf(x->type), keptDims;
-  for (unsigned i = 0; i < x->type.rank(); ++i)
-    if (i != axis) {
-      kept.push_back(i);
-      keptDims.push_back(shape[i]);
-    }
-  DType dt = x->type.dtype;
-  llvm::Type *t = elt(dt);
-  // Three passes over each slice: its max, the sum of exp(x - max), the
-  // results.
-  llvm::AllocaInst *mx = entryAlloca(t), *sum = entryAlloca(t);
-  loopNest(keptDims, [&](llvm::ArrayRef<LV *> kidx) {
-    auto fullIdx = [&](LV *j) {
-      std::vector<LV *> full(x->type.rank());
-      for (size_t i = 0; i < kept.size(); ++i)
-        full[kept[i]] = kidx[i];
-      full[axis] = j;
-      return full;
-    };
-    b_.CreateStore(fp(dt, -INFINITY), mx);
-    loopNest({shape[axis]}, [&](llvm::ArrayRef<LV *> j) {
-      b_.CreateStore(maxStep(b_.CreateLoad(t, mx), element(x, fullIdx(j[0]))),
-                     mx);
-    });
-    LV *m = b_.CreateLoad(t, mx);
-    // An all -inf slice has m = -inf; x - m would be NaN, so add nothing.
-    LV *negInf = b_.CreateFCmpOEQ(m, fp(dt, -INFINITY));
-    b_.CreateStore(fp(dt, 0), sum);
-    loopNest({shape[axis]}, [&](llvm::ArrayRef<LV *> j) {
-      LV *e = opDef(OpKind::Exp)
-                  .lower(b_, {b_.CreateFSub(element(x, fullIdx(j[0])), m)});
-      accumulate(sum, b_.CreateSelect(negInf, fp(dt, 0), e));
-    });
-    LV *s = b_.CreateLoad(t, sum);
-    LV *logS = opDef(OpKind::Log).lower(b_, {s});
-    if (op.kind == OpKind::LogSumExp) {
-      LV *isInf = b_.CreateFCmpOEQ(
-          b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, m), fp(dt, INFINITY));
-      LV *r = b_.CreateSelect(isInf, m, b_.CreateFAdd(m, logS));
-      b_.CreateStore(r, b_.CreateInBoundsGEP(t, bufferOf(op.result),
-                                             linear(kidx, keptDims)));
-      return;
-    }
-    loopNest({shape[axis]}, [&](llvm::ArrayRef<LV *> j) {
-      std::vector<LV *> full = fullIdx(j[0]);
-      LV *xm = b_.CreateFSub(element(x, full), m);
-      LV *r = op.kind == OpKind::Softmax
-                  ? b_.CreateFDiv(opDef(OpKind::Exp).lower(b_, {xm}), s)
-                  : b_.CreateFSub(xm, logS);
-      store(op.result, full, r);
-    });
-  });
-}
-
-void FunctionLowering::lowerTranspose(const Op &op) {
-  const Value *x = op.operands[0];
-  std::vector<int64_t> perm = {1, 0};
-  if (const Attr *a = op.attr("perm")) {
-    perm.clear();
-    for (const Dim &d : a->list)
-      perm.push_back(d.size < 0 ? d.size + x->type.rank() : d.size);
-  }
-  loopNest(shapeOf(op.result->type), [&](llvm::ArrayRef<LV *> idx) {
-    std::vector<LV *> in(idx.size());
-    for (size_t i = 0; i < idx.size(); ++i)
-      in[perm[i]] = idx[i];
-    store(op.result, idx, element(x, in));
-  });
-}
-
-void FunctionLowering::lowerMatMul(const Op &op) {
-  // An operand that is a folded transpose is read through its source with a
-  // transpose flag: stored[r][c] is the operand's [c][r].
-  struct Mat {
-    LV *ptr;
-    bool trans;
-    std::vector<LV *> stored; // dims as stored
-  };
-  auto operand = [&](const Value *v) {
-    if (plan_.foldedTranspose.contains(v)) {
-      const Value *src = v->def->operands[0];
-      return Mat{bufferOf(src), true, shapeOf(src->type)};
-    }
-    return Mat{bufferOf(v), false, shapeOf(v->type)};
-  };
-  Mat a = operand(op.operands[0]), w = operand(op.operands[1]);
-  DType dt = op.result->type.dtype;
-  llvm::Type *t = elt(dt);
-  LV *out = bufferOf(op.result);
-  // Logical dims: A is [M,K] (or [K]), W is [K,N] (or [K]).
-  auto rows = [](const Mat &m) { return m.trans ? m.stored[1] : m.stored[0]; };
-  auto cols = [](const Mat &m) { return m.trans ? m.stored[0] : m.stored[1]; };
-  bool aMat = a.stored.size() == 2, wMat = w.stored.size() == 2;
-  LV *M = aMat ? rows(a) : c64(1);
-  LV *K = aMat ? cols(a) : a.stored[0];
-  LV *N = wMat ? cols(w) : c64(1);
-  if (opts_.blas) {
-    llvm::Type *i32 = b_.getInt32Ty(), *ptr = b_.getPtrTy();
-    auto i = [&](LV *v) { return b_.CreateTrunc(v, i32); };
-    LV *rowMajor = b_.getInt32(101);
-    auto flag = [&](bool trans) { return b_.getInt32(trans ? 112 : 111); };
-    std::string p = dt == DType::F32 ? "cblas_s" : "cblas_d";
-    LV *one = fp(dt, 1), *zero = fp(dt, 0);
-    if (aMat && wMat) {
-      declareBlas(
-          p + "gemm", b_.getVoidTy(),
-          {i32, i32, i32, i32, i32, i32, t, ptr, i32, ptr, i32, t, ptr, i32},
-          {rowMajor, flag(a.trans), flag(w.trans), i(M), i(N), i(K), one, a.ptr,
-           i(a.stored[1]), w.ptr, i(w.stored[1]), zero, out, i(N)});
-    } else {
-      // y = A x (A 2-D) or y = x W = W^T x (W 2-D): one gemv on the stored
-      // matrix, transposed when the logical one is not.
-      const Mat &m = aMat ? a : w;
-      LV *vec = aMat ? w.ptr : a.ptr;
-      bool trans = aMat ? a.trans : !w.trans;
-      declareBlas(p + "gemv", b_.getVoidTy(),
-                  {i32, i32, i32, i32, t, ptr, i32, ptr, i32, t, ptr, i32},
-                  {rowMajor, flag(trans), i(m.stored[0]), i(m.stored[1]), one,
-                   m.ptr, i(m.stored[1]), vec, b_.getInt32(1), zero, out,
-                   b_.getInt32(1)});
-    }
-    return;
-  }
-  // Plain loops: C[m,n] = sum_k A[m,k] W[k,n], accumulated in the element type.
-  auto at = [&](const Mat &m, LV *r, LV *c) -> LV * {
-    if (m.stored.size() == 1)
-      return b_.CreateLoad(t, b_.CreateInBoundsGEP(t, m.ptr, m.trans ? r : c));
-    LV *idx = m.trans ? linear({c, r}, m.stored) : linear({r, c}, m.stored);
-    return b_.CreateLoad(t, b_.CreateInBoundsGEP(t, m.ptr, idx));
-  };
-  llvm::AllocaInst *acc = entryAlloca(t);
-  loopNest({M, N}, [&](llvm::ArrayRef<LV *> mn) {
-    b_.CreateStore(fp(dt, 0), acc);
-    loopNest({K}, [&](llvm::ArrayRef<LV *> k) {
-      LV *av = aMat ? at(a, mn[0], k[0]) : at(a, c64(0), k[0]);
-      LV *wv = wMat ? at(w, k[0], mn[1])
-                    : b_.CreateLoad(t, b_.CreateInBoundsGEP(t, w.ptr, k[0]));
-      b_.CreateStore(
-          b_.CreateFAdd(b_.CreateLoad(t, acc), b_.CreateFMul(av, wv)), acc);
-    });
-    b_.CreateStore(b_.CreateLoad(t, acc),
-                   b_.CreateInBoundsGEP(t, out, linear(mn, {M, N})));
-  });
-}
-
-void FunctionLowering::lowerDot(const Op &op) {
-  DType dt = op.result->type.dtype;
-  llvm::Type *t = elt(dt);
-  const Value *a = op.operands[0], *w = op.operands[1];
-  LV *n = shapeOf(a->type)[0];
-  LV *out = bufferOf(op.result);
-  if (opts_.blas) {
-    llvm::Type *i32 = b_.getInt32Ty(), *ptr = b_.getPtrTy();
-    LV *r = declareBlas(dt == DType::F32 ? "cblas_sdot" : "cblas_ddot", t,
-                        {i32, ptr, i32, ptr, i32},
-                        {b_.CreateTrunc(n, i32), bufferOf(a), b_.getInt32(1),
-                         bufferOf(w), b_.getInt32(1)});
-    b_.CreateStore(r, out);
-    return;
-  }
-  llvm::AllocaInst *acc = entryAlloca(b_.getDoubleTy());
-  b_.CreateStore(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), acc);
-  loopNest({n}, [&](llvm::ArrayRef<LV *> i) {
-    accumulate(acc,
-               b_.CreateFMul(b_.CreateFPExt(element(a, i), b_.getDoubleTy()),
-                             b_.CreateFPExt(element(w, i), b_.getDoubleTy())));
-  });
-  b_.CreateStore(b_.CreateFPTrunc(b_.CreateLoad(b_.getDoubleTy(), acc), t),
-                 out);
 }
 
 /// int gradc_f__packed(void **in, const int64_t *dims, void **out)
@@ -873,7 +520,9 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   for (const auto &f : m.functions) {
     if (opts.only && opts.only != f.get())
       continue;
-    llvm::Function *fn = FunctionLowering(*f, *mod, opts).run();
+    std::unique_ptr<LoopFunction> lf =
+        loops::lowerToLoops(*f, loops::LoopOptions{opts.blas});
+    llvm::Function *fn = Renderer(*lf, *mod).run();
     addPackedEntry(*f, fn, *mod);
   }
   if (llvm::verifyModule(*mod, &llvm::errs()))
@@ -882,15 +531,7 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
 }
 
 int64_t workspaceBytes(const Function &f, const SymEnv &syms) {
-  Plan plan(f);
-  int64_t total = 0;
-  for (const Value *v : plan.slots) {
-    int64_t n = eltSize(v->type.dtype);
-    for (const Dim &d : v->type.dims)
-      n *= d.isSym() ? syms.lookup(d.sym) : d.size;
-    total += (n + kAlign - 1) & ~(kAlign - 1);
-  }
-  return total;
+  return loops::arenaBytes(f, syms);
 }
 
 } // namespace gradc

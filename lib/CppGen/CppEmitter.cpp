@@ -1,26 +1,39 @@
 //===- CppEmitter.cpp - C++ source for a module --------------------------===//
 //
 // Writes readable C++17 for a verified module: one function per IR function
-// under the C ABI of gradc/IR/ABI.h, one commented statement (usually a loop
-// nest) per IR op. Elementwise ops used once by an elementwise op or a
-// reduction of the same shape are fused into their consumer's loop;
-// broadcasts and transposes are index arithmetic. Numbers follow the
-// interpreter: elementwise ops round to the element type after each op, and
-// sums, dot products and matmuls accumulate in double and round once.
+// under the C ABI of gradc/IR/ABI.h. Each function is lowered to the loop IR
+// (gradc/Loops/Lower.h), which has decided fusion, loop groups, storage and
+// every op's loops, and rendered here statement by statement: buffers are
+// the parameters, static arrays and one std::vector per arena slot; a `let`
+// is a `const` local; an elementwise op's formula is its OpDef's C++ (an
+// operator or a `gir::` template of the prelude); a kernel call is a CBLAS
+// call under `#ifdef GRADC_USE_CBLAS`, with its loops under `#else`. Each
+// block keeps its IR line as a comment, and C++ names are the IR's.
 //
 //===----------------------------------------------------------------------===//
 #include "gradc/CppGen/CppEmitter.h"
 #include "gradc/IR/ABI.h"
+#include "gradc/Loops/Lower.h"
 #include "gradc/Ops/OpDef.h"
 
-#include "FunctionEmitter.h"
 #include "Prelude.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/ErrorHandling.h"
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <set>
 
 namespace gradc {
 namespace cppgen {
+
+using loops::Buffer;
+using loops::Expr;
+using loops::LoopFunction;
+using loops::Scalar;
+using loops::Stmt;
 
 static const char *const kKeywords[] = {
     "alignas",   "alignof",  "and",      "asm",       "auto",    "bool",
@@ -34,189 +47,11 @@ static const char *const kKeywords[] = {
     "static",    "struct",   "switch",   "template",  "this",    "throw",
     "true",      "try",      "typedef",  "typename",  "union",   "unsigned",
     "using",     "virtual",  "void",     "volatile",  "while",   "xor",
-    "std",       "gir",      "int64_t",  "size_t",    "acc",     "mx",
-    "se",        "best",     "at",       "k",         "main"};
-
-std::string FunctionEmitter::fresh(llvm::StringRef base) {
-  std::string s;
-  for (char c : base)
-    s += std::isalnum((unsigned char)c) ? c : '_';
-  if (s.empty() || std::isdigit((unsigned char)s[0]))
-    s = "v" + s;
-  if (llvm::StringRef(s).starts_with("gradc_") || s.find("__") != s.npos)
-    s = "v_" + s;
-  std::string name = s;
-  for (unsigned n = 1; taken.count(name); ++n)
-    name = s + "_" + std::to_string(n);
-  taken.insert(name);
-  return name;
-}
-
-std::string FunctionEmitter::ctype(const Value *v) const {
-  return v->type.dtype == DType::F32 ? "float" : "double";
-}
-
-std::string FunctionEmitter::dim(const Dim &d) {
-  if (!d.isSym())
-    return std::to_string(d.size);
-  read.insert(dimNames.at(d.sym));
-  return dimNames.at(d.sym);
-}
-
-std::string FunctionEmitter::count(const std::vector<Dim> &dims) {
-  std::string s;
-  for (const Dim &d : dims)
-    if (!d.isOne())
-      s += (s.empty() ? "" : " * ") + dim(d);
-  return s.empty() ? "1" : s;
-}
-
-std::string FunctionEmitter::number(double v, DType t) const {
-  const char *T = t == DType::F32 ? "float" : "double";
-  if (std::isnan(v))
-    return std::string("std::numeric_limits<") + T + ">::quiet_NaN()";
-  if (std::isinf(v))
-    return std::string(v < 0 ? "-" : "") + "std::numeric_limits<" + T +
-           ">::infinity()";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, t == DType::F32 ? "%.9g" : "%.17g", v);
-  std::string s = buf;
-  if (s.find_first_of(".e") == s.npos)
-    s += ".0";
-  return t == DType::F32 ? s + "f" : s;
-}
-
-void FunctionEmitter::line(const llvm::Twine &s) {
-  body += std::string(2 * indent, ' ') + s.str() + "\n";
-}
-
-/// The IR line of `op`, as a comment (long constants are abbreviated).
-void FunctionEmitter::comment(const Op &op, llvm::StringRef note) {
-  std::string s = "// %" + op.result->name + " = " + mnemonic(op.kind).str();
-  if (op.kind == OpKind::Const)
-    s += op.constValue.size() == 1
-             ? " " + number(op.constValue.data[0], op.constValue.dtype)
-             : " [...]";
-  for (size_t i = 0; i < op.operands.size(); ++i)
-    s += (i ? ", %" : " %") + op.operands[i]->name;
-  if (!op.attrs.empty()) {
-    s += " {";
-    for (size_t i = 0; i < op.attrs.size(); ++i) {
-      const Attr &a = op.attrs[i].value;
-      s += (i ? ", " : "") + op.attrs[i].name + "=";
-      if (a.kind == Attr::Bool)
-        s += a.b ? "true" : "false";
-      else if (a.kind == Attr::Int)
-        s += std::to_string(a.i);
-      else
-        for (size_t j = 0; j <= a.list.size(); ++j)
-          s += j == a.list.size() ? "]" : (j ? "," : "[") + a.list[j].str();
-      if (a.kind == Attr::List && a.list.empty())
-        s += "[]";
-    }
-    s += "}";
-  }
-  if (op.kind == OpKind::Const)
-    s += " : " + op.result->type.str();
-  line(note.empty() ? s : s + "  (" + note.str() + ")");
-}
-
-//===----------------------------------------------------------------------===//
-// Reading values
-//===----------------------------------------------------------------------===//
-
-static bool isReduction(OpKind k) {
-  return k == OpKind::Sum || k == OpKind::Mean || k == OpKind::ReduceMax;
-}
-
-int FunctionEmitter::resultIndex(const Value *v) const {
-  for (size_t i = 0; i < f.results.size(); ++i)
-    if (f.results[i] == v)
-      return int(i);
-  return -1;
-}
-
-/// An elementwise op used once, by an elementwise op of its own shape or by a
-/// reduction, and not returned, is computed in its consumer's loop.
-bool FunctionEmitter::fusible(const Op &op) const {
-  auto n = uses.find(op.result); // an unused (dead) value has no entry
-  if (!opDef(op.kind).elementwise || resultIndex(op.result) >= 0 ||
-      n == uses.end() || n->second != 1)
-    return false;
-  for (const auto &user : f.ops)
-    for (const Value *o : user->operands)
-      if (o == op.result)
-        return isReduction(user->kind) ||
-               (opDef(user->kind).elementwise &&
-                user->result->type.dims == op.result->type.dims);
-  return false;
-}
-
-/// The row-major offset of element `idx` of a buffer of type `t`, in Horner
-/// form; axes of static size 1 contribute nothing.
-std::string FunctionEmitter::flat(const Type &t, const Index &idx) {
-  std::string e;
-  for (unsigned a = 0; a < t.rank(); ++a) {
-    if (t.dims[a].isOne())
-      continue;
-    if (e.empty() || e == "0") {
-      e = idx[a];
-      continue;
-    }
-    if (e.find(" + ") != e.npos)
-      e = "(" + e + ")";
-    e += " * " + dim(t.dims[a]);
-    if (idx[a] != "0")
-      e += " + " + idx[a];
-  }
-  return e.empty() ? "0" : e;
-}
-
-/// Indices of an operand of type `in` read inside a loop over `out` (numpy
-/// broadcasting: aligned from the right; size-1 axes read element 0).
-Index FunctionEmitter::align(const Index &idx, const Type &out,
-                             const Type &in) const {
-  Index r(in.rank());
-  for (unsigned m = 0; m < in.rank(); ++m)
-    r[m] = in.dims[m].isOne() ? "0" : idx[m + out.rank() - in.rank()];
-  return r;
-}
-
-/// Element `idx` of `v` as a C++ expression (parenthesized unless `top`).
-std::string FunctionEmitter::expr(const Value *v, const Index &idx, bool top) {
-  const Slot &s = slots.at(v);
-  switch (s.kind) {
-  case Slot::Pointer:
-    read.insert(s.name);
-    return s.name + "[" + flat(v->type, idx) + "]";
-  case Slot::Local:
-    read.insert(s.name);
-    return s.name;
-  case Slot::Literal:
-    return s.name;
-  case Slot::Inline:
-    break;
-  }
-  const Op &op = *v->def;
-  const Value *x = op.operands[0];
-  if (op.kind == OpKind::BroadcastTo)
-    return expr(x, align(idx, v->type, x->type), top);
-  if (op.kind == OpKind::Transpose) {
-    // out[i0, i1, ...] = x[...] with x's axis perm[i] read at index i.
-    Index xi(idx.size());
-    const Attr *perm = op.attr("perm");
-    for (size_t i = 0; i < idx.size(); ++i) {
-      int64_t p = perm ? perm->list[i].size : int64_t(1 - i);
-      xi[p < 0 ? p + int64_t(idx.size()) : p] = idx[i];
-    }
-    return expr(x, xi, top);
-  }
-  return formula(op, idx, top);
-}
+    "std",       "gir",      "int64_t",  "size_t",    "main"};
 
 std::string prelude() {
   std::string s = "namespace gir {\n\n";
-  for (unsigned k = 0; k <= unsigned(OpKind::Const); ++k) {
+  for (unsigned k = 0; k < kNumOps; ++k) {
     const OpDef &d = opDef(OpKind(k));
     if (!d.cppBody)
       continue;
@@ -228,138 +63,482 @@ std::string prelude() {
   return s + kReductionHelpers;
 }
 
-/// The scalar formula of elementwise `op` at element `idx` of its result.
-std::string FunctionEmitter::formula(const Op &op, const Index &idx, bool top) {
-  // The op's C++ formula is part of its one declaration (OpDef::cppOperator
-  // and cppBody, lib/Ops/Elementwise.cpp).
-  const OpDef &d = opDef(op.kind);
-  bool call = !d.cppOperator;
-  std::vector<std::string> a; // a call's arguments need no parentheses
-  for (const Value *o : op.operands)
-    a.push_back(expr(o, align(idx, op.result->type, o->type), call));
-  if (!call) {
-    std::string s;
-    if (a.size() == 1) // negation
-      s = a[0][0] == '-' ? "-(" + a[0] + ")" : "-" + a[0];
-    else
-      s = a[0] + " " + d.cppOperator + " " + a[1];
-    return top ? s : "(" + s + ")";
+namespace {
+
+class Renderer {
+public:
+  explicit Renderer(const LoopFunction &fn) : fn_(fn), f_(*fn.source) {}
+  void emit(llvm::raw_ostream &os);
+
+private:
+  std::string fresh(llvm::StringRef base);
+  static const char *ctype(DType t) {
+    switch (t) {
+    case DType::F32:
+      return "float";
+    case DType::F64:
+      return "double";
+    case DType::I32:
+      return "int32_t";
+    case DType::I64:
+      return "int64_t";
+    }
+    llvm_unreachable("element type");
   }
-  std::string s = "gir::" + mnemonic(op.kind).str() + "(";
-  for (size_t i = 0; i < a.size(); ++i)
-    s += (i ? ", " : "") + a[i];
-  return s + ")";
+  static const char *ctype(Scalar s) {
+    switch (s) {
+    case Scalar::I1:
+      return "bool";
+    case Scalar::I64:
+      return "int64_t";
+    case Scalar::F32:
+      return "float";
+    case Scalar::F64:
+      return "double";
+    }
+    llvm_unreachable("scalar type");
+  }
+  std::string number(double v, Scalar t) const;
+  void line(const llvm::Twine &s) {
+    body_ += std::string(2 * indent_, ' ') + s.str() + "\n";
+  }
+  /// The value of a splat constant buffer (all elements equal), if it is one.
+  const double *splat(const Buffer *b) const;
+  std::string expr(const Expr *e, bool top = false);
+  std::string term(const Expr *x, bool inSum);
+  std::string load(const Buffer *b, const Expr *offset);
+  void declare(const Stmt &s);
+  void stmts(const std::vector<Stmt> &body);
+  void stmt(const Stmt &s);
+  std::string call(const loops::KernelCall &c);
+  std::string buf(const Buffer *b) {
+    const std::string &n = names_.at(b);
+    read_.insert(n);
+    return n;
+  }
+  std::string var(unsigned v) {
+    read_.insert(vars_[v]);
+    return vars_[v];
+  }
+
+  const LoopFunction &fn_;
+  const Function &f_;
+  std::string body_;
+  unsigned indent_ = 1;
+  std::set<std::string> taken_, read_;
+  llvm::DenseMap<const Buffer *, std::string> names_;
+  std::vector<std::string> vars_;
+  std::vector<unsigned> reads_;
+  llvm::StringMap<std::string> dims_;
+};
+
+std::string Renderer::fresh(llvm::StringRef base) {
+  std::string s;
+  for (char c : base)
+    s += std::isalnum((unsigned char)c) ? c : '_';
+  if (s.empty() || std::isdigit((unsigned char)s[0]))
+    s = "v" + s;
+  if (llvm::StringRef(s).starts_with("gradc_") || s.find("__") != s.npos)
+    s = "v_" + s;
+  std::string name = s;
+  for (unsigned n = 1; taken_.count(name); ++n)
+    name = s + "_" + std::to_string(n);
+  taken_.insert(name);
+  return name;
 }
 
-/// The lvalue of element `idx` of v's own storage.
-std::string FunctionEmitter::ref(const Value *v, const Index &idx) {
-  const Slot &s = slots.at(v);
-  if (s.kind == Slot::Local)
-    return s.name;
-  return s.name + "[" + flat(v->type, idx) + "]";
+std::string Renderer::number(double v, Scalar t) const {
+  if (t == Scalar::I64)
+    return std::to_string(int64_t(v));
+  const char *T = t == Scalar::F32 ? "float" : "double";
+  if (std::isnan(v))
+    return std::string("std::numeric_limits<") + T + ">::quiet_NaN()";
+  if (std::isinf(v))
+    return std::string(v < 0 ? "-" : "") + "std::numeric_limits<" + T +
+           ">::infinity()";
+  char b[64];
+  std::snprintf(b, sizeof b, t == Scalar::F32 ? "%.9g" : "%.17g", v);
+  std::string s = b;
+  if (s.find_first_of(".e") == s.npos)
+    s += ".0";
+  return t == Scalar::F32 ? s + "f" : s;
 }
 
-std::string FunctionEmitter::loop(unsigned axis, const Dim &d, bool braces) {
-  if (d.isOne())
-    return "0";
-  std::string i = "i" + std::to_string(axis);
-  line("for (int64_t " + i + " = 0; " + i + " < " + dim(d) + "; ++" + i + ")" +
-       (braces ? " {" : ""));
-  ++indent;
-  return i;
+const double *Renderer::splat(const Buffer *b) const {
+  if (b->kind != Buffer::Const || b->data->data.empty())
+    return nullptr;
+  const std::vector<double> &d = b->data->data;
+  for (double x : d)
+    if (!(x == d[0]) && !(std::isnan(x) && std::isnan(d[0])))
+      return nullptr;
+  return &d[0];
 }
 
-void FunctionEmitter::close(unsigned loops, bool braces) {
-  if (braces && loops) {
-    --indent;
+std::string Renderer::load(const Buffer *b, const Expr *offset) {
+  if (const double *v = splat(b))
+    return number(*v, loops::scalarOf(b->dtype));
+  return buf(b) + "[" + expr(offset, true) + "]";
+}
+
+/// An operand of index arithmetic: parenthesized unless atomic, a product,
+/// or (in a sum) a sum.
+std::string Renderer::term(const Expr *x, bool inSum) {
+  bool bare = x->kind == Expr::Read || x->kind == Expr::Sym ||
+              x->kind == Expr::Load || x->kind == Expr::Mul ||
+              (x->kind == Expr::Int && x->i >= 0) ||
+              (inSum && (x->kind == Expr::Add || x->kind == Expr::SAdd));
+  return expr(x, bare);
+}
+
+/// `e` as C++ (parenthesized unless `top` or atomic).
+std::string Renderer::expr(const Expr *e, bool top) {
+  auto paren = [&](const std::string &s) { return top ? s : "(" + s + ")"; };
+  auto call = [&](const std::string &name) {
+    std::string s = name + "(";
+    for (size_t i = 0; i < e->args.size(); ++i)
+      s += (i ? ", " : "") + expr(e->args[i], true);
+    return s + ")";
+  };
+  // A double-valued helper of the prelude, rounded to the expression's type.
+  auto rounded = [&](const std::string &s) {
+    return e->type == Scalar::F32 ? "float(" + s + ")" : s;
+  };
+  switch (e->kind) {
+  case Expr::Int:
+    return e->i < 0 ? paren(std::to_string(e->i)) : std::to_string(e->i);
+  case Expr::Float: {
+    std::string n = number(e->f, e->type);
+    return n[0] == '-' ? paren(n) : n;
+  }
+  case Expr::Sym:
+    read_.insert(dims_.lookup(e->sym));
+    return dims_.lookup(e->sym);
+  case Expr::Read:
+    return var(e->var);
+  case Expr::Load:
+    return load(e->buf, e->args[0]);
+  case Expr::Add: // of indices: sums and products need no parentheses
+    return paren(term(e->args[0], true) + " + " + term(e->args[1], true));
+  case Expr::Mul:
+    return paren(term(e->args[0], false) + " * " + term(e->args[1], false));
+  case Expr::Min:
+    return "std::min<int64_t>(" + expr(e->args[0], true) + ", " +
+           expr(e->args[1], true) + ")";
+  case Expr::Apply: {
+    // The op's C++ formula is part of its one declaration (OpDef::cppOperator
+    // and cppBody, lib/Ops/Elementwise.cpp).
+    const OpDef &d = opDef(e->op);
+    if (!d.cppOperator)
+      return call("gir::" + mnemonic(e->op).str());
+    if (e->args.size() == 1) {
+      std::string a = expr(e->args[0]);
+      return paren(a[0] == '-' ? "-(" + a + ")" : "-" + a);
+    }
+    return paren(expr(e->args[0]) + " " + d.cppOperator + " " +
+                 expr(e->args[1]));
+  }
+  case Expr::Cast:
+    if (e->type == Scalar::I64 && e->args[0]->type != Scalar::I64)
+      return call("gir::toInt64"); // toward zero; NaN, out of range: INT64_MIN
+    return std::string(ctype(e->type)) + "(" + expr(e->args[0], true) + ")";
+  case Expr::SAdd:
+    return paren(term(e->args[0], true) + " + " + term(e->args[1], true));
+  case Expr::ILt:
+    return paren(expr(e->args[0]) + " < " + expr(e->args[1]));
+  case Expr::IEq:
+    return paren(expr(e->args[0]) + " == " + expr(e->args[1]));
+  case Expr::MaxStep:
+    return call("gir::maxStep");
+  case Expr::IsNewMax:
+    return call("gir::isNewMax");
+  case Expr::ExpShifted:
+    return rounded(call("gir::expShifted"));
+  case Expr::LogSumExp:
+    return rounded(call("gir::logSumExp"));
+  case Expr::Select:
+    return paren(expr(e->args[0]) + " ? " + expr(e->args[1]) + " : " +
+                 expr(e->args[2]));
+  }
+  llvm_unreachable("expression kind");
+}
+
+static std::string intArg(const std::string &d) {
+  return std::isdigit((unsigned char)d[0]) ? d : "int(" + d + ")";
+}
+
+std::string Renderer::call(const loops::KernelCall &c) {
+  bool f32 = c.dtype == DType::F32;
+  std::string p = f32 ? "cblas_s" : "cblas_d", one = f32 ? "1.0f" : "1.0",
+              zero = f32 ? "0.0f" : "0.0";
+  auto flag = [](bool t) { return t ? "CblasTrans" : "CblasNoTrans"; };
+  auto i = [&](const Expr *e) { return intArg(expr(e, true)); };
+  switch (c.kind) {
+  case loops::KernelCall::Gemm:
+    return p + "gemm(CblasRowMajor, " + flag(c.transA) + ", " + flag(c.transB) +
+           ", " + i(c.m) + ", " + i(c.n) + ", " + i(c.k) + ", " + one + ", " +
+           buf(c.a) + ", " + i(c.lda) + ", " + buf(c.b) + ", " + i(c.ldb) +
+           ", " + zero + ", " + buf(c.c) + ", " + i(c.n) + ");";
+  case loops::KernelCall::Gemv:
+    return p + "gemv(CblasRowMajor, " + flag(c.transA) + ", " + i(c.m) + ", " +
+           i(c.n) + ", " + one + ", " + buf(c.a) + ", " + i(c.lda) + ", " +
+           buf(c.b) + ", 1, " + zero + ", " + buf(c.c) + ", 1);";
+  case loops::KernelCall::Dot:
+    return buf(c.c) + "[0] = " + p + "dot(" + i(c.m) + ", " + buf(c.a) +
+           ", 1, " + buf(c.b) + ", 1);";
+  }
+  llvm_unreachable("kernel kind");
+}
+
+/// Declares the mutable variables (accumulators) that `s` uses, before it,
+/// unless declared already; a kernel call's loops declare their own.
+void Renderer::declare(const Stmt &s) {
+  std::function<void(unsigned)> need = [&](unsigned v) {
+    if (fn_.vars[v].kind != loops::Var::Mutable || !vars_[v].empty())
+      return;
+    vars_[v] = fresh(fn_.vars[v].name);
+    line(std::string(ctype(fn_.vars[v].type)) + " " + vars_[v] + " = 0;");
+  };
+  std::function<void(const Expr *)> inExpr = [&](const Expr *e) {
+    if (!e)
+      return;
+    if (e->kind == Expr::Read)
+      need(e->var);
+    for (const Expr *a : e->args)
+      inExpr(a);
+  };
+  std::function<void(const Stmt &)> inStmt = [&](const Stmt &t) {
+    if (t.kind == Stmt::Assign || t.kind == Stmt::Accumulate)
+      need(t.var);
+    inExpr(t.a);
+    inExpr(t.b);
+    if (t.kind != Stmt::Call)
+      for (const Stmt &u : t.body)
+        inStmt(u);
+  };
+  inStmt(s);
+}
+
+void Renderer::stmts(const std::vector<Stmt> &body) {
+  for (const Stmt &s : body) {
+    declare(s);
+    stmt(s);
+  }
+}
+
+void Renderer::stmt(const Stmt &s) {
+  switch (s.kind) {
+  case Stmt::For: {
+    std::string i = fresh(fn_.vars[s.var].name);
+    vars_[s.var] = i;
+    std::string step =
+        s.step == 1 ? "++" + i : i + " += " + std::to_string(s.step);
+    line("for (int64_t " + i + " = " + expr(s.a, true) + "; " + i + " < " +
+         expr(s.b, true) + "; " + step + ") {");
+    ++indent_;
+    stmts(s.body);
+    --indent_;
     line("}");
-    --loops;
+    taken_.erase(i); // a later loop may use the name again
+    return;
   }
-  indent -= loops;
+  case Stmt::Let: {
+    if (!reads_[s.var])
+      return;
+    std::string rhs = expr(s.a, true);
+    vars_[s.var] = fresh(fn_.vars[s.var].name);
+    line("const " + std::string(ctype(fn_.vars[s.var].type)) + " " +
+         vars_[s.var] + " = " + rhs + ";");
+    return;
+  }
+  case Stmt::Assign:
+    line(var(s.var) + " = " + expr(s.a, true) + ";");
+    return;
+  case Stmt::Accumulate:
+    line(var(s.var) + " += " + expr(s.a, true) + ";");
+    return;
+  case Stmt::Store:
+    line(buf(s.buf) + "[" + expr(s.a, true) + "] = " + expr(s.b, true) + ";");
+    return;
+  case Stmt::Call:
+    if (s.body.empty()) {
+      line(call(s.call));
+      return;
+    }
+    body_ += "#ifdef GRADC_USE_CBLAS\n";
+    line(call(s.call));
+    body_ += "#else\n";
+    stmts(s.body);
+    body_ += "#endif\n";
+    return;
+  case Stmt::Memset:
+  case Stmt::Copy: {
+    // dst[i] = 0, src[i], or a splat constant's value, for i < count.
+    bool one = s.a->kind == Expr::Int && s.a->i == 1;
+    std::string i = one ? "0" : fresh("i");
+    std::string rhs;
+    if (s.kind == Stmt::Memset)
+      rhs = number(0, loops::scalarOf(s.buf->dtype));
+    else if (const double *v = splat(s.src))
+      rhs = number(*v, loops::scalarOf(s.src->dtype));
+    else
+      rhs = buf(s.src) + "[" + i + "]";
+    if (one) {
+      line(buf(s.buf) + "[0] = " + rhs + ";");
+      return;
+    }
+    line("for (int64_t " + i + " = 0; " + i + " < " + expr(s.a, true) + "; ++" +
+         i + ")");
+    line("  " + buf(s.buf) + "[" + i + "] = " + rhs + ";");
+    taken_.erase(i);
+    return;
+  }
+  case Stmt::Comment:
+    line("// " + s.text);
+    return;
+  case Stmt::FailIf: // an index out of range
+    line("if (" + expr(s.a, true) + ")");
+    line("  return 2;");
+    return;
+  }
 }
 
-/// Gives v its storage: out<i> if it is a result, a local if a scalar,
-/// else a std::vector.
-void FunctionEmitter::allocate(const Value *v) {
-  Slot s;
-  s.name = fresh(v->name);
-  int r = resultIndex(v);
-  if (r >= 0) {
-    s.ptr = s.name;
-    outFilled[r] = v;
-    line(ctype(v) + " *" + s.name + " = out" + std::to_string(r) + ";");
-  } else if (v->type.isScalar()) {
-    s.kind = Slot::Local;
-    locals.push_back(s.name);
-    line(ctype(v) + " " + s.name + " = 0;");
-  } else {
-    s.ptr = s.name + ".data()";
-    line("std::vector<" + ctype(v) + "> " + s.name + "(static_cast<size_t>(" +
-         count(v->type.dims) + "));");
-  }
-  slots[v] = s;
-}
-
-void FunctionEmitter::emit(llvm::raw_ostream &os) {
+void Renderer::emit(llvm::raw_ostream &os) {
   for (const char *k : kKeywords)
-    taken.insert(k);
-  for (unsigned i = 0; i < 9; ++i)
-    taken.insert("i" + std::to_string(i));
-  for (size_t i = 0; i < f.resultTypes.size(); ++i)
-    taken.insert("out" + std::to_string(i));
+    taken_.insert(k);
+  for (size_t i = 0; i < f_.resultTypes.size(); ++i)
+    taken_.insert("out" + std::to_string(i));
   // The parameters: inputs, symbolic dims, outputs.
   std::string params;
   std::vector<std::string> paramNames;
-  for (const Value *a : f.args) {
-    Slot s;
-    s.name = s.ptr = fresh(a->name);
-    slots[a] = s;
-    paramNames.push_back(s.name);
-    params +=
-        (params.empty() ? "const " : ", const ") + ctype(a) + " *" + s.name;
+  for (size_t i = 0; i < f_.args.size(); ++i) {
+    const Buffer *b = fn_.arg(i);
+    names_[b] = fresh(b->name);
+    paramNames.push_back(names_[b]);
+    params += (params.empty() ? "const " : ", const ") +
+              std::string(ctype(b->dtype)) + " *" + names_[b];
   }
-  for (const std::string &d : symbolicDims(f)) {
-    dimNames[d] = fresh(d);
-    paramNames.push_back(dimNames[d]);
-    params += (params.empty() ? "int64_t " : ", int64_t ") + dimNames[d];
+  for (const std::string &d : symbolicDims(f_)) {
+    dims_[d] = fresh(d);
+    paramNames.push_back(dims_[d]);
+    params += (params.empty() ? "int64_t " : ", int64_t ") + dims_[d];
   }
-  for (size_t i = 0; i < f.resultTypes.size(); ++i)
+  for (size_t i = 0; i < f_.resultTypes.size(); ++i)
     params += std::string(params.empty() ? "" : ", ") +
-              (f.resultTypes[i].dtype == DType::F32 ? "float" : "double") +
-              " *out" + std::to_string(i);
-  for (const auto &op : f.ops)
-    for (const Value *o : op->operands)
-      ++uses[o];
-  for (const Value *r : f.results)
-    ++uses[r];
-  outFilled.assign(f.results.size(), nullptr);
-
-  for (const auto &op : f.ops)
-    emitOp(*op);
-  for (size_t i = 0; i < f.results.size(); ++i)
-    if (outFilled[i] != f.results[i]) {
-      line("// return %" + f.results[i]->name + " as result " +
-           std::to_string(i));
-      emitCopy(f.results[i], "out" + std::to_string(i));
+              ctype(f_.resultTypes[i].dtype) + " *out" + std::to_string(i);
+  // Storage: constants, outputs named after their values, one vector per
+  // arena slot.
+  std::vector<std::string> locals;
+  for (const auto &bp : fn_.buffers) {
+    const Buffer *b = bp.get();
+    if (b->kind == Buffer::Const && !splat(b)) {
+      names_[b] = fresh(b->name);
+      std::string init;
+      for (size_t i = 0; i < b->data->data.size(); ++i)
+        init += (i ? ", " : "") +
+                number(b->data->data[i], loops::scalarOf(b->dtype));
+      line("static const " + std::string(ctype(b->dtype)) + " " + names_[b] +
+           "[" + std::to_string(b->data->data.size()) + "] = {" + init + "};");
+      locals.push_back(names_[b]);
+    } else if (b->kind == Buffer::Result) {
+      std::string out = "out" + std::to_string(b->index);
+      if (b->name == out) {
+        names_[b] = out;
+        continue;
+      }
+      names_[b] = fresh(b->name);
+      line(std::string(ctype(b->dtype)) + " *" + names_[b] + " = " + out + ";");
+      locals.push_back(names_[b]);
     }
+  }
+  std::vector<std::string> slots;
+  for (size_t k = 0; k < fn_.slots.size(); ++k) {
+    const loops::Slot &sl = fn_.slots[k];
+    slots.push_back(fresh("slot" + std::to_string(k)));
+    std::string count;
+    for (const Dim &d : sl.dims)
+      count += (count.empty() ? "" : " * ") +
+               (d.isSym() ? dims_.lookup(d.sym) : std::to_string(d.size));
+    for (const Dim &d : sl.dims)
+      if (d.isSym())
+        read_.insert(dims_.lookup(d.sym));
+    line("std::vector<" + std::string(ctype(sl.dtype)) + "> " + slots[k] +
+         "(static_cast<size_t>(" + (count.empty() ? "1" : count) + "));");
+  }
+  for (const auto &bp : fn_.buffers) {
+    const Buffer *b = bp.get();
+    if (b->kind != Buffer::Arena)
+      continue;
+    names_[b] = fresh(b->name);
+    line(std::string(ctype(b->dtype)) + " *" + names_[b] + " = " +
+         slots[b->index] + ".data();");
+    locals.push_back(names_[b]);
+  }
+  vars_.assign(fn_.vars.size(), "");
+  // Reads of each variable: a `let` nothing reads (a dead value) is dropped.
+  reads_.assign(fn_.vars.size(), 0);
+  std::function<void(const Expr *)> count = [&](const Expr *e) {
+    if (!e)
+      return;
+    if (e->kind == Expr::Read)
+      ++reads_[e->var];
+    for (const Expr *a : e->args)
+      count(a);
+  };
+  std::function<void(const std::vector<Stmt> &)> walk =
+      [&](const std::vector<Stmt> &body) {
+        for (const Stmt &t : body) {
+          count(t.a);
+          count(t.b);
+          walk(t.body);
+        }
+      };
+  walk(fn_.body);
+  // Dropping a dead `let` may leave the ones it read dead too.
+  std::vector<const Stmt *> lets;
+  std::function<void(const std::vector<Stmt> &)> collect =
+      [&](const std::vector<Stmt> &body) {
+        for (const Stmt &t : body) {
+          if (t.kind == Stmt::Let)
+            lets.push_back(&t);
+          collect(t.body);
+        }
+      };
+  collect(fn_.body);
+  std::function<void(const Expr *)> uncount = [&](const Expr *e) {
+    if (e->kind == Expr::Read)
+      --reads_[e->var];
+    for (const Expr *a : e->args)
+      uncount(a);
+  };
+  std::vector<bool> dropped(fn_.vars.size());
+  for (auto it = lets.rbegin(); it != lets.rend(); ++it)
+    if (!reads_[(*it)->var] && !dropped[(*it)->var]) {
+      dropped[(*it)->var] = true;
+      uncount((*it)->a);
+    }
+  stmts(fn_.body);
 
-  os << "// func @" << f.name << "\n";
-  os << "int " << cSymbolName(f.name) << "(" << params << ") try {\n";
+  os << "// func @" << f_.name << "\n";
+  os << "int " << cSymbolName(f_.name) << "(" << params << ") try {\n";
   for (const std::string &p : paramNames)
-    if (!read.count(p))
+    if (!read_.count(p))
       os << "  (void)" << p << "; // unused\n";
-  os << body;
+  os << body_;
   for (const std::string &l : locals)
-    if (!read.count(l))
+    if (!read_.count(l))
       os << "  (void)" << l << "; // unused\n";
   os << "  return 0;\n} catch (const std::bad_alloc &) {\n  return 1;\n} "
         "catch (const std::length_error &) {\n  return 1;\n}\n";
 }
 
+} // namespace
+
 } // namespace cppgen
 
 llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
                     llvm::StringRef headerName) {
+  if (auto e = checkCompiled(m, CompiledBy::Cpp))
+    return e;
   os << "// Generated by gradc: C++17, standard library only. Each function\n"
         "// follows the C ABI of the gradc header (inputs, symbolic dims,\n"
         "// outputs; returns 0, or 1 if its buffers could not be "
@@ -368,7 +547,8 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
         "// through cblas_?gemm/?gemv/?dot; otherwise they are plain loops.\n"
         "// Sums, dot products and matmuls accumulate in double, like the\n"
         "// gradc interpreter, and round once to the element type.\n\n";
-  os << "#include <cmath>\n#include <cstddef>\n#include <limits>\n"
+  os << "#include <algorithm>\n#include <cmath>\n#include <cstddef>\n"
+        "#include <limits>\n"
         "#include <new>\n#include <stdexcept>\n#include <stdint.h>\n"
         "#include <vector>\n#ifdef GRADC_USE_CBLAS\n#include <cblas.h>\n"
         "#endif\n\n";
@@ -383,7 +563,11 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
   os << cppgen::prelude();
   for (const auto &f : m.functions) {
     os << "\n";
-    cppgen::FunctionEmitter(*f).emit(os);
+    loops::LoopOptions opts;
+    opts.kernelFallback = true;   // #ifdef GRADC_USE_CBLAS ... #else loops
+    opts.chunkF32Sums = false;    // every element added in double
+    opts.wideAccumulators = true; // as the interpreter
+    cppgen::Renderer(*loops::lowerToLoops(*f, opts)).emit(os);
   }
   return llvm::Error::success();
 }

@@ -18,7 +18,15 @@ namespace gradc::cppgen {
 std::string prelude();
 
 inline constexpr const char *kReductionHelpers =
-    R"(/// One step of a max reduction: the first maximum; NaN wins and stays.
+    R"(/// Float to integer as numpy's astype: toward zero; NaN and values out of
+/// range give INT64_MIN.
+inline int64_t toInt64(double x) {
+  return x >= -9223372036854775808.0 && x < 9223372036854775808.0
+             ? int64_t(x)
+             : std::numeric_limits<int64_t>::min();
+}
+
+/// One step of a max reduction: the first maximum; NaN wins and stays.
 template <typename T> T maxStep(T acc, T x) {
   return x > acc || std::isnan(x) || std::isnan(acc) ? (std::isnan(acc) ? acc : x)
                                                      : acc;

@@ -55,7 +55,19 @@ static std::string cName(llvm::StringRef n, llvm::StringSet<> &taken) {
 }
 
 std::string cPrototype(const Function &f) {
-  auto ctype = [](DType t) { return t == DType::F32 ? "float" : "double"; };
+  auto ctype = [](DType t) {
+    switch (t) {
+    case DType::F32:
+      return "float";
+    case DType::F64:
+      return "double";
+    case DType::I32:
+      return "int32_t";
+    case DType::I64:
+      return "int64_t";
+    }
+    return "double";
+  };
   llvm::StringSet<> taken;
   for (size_t i = 0; i < f.resultTypes.size(); ++i)
     taken.insert("out" + std::to_string(i));

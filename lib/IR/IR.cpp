@@ -25,6 +25,17 @@ unsigned arity(OpKind k) {
   return 0;
 }
 
+unsigned minArity(OpKind k) {
+  switch (k) {
+#define GRADC_OP_VARIADIC(Enum, Mnemonic, MinArity, MaxArity)                  \
+  case OpKind::Enum:                                                           \
+    return MinArity;
+#include "gradc/IR/OpKinds.def"
+  default:
+    return arity(k);
+  }
+}
+
 std::optional<OpKind> lookupOp(llvm::StringRef m) {
   return llvm::StringSwitch<std::optional<OpKind>>(m)
 #define GRADC_OP(Enum, Mnemonic, Arity) .Case(Mnemonic, OpKind::Enum)
@@ -51,6 +62,16 @@ void Op::setAttr(llvm::StringRef name, Attr a) {
 bool Op::boolAttr(llvm::StringRef name, bool dflt) const {
   const Attr *a = attr(name);
   return a ? a->b : dflt;
+}
+
+int64_t Op::intAttr(llvm::StringRef name, int64_t dflt) const {
+  const Attr *a = attr(name);
+  return a ? a->i : dflt;
+}
+
+double Op::floatAttr(llvm::StringRef name, double dflt) const {
+  const Attr *a = attr(name);
+  return a ? a->asFloat() : dflt;
 }
 
 Value *Function::newValue(std::string n, Type t, llvm::SMLoc l) {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "gradc/IR/Printer.h"
+#include "gradc/Ops/OpDef.h"
 
 #include <fmt/format.h>
 
@@ -12,10 +13,21 @@
 
 namespace gradc {
 
+static void printAttr(const Attr &a, llvm::raw_ostream &os);
+
 std::string formatNumber(double v, DType t) {
+  if (isInt(t))
+    return fmt::format("{}", int64_t(v));
   if (std::isnan(v))
     return "nan"; // fmt would print "-nan" for a NaN with its sign bit set
   return t == DType::F32 ? fmt::format("{}", float(v)) : fmt::format("{}", v);
+}
+
+std::string formatAttr(const Attr &a) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  printAttr(a, os);
+  return s;
 }
 
 static void printAttr(const Attr &a, llvm::raw_ostream &os) {
@@ -31,6 +43,17 @@ static void printAttr(const Attr &a, llvm::raw_ostream &os) {
     for (size_t i = 0; i < a.list.size(); ++i)
       os << (i ? "," : "") << a.list[i].str();
     os << ']';
+    return;
+  case Attr::Float: {
+    // Always with a '.' or an exponent, so that it reads back as a float.
+    std::string s = fmt::format("{}", a.f);
+    if (s.find_first_of(".eni") == std::string::npos)
+      s += ".0";
+    os << s;
+    return;
+  }
+  case Attr::String:
+    os << '"' << a.s << '"';
     return;
   }
 }
@@ -88,6 +111,8 @@ static void printOp(const Op &op, llvm::raw_ostream &os) {
   }
   if (op.kind == OpKind::Const)
     os << " : " << op.result->type.str();
+  else if (opDef(op.kind).typeFromDecl)
+    os << " : " << dtypeName(op.result->type.dtype);
   os << '\n';
 }
 

@@ -6,7 +6,23 @@
 
 namespace gradc {
 
-const char *dtypeName(DType t) { return t == DType::F32 ? "f32" : "f64"; }
+const char *dtypeName(DType t) {
+  switch (t) {
+  case DType::F32:
+    return "f32";
+  case DType::F64:
+    return "f64";
+  case DType::I32:
+    return "i32";
+  case DType::I64:
+    return "i64";
+  }
+  return "?";
+}
+
+unsigned dtypeSize(DType t) {
+  return t == DType::F32 || t == DType::I32 ? 4 : 8;
+}
 
 std::string Dim::str() const { return isSym() ? sym : std::to_string(size); }
 
@@ -54,6 +70,9 @@ void Tensor::roundToType() {
   if (dtype == DType::F32)
     for (double &x : data)
       x = double(float(x));
+  else if (isInt(dtype)) // kernels of integer results compute whole numbers
+    for (double &x : data)
+      x = std::trunc(x) + 0.0; // never -0
 }
 
 } // namespace gradc

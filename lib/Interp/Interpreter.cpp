@@ -1,56 +1,13 @@
 //===- Interpreter.cpp - The reference evaluator --------------------------===//
 #include "gradc/Interp/Interpreter.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdint>
 #include <unordered_map>
 
 namespace gradc {
-
-static std::string shapeStr(const Shape &s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i)
-    r += (i ? "," : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
-llvm::Expected<SymEnv> bindArguments(const Function &f,
-                                     std::vector<Tensor> &args) {
-  auto fail = [](const llvm::Twine &msg) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-  };
-  if (args.size() != f.args.size())
-    return fail("'@" + f.name + "' takes " + llvm::Twine(f.args.size()) +
-                " argument(s), got " + llvm::Twine(args.size()));
-  SymEnv syms;
-  llvm::StringMap<std::string> boundBy;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const Value *a = f.args[i];
-    Tensor &t = args[i];
-    const Type &ty = a->type;
-    if (t.rank() != ty.rank())
-      return fail("argument '%" + a->name + "' has type " + ty.str() +
-                  " but the value has shape " + shapeStr(t.shape));
-    for (size_t d = 0; d < ty.rank(); ++d) {
-      const Dim &dim = ty.dims[d];
-      if (!dim.isSym()) {
-        if (dim.size != t.shape[d])
-          return fail("argument '%" + a->name + "' has type " + ty.str() +
-                      " but the value has shape " + shapeStr(t.shape));
-        continue;
-      }
-      auto [it, fresh] = syms.try_emplace(dim.sym, t.shape[d]);
-      if (fresh)
-        boundBy[dim.sym] = a->name;
-      else if (it->second != t.shape[d])
-        return fail("symbolic dimension '" + dim.sym + "' is " +
-                    llvm::Twine(it->second) + " in '%" + boundBy[dim.sym] +
-                    "' but " + llvm::Twine(t.shape[d]) + " in '%" + a->name +
-                    "'");
-    }
-    t.dtype = ty.dtype;
-    t.roundToType();
-  }
-  return syms;
-}
 
 llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
                                              std::vector<Tensor> args) {
@@ -76,7 +33,15 @@ llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
     std::vector<const Tensor *> in;
     for (const Value *v : op->operands)
       in.push_back(&env[v]);
-    env[op->result] = opDef(op->kind).eval(*op, in, *syms);
+    const OpDef &def = opDef(op->kind);
+    if (def.check) {
+      std::string err = def.check(*op, in);
+      if (!err.empty())
+        return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       "'%" + op->result->name + " = " +
+                                           mnemonic(op->kind) + "': " + err);
+    }
+    env[op->result] = def.eval(*op, in, *syms);
   }
   std::vector<Tensor> out;
   for (const Value *v : f.results)

@@ -173,8 +173,12 @@ llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf) {
     dtype = DType::F64;
   else if (descr.starts_with("'<f4'"))
     dtype = DType::F32;
+  else if (descr.starts_with("'<i8'"))
+    dtype = DType::I64;
+  else if (descr.starts_with("'<i4'"))
+    dtype = DType::I32;
   else
-    return bad("element type must be little-endian f4 or f8, got " +
+    return bad("element type must be little-endian f4, f8, i4 or i8, got " +
                descr.take_until([](char c) { return c == ','; }));
   if (!field("fortran_order").starts_with("False"))
     return bad("only C order is supported");
@@ -197,21 +201,42 @@ llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf) {
     n *= d;
     t.shape.push_back(d);
   }
-  size_t elt = dtype == DType::F64 ? 8 : 4;
+  size_t elt = dtypeSize(dtype);
   llvm::StringRef data = buf.substr(start + headerLen);
   if (data.size() != size_t(n) * elt)
     return bad("expected " + llvm::Twine(n * elt) + " bytes of data, found " +
                llvm::Twine(data.size()));
   t.data.resize(n);
   for (int64_t i = 0; i < n; ++i) {
-    if (dtype == DType::F64) {
+    const char *p = data.data() + i * elt;
+    switch (dtype) {
+    case DType::F64: {
       double v;
-      std::memcpy(&v, data.data() + i * 8, 8);
+      std::memcpy(&v, p, 8);
       t.data[i] = v;
-    } else {
+      break;
+    }
+    case DType::F32: {
       float v;
-      std::memcpy(&v, data.data() + i * 4, 4);
+      std::memcpy(&v, p, 4);
       t.data[i] = v;
+      break;
+    }
+    case DType::I64: {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      if (v > int64_t(kMaxExactInt) || v < -int64_t(kMaxExactInt))
+        return bad("element " + llvm::Twine(i) + " (" + llvm::Twine(v) +
+                   ") is beyond 2^53 in magnitude");
+      t.data[i] = double(v);
+      break;
+    }
+    case DType::I32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      t.data[i] = v;
+      break;
+    }
     }
   }
   return t;
@@ -247,8 +272,8 @@ llvm::Error saveNpy(const Tensor &t, llvm::StringRef path) {
   if (t.shape.size() > 1)
     shape.pop_back();
   std::string header = fmt::format(
-      "{{'descr': '<f{}', 'fortran_order': False, 'shape': ({}), }}",
-      t.dtype == DType::F64 ? 8 : 4, shape);
+      "{{'descr': '<{}{}', 'fortran_order': False, 'shape': ({}), }}",
+      isInt(t.dtype) ? 'i' : 'f', dtypeSize(t.dtype), shape);
   header.append(64 - (10 + header.size() + 1) % 64, ' ');
   header += '\n';
   std::error_code ec;
@@ -258,17 +283,25 @@ llvm::Error saveNpy(const Tensor &t, llvm::StringRef path) {
   os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
      << char(header.size() >> 8) << header;
   for (double v : t.data) {
-    if (t.dtype == DType::F64)
+    if (t.dtype == DType::F64) {
       os.write(reinterpret_cast<const char *>(&v), 8);
-    else {
+    } else if (t.dtype == DType::F32) {
       float f = float(v);
       os.write(reinterpret_cast<const char *>(&f), 4);
+    } else if (t.dtype == DType::I64) {
+      int64_t i = int64_t(v);
+      os.write(reinterpret_cast<const char *>(&i), 8);
+    } else {
+      int32_t i = int32_t(v);
+      os.write(reinterpret_cast<const char *>(&i), 4);
     }
   }
   return llvm::Error::success();
 }
 
 std::string jsonNumber(double v, DType t) {
+  if (isInt(t))
+    return fmt::format("{}", int64_t(v));
   if (std::isnan(v))
     return "NaN";
   if (std::isinf(v))
@@ -310,6 +343,8 @@ static std::string typeOf(const Tensor &t) {
 static void printPretty(const Tensor &t, llvm::raw_ostream &os,
                         const std::string &indent) {
   auto num = [&](double v) {
+    if (isInt(t.dtype))
+      return fmt::format("{}", int64_t(v));
     if (std::isnan(v))
       return std::string("nan");
     return fmt::format("{:.6g}", v);

@@ -10,11 +10,13 @@
 namespace gradc {
 
 Value *Builder::create(OpKind k, std::vector<Value *> operands,
-                       std::vector<NamedAttr> attrs) {
+                       std::vector<NamedAttr> attrs,
+                       std::optional<Type> declared) {
   auto op = std::make_unique<Op>();
   op->kind = k;
   op->operands = std::move(operands);
   op->attrs = std::move(attrs);
+  op->declaredType = std::move(declared);
   std::string err;
   Type t = inferType(*op, err);
   if (!t.valid)
@@ -57,6 +59,36 @@ Value *Builder::sum(Value *v, std::vector<int64_t> axes, bool keepdims) {
   if (keepdims)
     attrs.push_back({"keepdims", Attr::boolean(true), {}});
   return create(OpKind::Sum, {v}, std::move(attrs));
+}
+
+static Attr intList(const std::vector<int64_t> &v) {
+  std::vector<Dim> d;
+  for (int64_t x : v)
+    d.push_back(Dim::fixed(x));
+  return Attr::dims(d);
+}
+
+Value *Builder::transpose(Value *a, const std::vector<int64_t> &perm) {
+  return create(OpKind::Transpose, {a}, {{"perm", intList(perm), {}}});
+}
+
+Value *Builder::slice(Value *v, const std::vector<int64_t> &axes,
+                      const std::vector<int64_t> &starts,
+                      const std::vector<int64_t> &ends,
+                      const std::vector<int64_t> &steps) {
+  std::vector<NamedAttr> attrs = {{"starts", intList(starts), {}},
+                                  {"ends", intList(ends), {}},
+                                  {"axes", intList(axes), {}}};
+  bool unit = true;
+  for (int64_t s : steps)
+    unit &= s == 1;
+  if (!unit)
+    attrs.push_back({"steps", intList(steps), {}});
+  return create(OpKind::Slice, {v}, std::move(attrs));
+}
+
+Value *Builder::pad(Value *v, const std::vector<int64_t> &pads) {
+  return create(OpKind::Pad, {v}, {{"pads", intList(pads), {}}});
 }
 
 Value *Builder::splat(double v, const Type &t) {

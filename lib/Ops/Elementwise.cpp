@@ -9,9 +9,12 @@
 #include "OpsImpl.h"
 #include "VecMath.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
 
+#include <climits>
 #include <cmath>
 
 namespace gradc::ops {
@@ -65,18 +68,93 @@ llvm::Value *lowerExp(llvm::IRBuilderBase &b, llvm::ArrayRef<llvm::Value *> x) {
   return b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x[0]);
 }
 
-/// tanh: vectorizable arithmetic for f32, the C library's tanh for f64.
-llvm::Value *lowerTanh(llvm::IRBuilderBase &b,
-                       llvm::ArrayRef<llvm::Value *> x) {
+/// A comparison giving 1 or 0 in the operands' type: ordered for floats
+/// (NaN compares false), signed for integers (i64 scalars in the loop IR).
+llvm::Value *compare(llvm::IRBuilderBase &b, llvm::ArrayRef<llvm::Value *> x,
+                     llvm::CmpInst::Predicate fp, llvm::CmpInst::Predicate ip) {
   llvm::Type *t = x[0]->getType();
-  if (t->isFloatTy())
-    return vecmath::tanhF32(b, x[0]);
+  if (t->isIntegerTy())
+    return b.CreateZExt(b.CreateICmp(ip, x[0], x[1]), t);
+  return b.CreateUIToFP(b.CreateFCmp(fp, x[0], x[1]), t);
+}
+
+/// A call of the C library's `name` (double) or `name`f (float).
+llvm::Value *callLibm(llvm::IRBuilderBase &b, const char *name,
+                      llvm::Value *x) {
+  llvm::Type *t = x->getType();
   llvm::Module *m = b.GetInsertBlock()->getModule();
-  auto fn = m->getOrInsertFunction(t->isFloatTy() ? "tanhf" : "tanh", t, t);
-  llvm::CallInst *call = b.CreateCall(fn, {x[0]});
+  std::string n = name;
+  if (t->isFloatTy())
+    n += 'f';
+  auto fn = m->getOrInsertFunction(n, t, t);
+  llvm::CallInst *call = b.CreateCall(fn, {x});
   call->setDoesNotAccessMemory();
   call->setDoesNotThrow();
   return call;
+}
+
+/// tanh: vectorizable arithmetic for f32, the C library's tanh for f64.
+llvm::Value *lowerTanh(llvm::IRBuilderBase &b,
+                       llvm::ArrayRef<llvm::Value *> x) {
+  if (x[0]->getType()->isFloatTy())
+    return vecmath::tanhF32(b, x[0]);
+  return callLibm(b, "tanh", x[0]);
+}
+
+/// softplus(x) = max(x, 0) + log1p(exp(-|x|)): never overflows.
+double softplus(double x) {
+  return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x)));
+}
+llvm::Value *lowerSoftplus(llvm::IRBuilderBase &b,
+                           llvm::ArrayRef<llvm::Value *> x) {
+  llvm::Type *t = x[0]->getType();
+  llvm::Value *zero = llvm::ConstantFP::get(t, 0.0);
+  llvm::Value *e = lowerExp(
+      b, {b.CreateFNeg(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x[0]))});
+  llvm::Value *pos = b.CreateSelect(b.CreateFCmpOGT(x[0], zero), x[0], zero);
+  // NaN stays NaN: fabs and exp carry it through log1p.
+  return b.CreateFAdd(pos, callLibm(b, "log1p", e));
+}
+
+/// sign(x): -1, 0 or 1 (0 for both zeros), NaN for NaN.
+double sign(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : x == 0 ? 0.0 : x; }
+llvm::Value *lowerSign(llvm::IRBuilderBase &b,
+                       llvm::ArrayRef<llvm::Value *> x) {
+  llvm::Type *t = x[0]->getType();
+  auto c = [&](double v) { return llvm::ConstantFP::get(t, v); };
+  llvm::Value *r = b.CreateSelect(b.CreateFCmpOEQ(x[0], c(0)), c(0), x[0]);
+  r = b.CreateSelect(b.CreateFCmpOLT(x[0], c(0)), c(-1), r);
+  return b.CreateSelect(b.CreateFCmpOGT(x[0], c(0)), c(1), r);
+}
+
+/// Float to integer as numpy's astype on this CPU: toward zero; NaN and
+/// values out of range give the type's smallest value.
+double castValue(double x, DType to) {
+  if (isFloat(to))
+    return to == DType::F32 ? double(float(x)) : x;
+  double lo = to == DType::I32 ? -2147483648.0 : -9223372036854775808.0;
+  double hi = to == DType::I32 ? 2147483648.0 : 9223372036854775808.0;
+  if (!(x > lo - 1 && x < hi))
+    return lo;
+  return std::trunc(x) + 0.0; // never -0
+}
+
+Type inferCast(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
+  if (!op.declaredType) {
+    err = "'cast' needs the element type to convert to, e.g. "
+          "'cast %x : f32'";
+    return Type::invalid();
+  }
+  return Type{op.declaredType->dtype, in[0].dims};
+}
+
+Tensor evalCast(const Op &op, llvm::ArrayRef<const Tensor *> in,
+                const SymEnv &) {
+  Tensor t = *in[0];
+  t.dtype = op.result->type.dtype;
+  for (double &x : t.data)
+    x = castValue(x, t.dtype);
+  return t;
 }
 
 /// 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise: e = exp(-|x|) never
@@ -184,29 +262,29 @@ void addElementwiseOps(std::vector<OpDef> &d) {
              })
           .withCpp(nullptr, "return T(std::pow(double(a), double(b)));"));
   // Comparisons give 0/1 in the operands' type; piecewise constant.
-  d.push_back(
-      binary(OpKind::Gt, FN(x[0] > x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOGT(x[0], x[1]), x[0]->getType())),
-             nullptr)
-          .withCpp(nullptr, "return a > b ? T(1) : T(0);"));
-  d.push_back(
-      binary(OpKind::Ge, FN(x[0] >= x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOGE(x[0], x[1]), x[0]->getType())),
-             nullptr)
-          .withCpp(nullptr, "return a >= b ? T(1) : T(0);"));
-  d.push_back(
-      binary(OpKind::Lt, FN(x[0] < x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOLT(x[0], x[1]), x[0]->getType())),
-             nullptr)
-          .withCpp(nullptr, "return a < b ? T(1) : T(0);"));
-  d.push_back(
-      binary(OpKind::Le, FN(x[0] <= x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOLE(x[0], x[1]), x[0]->getType())),
-             nullptr)
-          .withCpp(nullptr, "return a <= b ? T(1) : T(0);"));
+  d.push_back(binary(OpKind::Gt, FN(x[0] > x[1]),
+                     LW(compare(b, x, llvm::CmpInst::FCMP_OGT,
+                                llvm::CmpInst::ICMP_SGT)),
+                     nullptr)
+                  .withCpp(nullptr, "return a > b ? T(1) : T(0);"));
+  d.push_back(binary(OpKind::Ge, FN(x[0] >= x[1]),
+                     LW(compare(b, x, llvm::CmpInst::FCMP_OGE,
+                                llvm::CmpInst::ICMP_SGE)),
+                     nullptr)
+                  .withCpp(nullptr, "return a >= b ? T(1) : T(0);"));
+  d.push_back(binary(OpKind::Lt, FN(x[0] < x[1]),
+                     LW(compare(b, x, llvm::CmpInst::FCMP_OLT,
+                                llvm::CmpInst::ICMP_SLT)),
+                     nullptr)
+                  .withCpp(nullptr, "return a < b ? T(1) : T(0);"));
+  d.push_back(binary(OpKind::Le, FN(x[0] <= x[1]),
+                     LW(compare(b, x, llvm::CmpInst::FCMP_OLE,
+                                llvm::CmpInst::ICMP_SLE)),
+                     nullptr)
+                  .withCpp(nullptr, "return a <= b ? T(1) : T(0);"));
   d.push_back(
       binary(OpKind::Eq, FN(x[0] == x[1]),
-             LW(b.CreateUIToFP(b.CreateFCmpOEQ(x[0], x[1]), x[0]->getType())),
+             LW(compare(b, x, llvm::CmpInst::FCMP_OEQ, llvm::CmpInst::ICMP_EQ)),
              nullptr, true)
           .withCpp(nullptr, "return a == b ? T(1) : T(0);"));
   // select(c, a, b): dy flows to a where c != 0, to b elsewhere.
@@ -305,6 +383,95 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                       return {b.neg(b.mul(dy, b.create(OpKind::Sin, {X0})))};
                     })
                   .withCpp(nullptr, "return T(std::cos(double(a)));"));
+  // d erf(x) = 2/sqrt(pi) exp(-x^2) dx
+  d.push_back(unary(OpKind::Erf, FN(std::erf(x[0])),
+                    LW(callLibm(b, "erf", x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      Value *g = b.exp(b.neg(b.mul(X0, X0)));
+                      Value *c = b.constant(1.1283791670955126, Y->type.dtype);
+                      return {b.mul(dy, b.mul(c, g))};
+                    })
+                  .withCpp(nullptr, "return T(std::erf(double(a)));"));
+  // d log1p(x) = dx / (1 + x)
+  d.push_back(unary(OpKind::Log1p, FN(std::log1p(x[0])),
+                    LW(callLibm(b, "log1p", x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.div(dy, b.add(one(b, X0), X0))};
+                    })
+                  .withCpp(nullptr, "return T(std::log1p(double(a)));"));
+  // d expm1(x) = (y + 1) dx
+  d.push_back(unary(OpKind::Expm1, FN(std::expm1(x[0])),
+                    LW(callLibm(b, "expm1", x[0])),
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.mul(dy, b.add(Y, one(b, Y)))};
+                    })
+                  .withCpp(nullptr, "return T(std::expm1(double(a)));"));
+  // d softplus(x) = sigmoid(x) dx
+  d.push_back(unary(OpKind::Softplus, FN(softplus(x[0])), lowerSoftplus,
+                    [](Builder &b, const Op &op, Value *dy) -> Grads {
+                      return {b.mul(dy, b.create(OpKind::Sigmoid, {X0}))};
+                    })
+                  .withCpp(nullptr, "double d = double(a);\n  return "
+                                    "T((d > 0 ? d : 0.0) + "
+                                    "std::log1p(std::exp(-std::fabs(d))));"));
+  // y = x^(-1/2): dy/dx = -y^3 / 2
+  d.push_back(
+      unary(
+          OpKind::Rsqrt, FN(1 / std::sqrt(x[0])),
+          LW(b.CreateFDiv(llvm::ConstantFP::get(x[0]->getType(), 1.0),
+                          b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x[0]))),
+          [](Builder &b, const Op &op, Value *dy) -> Grads {
+            Value *y3 = b.mul(Y, b.mul(Y, Y));
+            return {b.mul(dy, b.mul(b.constant(-0.5, Y->type.dtype), y3))};
+          })
+          .withCpp(nullptr, "return T(1 / std::sqrt(double(a)));"));
+  // sign and floor are piecewise constant: derivative 0.
+  d.push_back(unary(OpKind::Sign, FN(sign(x[0])), lowerSign, nullptr)
+                  .withCpp(nullptr, "return a > 0 ? T(1) : a < 0 ? T(-1) : "
+                                    "a == 0 ? T(0) : a;"));
+  d.push_back(unary(OpKind::Floor, FN(std::floor(x[0])),
+                    LW(b.CreateUnaryIntrinsic(llvm::Intrinsic::floor, x[0])),
+                    nullptr)
+                  .withCpp(nullptr, "return T(std::floor(double(a)));"));
+  // The identity, through which no derivative flows.
+  d.push_back(
+      unary(OpKind::StopGradient, FN(x[0]), LW(((void)b, x[0])), nullptr)
+          .withCpp(nullptr, "return a;"));
+
+  // cast: float -> float has the adjoint dx = cast(dy) back; anything with
+  // an integer end carries no derivative.
+  OpDef cast{OpKind::Cast,
+             {},
+             inferCast,
+             evalCast,
+             [](Builder &b, const Op &op, Value *dy) -> Grads {
+               if (!X0->type.isFloat() || !Y->type.isFloat())
+                 return {nullptr};
+               return {b.cast(dy, X0->type.dtype)};
+             }};
+  // Integers are i64 scalars in the loop IR; an i32 result is range
+  // checked like the interpreter's (the type's smallest value outside).
+  cast.loops = [](loops::LoopBuilder &b, const Op &op) {
+    DType to = Y->type.dtype;
+    b.loops(b.shape(Y->type.dims), [&](loops::Index idx) {
+      const loops::Expr *v = b.cast(b.element(X0, idx), loops::scalarOf(to));
+      if (to == DType::I32 && X0->type.dtype != DType::I32) {
+        const loops::Expr *lo = b.i(INT32_MIN), *hi = b.i(INT32_MAX);
+        v = b.let("v", v);
+        v = b.select(b.ilt(v, lo), lo, b.select(b.ilt(hi, v), lo, v));
+      }
+      b.store(Y, idx, v);
+    });
+  };
+  cast.integers = cast.typeFromDecl = true;
+  d.push_back(cast);
+
+  // Comparisons also compare integers (giving 0/1 of their type).
+  for (OpDef &def : d)
+    if (def.kind == OpKind::Gt || def.kind == OpKind::Ge ||
+        def.kind == OpKind::Lt || def.kind == OpKind::Le ||
+        def.kind == OpKind::Eq)
+      def.integers = true;
 }
 
 } // namespace gradc::ops

@@ -1,6 +1,8 @@
 //===- Layout.cpp - reshape, broadcast_to, const --------------------------===//
 #include "OpsImpl.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 #include <algorithm>
 
 namespace gradc::ops {
@@ -100,20 +102,88 @@ Tensor evalConst(const Op &op, llvm::ArrayRef<const Tensor *>, const SymEnv &) {
   return op.constValue;
 }
 
+// --- Loops -------------------------------------------------------------------
+// A reshape is a view of its operand's buffer; one that is returned (or has
+// no buffer to share) copies the elements in row-major order.
+void loopsReshape(loops::LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  if (const loops::Buffer *src = b.bufferOf(x)) {
+    b.copy(b.bufferOf(op.result), src, b.product(b.shape(x->type.dims)));
+    return;
+  }
+  std::vector<const loops::Expr *> xs = b.shape(x->type.dims);
+  const loops::Buffer *out = b.bufferOf(op.result);
+  b.loops(xs, [&](loops::Index idx) {
+    b.storeAt(out, b.linear(idx, xs), b.element(x, idx));
+  });
+}
+
+// A broadcast_to that is not fused into its readers is stored.
+void loopsBroadcastTo(loops::LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  const Type &t = op.result->type;
+  b.loops(b.shape(t.dims), [&](loops::Index idx) {
+    b.store(op.result, idx, b.element(x, b.mapIndex(idx, t, x->type)));
+  });
+}
+
+// --- dim ---------------------------------------------------------------------
+// y = the size of axis k of x (a scalar of x's element type). Its derivative
+// is zero: sizes do not depend on the elements.
+Type inferDim(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
+  if (!op.attr("axis")) {
+    err = "'dim' needs an 'axis' attribute";
+    return Type::invalid();
+  }
+  int64_t axis;
+  if (!singleAxis(op, in[0].rank(), axis, err))
+    return Type::invalid();
+  return Type{in[0].dtype, {}};
+}
+
+int64_t dimAxis(const Op &op) {
+  int64_t axis = 0;
+  std::string err;
+  singleAxis(op, op.operands[0]->type.rank(), axis, err);
+  return axis;
+}
+
+Tensor evalDim(const Op &op, llvm::ArrayRef<const Tensor *> in,
+               const SymEnv &) {
+  return Tensor::scalar(in[0]->dtype, double(in[0]->shape[dimAxis(op)]));
+}
+
+void loopsDim(loops::LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  b.storeAt(
+      b.bufferOf(op.result), b.i(0),
+      b.cast(b.dim(x->type.dims[dimAxis(op)]), loops::scalarOf(x->type.dtype)));
+}
+
 } // namespace
 
 void addLayoutOps(std::vector<OpDef> &d) {
-  d.push_back({OpKind::Reshape,
-               {{"shape", Attr::List}},
-               inferReshape,
-               evalReshape,
-               vjpReshape});
-  d.push_back({OpKind::BroadcastTo,
-               {{"shape", Attr::List}},
-               inferBroadcastTo,
-               evalBroadcastTo,
-               vjpBroadcastTo});
+  d.push_back(OpDef{OpKind::Reshape,
+                    {{"shape", Attr::List}},
+                    inferReshape,
+                    evalReshape,
+                    vjpReshape}
+                  .withLoops(loopsReshape));
+  d.push_back(OpDef{OpKind::BroadcastTo,
+                    {{"shape", Attr::List}},
+                    inferBroadcastTo,
+                    evalBroadcastTo,
+                    vjpBroadcastTo}
+                  .withLoops(loopsBroadcastTo));
+  d.push_back(
+      OpDef{OpKind::Dim, {{"axis", Attr::Int}}, inferDim, evalDim, nullptr}
+          .withLoops(loopsDim));
   d.push_back({OpKind::Const, {}, inferConst, evalConst, nullptr});
+  // Layout ops move integers as well as floats.
+  for (OpDef &def : d)
+    if (def.kind == OpKind::Reshape || def.kind == OpKind::BroadcastTo ||
+        def.kind == OpKind::Const)
+      def.integers = true;
 }
 
 } // namespace gradc::ops

@@ -14,7 +14,10 @@ std::vector<OpDef> buildTable() {
   ops::addLinalgOps(defs);
   ops::addReductionOps(defs);
   ops::addLayoutOps(defs);
-  std::vector<OpDef> table(size_t(OpKind::Const) + 1);
+  ops::addIndexOps(defs);
+  ops::addConvOps(defs);
+  ops::addEinsumOps(defs);
+  std::vector<OpDef> table(kNumOps);
   std::vector<bool> seen(table.size());
   for (OpDef &d : defs) {
     if (seen[size_t(d.kind)])
@@ -22,9 +25,16 @@ std::vector<OpDef> buildTable() {
     seen[size_t(d.kind)] = true;
     table[size_t(d.kind)] = std::move(d);
   }
-  for (size_t k = 0; k < table.size(); ++k)
+  for (size_t k = 0; k < table.size(); ++k) {
     if (!seen[k])
       llvm::report_fatal_error("op has no declaration: " + mnemonic(OpKind(k)));
+    // Every elementwise op has its formula. The other ops have a `loops`
+    // hook, except the issue-9 ops not lowered yet: checkCompiled refuses
+    // those before any backend sees them (they run on the interpreter).
+    const OpDef &d = table[k];
+    if (d.elementwise && (!d.lower || !d.scalar))
+      llvm::report_fatal_error("op has no lowering: " + mnemonic(OpKind(k)));
+  }
   return table;
 }
 
@@ -46,8 +56,10 @@ Type inferType(const Op &op, std::string &err) {
           "'" + mnemonic(op.kind).str() + "' has no attribute '" + a.name + "'";
       return Type::invalid();
     }
-    if (spec->kind != a.value.kind) {
-      static const char *kinds[] = {"a boolean", "an integer", "a list"};
+    if (spec->kind != a.value.kind &&
+        !(spec->kind == Attr::Float && a.value.kind == Attr::Int)) {
+      static const char *kinds[] = {"a boolean", "an integer", "a list",
+                                    "a number", "a string"};
       err = "attribute '" + a.name + "' of '" + mnemonic(op.kind).str() +
             "' must be " + kinds[spec->kind];
       return Type::invalid();
@@ -57,9 +69,93 @@ Type inferType(const Op &op, std::string &err) {
   for (Value *v : op.operands) {
     if (!v->type.valid)
       return Type::invalid(); // an error was reported where v was defined
+    if (!d.integers && !v->type.isFloat()) {
+      err = "'" + mnemonic(op.kind).str() +
+            "' needs floating-point operands, got " + v->type.str() +
+            " (use 'cast')";
+      return Type::invalid();
+    }
     in.push_back(v->type);
   }
   return d.infer(op, in, err);
+}
+
+bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
+  auto floats = [](const Value *v) { return v->type.isFloat(); };
+  const OpDef &d = opDef(op.kind);
+  if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {
+    // The loop IR moves, compares and indexes with integers but has no
+    // integer arithmetic: sums of integers stay on the interpreter.
+    bool moves = false;
+    switch (op.kind) {
+    case OpKind::Reshape:
+    case OpKind::BroadcastTo:
+    case OpKind::Transpose:
+    case OpKind::Slice:
+    case OpKind::Concat:
+    case OpKind::Pad:
+    case OpKind::Gather:
+    case OpKind::GatherElements:
+    case OpKind::OneHot:
+    case OpKind::Iota:
+    case OpKind::Cast:
+    case OpKind::Const:
+    case OpKind::Gt: // integer comparisons (their `lower` compares i64s)
+    case OpKind::Ge:
+    case OpKind::Lt:
+    case OpKind::Le:
+    case OpKind::Eq:
+      moves = true;
+      break;
+    case OpKind::ScatterAdd:
+    case OpKind::ScatterAddElements:
+      moves = floats(op.result);
+      break;
+    case OpKind::ArgMax:
+    case OpKind::MaxPool2DArgMax:
+      moves = floats(op.operands[0]);
+      break;
+    case OpKind::CumSum:
+      moves = false; // integer sums
+      break;
+    default:
+      break;
+    }
+    if (!moves) {
+      why = "integer tensors";
+      return false;
+    }
+  }
+  // Both backends render the loop IR: an op is compiled when it has a
+  // lowering (an elementwise formula or a `loops` hook).
+  (void)by;
+  if (d.elementwise || d.loops || op.kind == OpKind::Const)
+    return true;
+  why = "no loop lowering";
+  return false;
+}
+
+llvm::Error checkCompiled(const Module &m, CompiledBy by,
+                          const Function *only) {
+  for (const auto &f : m.functions) {
+    if (only && only != f.get())
+      continue;
+    for (const auto &op : f->ops) {
+      std::string why;
+      if (!compiledBy(by, *op, why))
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            "'%" + op->result->name + " = " + mnemonic(op->kind) + "' in '@" +
+                f->name + "' is not compiled by the " +
+                (by == CompiledBy::Loops ? "LLVM" : "C++") + " backend yet (" +
+                why + ")");
+    }
+  }
+  return llvm::Error::success();
+}
+
+DType declaredDType(const Op &op, DType dflt) {
+  return op.declaredType ? op.declaredType->dtype : dflt;
 }
 
 namespace ops {
@@ -94,6 +190,24 @@ Type broadcastTypes(const Type &a, const Type &b, llvm::StringRef op,
     }
   }
   return out;
+}
+
+bool intListAttr(const Op &op, const char *name, std::vector<int64_t> &out,
+                 std::string &err) {
+  out.clear();
+  const Attr *a = op.attr(name);
+  if (!a)
+    return true;
+  for (const Dim &d : a->list) {
+    if (d.isSym()) {
+      err = "attribute '" + std::string(name) + "' of '" +
+            mnemonic(op.kind).str() + "' must hold integers, got '" + d.sym +
+            "'";
+      return false;
+    }
+    out.push_back(d.size);
+  }
+  return true;
 }
 
 bool normalizeAxes(const std::vector<Dim> &axes, unsigned rank,

@@ -14,6 +14,9 @@ void addElementwiseOps(std::vector<OpDef> &defs);
 void addLinalgOps(std::vector<OpDef> &defs);
 void addReductionOps(std::vector<OpDef> &defs);
 void addLayoutOps(std::vector<OpDef> &defs);
+void addIndexOps(std::vector<OpDef> &defs);
+void addConvOps(std::vector<OpDef> &defs);
+void addEinsumOps(std::vector<OpDef> &defs);
 
 // --- Shape helpers -----------------------------------------------------------
 /// numpy broadcasting of two types; on failure sets `err`.
@@ -29,6 +32,10 @@ bool reductionAxes(const Op &op, unsigned rank, std::vector<int64_t> &out,
 bool singleAxis(const Op &op, unsigned rank, int64_t &axis, std::string &err);
 /// `t` with the given axes removed, or set to 1 when `keepdims`.
 Type reduceType(const Type &t, const std::vector<int64_t> &axes, bool keepdims);
+/// A list attribute of static integers (empty if absent); a symbol in it is
+/// an error.
+bool intListAttr(const Op &op, const char *name, std::vector<int64_t> &out,
+                 std::string &err);
 /// Checks that every operand has the same element type.
 bool sameDType(llvm::ArrayRef<Type> in, llvm::StringRef op, std::string &err);
 /// Resolves dims against the symbol environment.

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
 
+#include "gradc/Loops/LoopBuilder.h"
+
 #include <cmath>
 #include <limits>
 
@@ -85,6 +87,15 @@ Tensor evalReduceMax(const Op &op, llvm::ArrayRef<const Tensor *> in,
   return reduce(op, *in[0], -std::numeric_limits<double>::infinity(), maxStep);
 }
 
+double minStep(double a, double x) {
+  return x < a || std::isnan(x) || std::isnan(a) ? (std::isnan(a) ? a : x) : a;
+}
+
+Tensor evalReduceMin(const Op &op, llvm::ArrayRef<const Tensor *> in,
+                     const SymEnv &) {
+  return reduce(op, *in[0], std::numeric_limits<double>::infinity(), minStep);
+}
+
 Value *reducedAxesOf(const Op &op, std::vector<int64_t> &axes) {
   std::string err;
   reductionAxes(op, op.operands[0]->type.rank(), axes, err);
@@ -98,22 +109,26 @@ Grads vjpSum(Builder &b, const Op &op, Value *dy) {
   return {expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false))};
 }
 
-// y = mean(x): every x_i gets dy / n. With symbolic reduced dims n is counted
-// at run time as the sum of a broadcast 1.
+// y = mean(x): every x_i gets dy / n. With symbolic reduced dims n is the
+// product of their sizes, read at run time with `dim`.
 Grads vjpMean(Builder &b, const Op &op, Value *dy) {
   std::vector<int64_t> axes;
   Value *x = reducedAxesOf(op, axes);
-  Type counted{x->type.dtype, {}};
   int64_t n = 1;
-  bool symbolic = false;
+  Value *count = nullptr;
   for (int64_t a : axes) {
     const Dim &d = x->type.dims[a];
-    symbolic |= d.isSym();
-    n *= d.isSym() ? 1 : d.size;
-    counted.dims.push_back(d);
+    if (!d.isSym()) {
+      n *= d.size;
+      continue;
+    }
+    Value *size = b.create(OpKind::Dim, {x}, {{"axis", Attr::integer(a), {}}});
+    count = count ? b.mul(count, size) : size;
   }
-  Value *count = symbolic ? b.sum(b.splat(1, counted), {}, false)
-                          : b.constant(double(n), x->type.dtype);
+  if (!count || n != 1) {
+    Value *c = b.constant(double(n), x->type.dtype);
+    count = count ? b.mul(count, c) : c;
+  }
   Value *scaled = b.div(dy, count);
   return {
       expandReduced(b, scaled, x->type, axes, op.boolAttr("keepdims", false))};
@@ -128,6 +143,20 @@ Grads vjpReduceMax(Builder &b, const Op &op, Value *dy) {
     axesAttr.push_back(Dim::fixed(a));
   Value *mask =
       b.create(OpKind::ArgMaxMask, {x}, {{"axes", Attr::dims(axesAttr), {}}});
+  Value *g =
+      expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false));
+  return {b.select(mask, g, b.constant(0, dy->type.dtype))};
+}
+
+// y = min(x): dy goes to the first minimal element, the first maximum of -x.
+Grads vjpReduceMin(Builder &b, const Op &op, Value *dy) {
+  std::vector<int64_t> axes;
+  Value *x = reducedAxesOf(op, axes);
+  std::vector<Dim> axesAttr;
+  for (int64_t a : axes)
+    axesAttr.push_back(Dim::fixed(a));
+  Value *mask = b.create(OpKind::ArgMaxMask, {b.neg(x)},
+                         {{"axes", Attr::dims(axesAttr), {}}});
   Value *g =
       expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false));
   return {b.select(mask, g, b.constant(0, dy->type.dtype))};
@@ -269,24 +298,187 @@ Grads vjpLogSoftmax(Builder &b, const Op &op, Value *dy) {
   return {b.sub(dy, b.mul(b.exp(op.result), s))};
 }
 
+// --- Loops -------------------------------------------------------------------
+using loops::Expr;
+using loops::Index;
+using loops::LoopBuilder;
+using loops::Scalar;
+
+std::vector<int64_t> axesOf(const Op &op) {
+  std::vector<int64_t> axes;
+  std::string err;
+  reductionAxes(op, op.operands[0]->type.rank(), axes, err);
+  return axes;
+}
+
+// sum, mean, reduce_max: loops over the kept axes outside, the reduced axes
+// inside (the interpreter's order). Sums accumulate in double, f32 ones
+// first in float over blocks of kChunk elements; max in the element type.
+void loopsReduce(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  std::vector<int64_t> axes = axesOf(op);
+  DType dt = x->type.dtype;
+  Scalar et = loops::scalarOf(dt);
+  Fold fold = opDef(op.kind).fold;
+  bool isMax = fold == Fold::Max;
+  bool chunked = !isMax && dt == DType::F32 && b.options().chunkF32Sums;
+  unsigned acc = b.local("acc", isMax ? et : Scalar::F64);
+  unsigned part = chunked ? b.local("part", Scalar::F32) : 0;
+  LoopBuilder::Chunking blocks{[&] { b.assign(part, b.f(0, Scalar::F32)); },
+                               [&] { b.accumulate(acc, b.read(part)); }};
+  std::vector<const Expr *> sh = b.shape(x->type.dims);
+  const Expr *count = b.i(1);
+  for (int64_t a : axes)
+    count = b.mul(count, sh[a]);
+  b.reductionLoops(
+      x, axes,
+      [&](Index) {
+        b.assign(acc, isMax ? b.f(-INFINITY, et) : b.f(0, Scalar::F64));
+      },
+      [&](Index full) {
+        const Expr *e = b.element(x, full);
+        if (isMax)
+          b.assign(acc, b.maxStep(b.read(acc), e));
+        else
+          b.accumulate(chunked ? part : acc, e);
+      },
+      [&](Index, const Expr *out) {
+        const Expr *r = b.read(acc);
+        if (fold == Fold::Mean)
+          r = b.apply(OpKind::Div, {r, b.cast(count, Scalar::F64)});
+        b.storeAt(b.bufferOf(op.result), out, b.cast(r, et));
+      },
+      chunked ? &blocks : nullptr);
+}
+
+// min over the reduced axes: acc = min(acc, x), the first NaN winning (the
+// `min` formula with the accumulator first).
+void loopsReduceMin(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  Scalar et = loops::scalarOf(x->type.dtype);
+  unsigned acc = b.local("acc", et);
+  b.reductionLoops(
+      x, axesOf(op), [&](Index) { b.assign(acc, b.f(INFINITY, et)); },
+      [&](Index full) {
+        b.assign(acc, b.apply(OpKind::Min, {b.read(acc), b.element(x, full)}));
+      },
+      [&](Index, const Expr *out) {
+        b.storeAt(b.bufferOf(op.result), out, b.read(acc));
+      });
+}
+
+// 1 at the first maximum of each group (row-major order; NaN is maximal).
+void loopsArgMaxMask(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  Scalar et = loops::scalarOf(x->type.dtype);
+  const loops::Buffer *out = b.bufferOf(op.result);
+  std::vector<const Expr *> sh = b.shape(x->type.dims);
+  b.memset(out, b.product(sh));
+  unsigned best = b.local("best", et), at = b.local("at", Scalar::I64);
+  b.reductionLoops(
+      x, axesOf(op),
+      [&](Index) {
+        b.assign(at, b.i(-1));
+        b.assign(best, b.f(0, et));
+      },
+      [&](Index full) {
+        const Expr *e = b.element(x, full);
+        const Expr *bv = b.let("best.old", b.read(best));
+        const Expr *bi = b.let("at.old", b.read(at));
+        const Expr *take = b.let("take", b.isNewMax(e, bv, bi));
+        b.assign(best, b.select(take, e, bv));
+        b.assign(at, b.select(take, b.linear(full, sh), bi));
+      },
+      [&](Index, const Expr *) { b.storeAt(out, b.read(at), b.f(1, et)); });
+}
+
+// logsumexp, softmax, log_softmax: per slice along the axis, its max m, then
+// s = sum exp(x - m) (nothing added when m is -inf), then the results.
+void loopsSoftmaxFamily(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0];
+  int64_t axis;
+  std::string err;
+  singleAxis(op, x->type.rank(), axis, err);
+  std::vector<unsigned> kept;
+  std::vector<const Expr *> sh = b.shape(x->type.dims), keptDims;
+  for (unsigned i = 0; i < x->type.rank(); ++i)
+    if (i != axis) {
+      kept.push_back(i);
+      keptDims.push_back(sh[i]);
+    }
+  Scalar et = loops::scalarOf(x->type.dtype);
+  Scalar at = b.options().wideAccumulators ? Scalar::F64 : et;
+  unsigned mx = b.local("mx", at), sum = b.local("se", at);
+  auto xAt = [&](llvm::ArrayRef<const Expr *> full) {
+    return b.cast(b.element(x, full), at);
+  };
+  b.loops(keptDims, [&](Index kidx) {
+    auto full = [&](const Expr *j) {
+      std::vector<const Expr *> idx(x->type.rank());
+      for (size_t i = 0; i < kept.size(); ++i)
+        idx[kept[i]] = kidx[i];
+      idx[axis] = j;
+      return idx;
+    };
+    b.assign(mx, b.f(-INFINITY, at));
+    b.loops({sh[axis]}, [&](Index j) {
+      b.assign(mx, b.maxStep(b.read(mx), xAt(full(j[0]))));
+    });
+    const Expr *m = b.let("slice.max", b.read(mx));
+    b.assign(sum, b.f(0, at));
+    b.loops({sh[axis]}, [&](Index j) {
+      b.accumulate(sum, b.expShifted(xAt(full(j[0])), m));
+    });
+    const Expr *s = b.let("slice.sum", b.read(sum));
+    if (op.kind == OpKind::LogSumExp) {
+      b.storeAt(b.bufferOf(op.result), b.linear(kidx, keptDims),
+                b.cast(b.logSumExp(m, s), et));
+      return;
+    }
+    const Expr *logS = op.kind == OpKind::LogSoftmax
+                           ? b.let("slice.logsum", b.apply(OpKind::Log, {s}))
+                           : nullptr;
+    b.loops({sh[axis]}, [&](Index j) {
+      std::vector<const Expr *> idx = full(j[0]);
+      const Expr *xm = b.apply(OpKind::Sub, {xAt(idx), m});
+      b.store(op.result, idx,
+              b.cast(op.kind == OpKind::Softmax
+                         ? b.apply(OpKind::Div, {b.apply(OpKind::Exp, {xm}), s})
+                         : b.apply(OpKind::Sub, {xm, logS}),
+                     et));
+    });
+  });
+}
+
 } // namespace
 
 void addReductionOps(std::vector<OpDef> &d) {
-  d.push_back({OpKind::Sum, kReduceAttrs, inferReduce, evalSum, vjpSum});
-  d.push_back({OpKind::Mean, kReduceAttrs, inferReduce, evalMean, vjpMean});
-  d.push_back({OpKind::ReduceMax, kReduceAttrs, inferReduce, evalReduceMax,
-               vjpReduceMax});
-  d.push_back({OpKind::ArgMaxMask,
-               {{"axes", Attr::List}},
-               inferArgMaxMask,
-               evalArgMaxMask,
-               nullptr});
-  d.push_back({OpKind::LogSumExp, kAxisAttrs, inferLogSumExp, evalLogSumExp,
-               vjpLogSumExp});
   d.push_back(
-      {OpKind::Softmax, kAxisAttrs, inferSoftmax, evalSoftmax, vjpSoftmax});
-  d.push_back({OpKind::LogSoftmax, kAxisAttrs, inferSoftmax, evalLogSoftmax,
-               vjpLogSoftmax});
+      OpDef{OpKind::Sum, kReduceAttrs, inferReduce, evalSum, vjpSum}.withLoops(
+          loopsReduce, Fold::Sum));
+  d.push_back(OpDef{OpKind::Mean, kReduceAttrs, inferReduce, evalMean, vjpMean}
+                  .withLoops(loopsReduce, Fold::Mean));
+  d.push_back(OpDef{OpKind::ReduceMax, kReduceAttrs, inferReduce, evalReduceMax,
+                    vjpReduceMax}
+                  .withLoops(loopsReduce, Fold::Max));
+  d.push_back(OpDef{OpKind::ReduceMin, kReduceAttrs, inferReduce, evalReduceMin,
+                    vjpReduceMin}
+                  .withLoops(loopsReduceMin));
+  d.push_back(OpDef{OpKind::ArgMaxMask,
+                    {{"axes", Attr::List}},
+                    inferArgMaxMask,
+                    evalArgMaxMask,
+                    nullptr}
+                  .withLoops(loopsArgMaxMask));
+  d.push_back(OpDef{OpKind::LogSumExp, kAxisAttrs, inferLogSumExp,
+                    evalLogSumExp, vjpLogSumExp}
+                  .withLoops(loopsSoftmaxFamily));
+  d.push_back(
+      OpDef{OpKind::Softmax, kAxisAttrs, inferSoftmax, evalSoftmax, vjpSoftmax}
+          .withLoops(loopsSoftmaxFamily));
+  d.push_back(OpDef{OpKind::LogSoftmax, kAxisAttrs, inferSoftmax,
+                    evalLogSoftmax, vjpLogSoftmax}
+                  .withLoops(loopsSoftmaxFamily));
 }
 
 } // namespace gradc::ops

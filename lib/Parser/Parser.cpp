@@ -10,7 +10,10 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 using llvm::SMLoc;
@@ -26,6 +29,7 @@ enum class Tok {
   Value,  // %name
   Func,   // @name
   Number, // 12, -2, 0.5, 1e-3
+  String, // "bij,bjk->bik"
   LParen,
   RParen,
   LSquare,
@@ -102,6 +106,14 @@ private:
       return make(Tok::Colon, start);
     case '=':
       return make(Tok::Equal, start);
+    case '"': {
+      while (cur_ != end_ && *cur_ != '"' && *cur_ != '\n')
+        ++cur_;
+      if (cur_ == end_ || *cur_ != '"')
+        return make(Tok::Error, start);
+      ++cur_;
+      return make(Tok::String, start);
+    }
     case '%':
     case '@': {
       while (cur_ != end_ && isIdentChar(*cur_))
@@ -214,6 +226,8 @@ private:
     unsigned char c = tok_.text.empty() ? 0 : tok_.text[0];
     if (c == '%' || c == '@')
       return std::string("expected a name after '") + char(c) + "'";
+    if (c == '"')
+      return "missing '\"' at the end of the string";
     if (std::isprint(c))
       return std::string("unexpected character '") + char(c) + "'";
     char buf[8];
@@ -270,9 +284,13 @@ private:
       t.dtype = DType::F32;
     else if (isIdent("f64"))
       t.dtype = DType::F64;
+    else if (isIdent("i32"))
+      t.dtype = DType::I32;
+    else if (isIdent("i64"))
+      t.dtype = DType::I64;
     else
-      return error("expected a type ('f32' or 'f64', optionally with "
-                   "dimensions)");
+      return error("expected a type ('f32', 'f64', 'i32' or 'i64', "
+                   "optionally with dimensions)");
     consume();
     t.dims.clear();
     if (tok_.kind != Tok::LSquare)
@@ -490,11 +508,17 @@ private:
         op->operands.push_back(v);
       } while (tok_.kind == Tok::Comma && (consume(), true));
     }
-    if (op->operands.size() != arity(*kind) && *kind != OpKind::Const)
-      return error(op->loc, "'" + mnemonic(*kind) + "' expects " +
-                                llvm::Twine(arity(*kind)) + " operand" +
-                                (arity(*kind) == 1 ? "" : "s") + ", got " +
-                                llvm::Twine(op->operands.size()));
+    unsigned lo = minArity(*kind), hi = arity(*kind), n = op->operands.size();
+    if ((n < lo || n > hi) && *kind != OpKind::Const) {
+      std::string want = lo == hi ? std::to_string(hi)
+                         : hi > lo + 1
+                             ? "at least " + std::to_string(lo)
+                             : std::to_string(lo) + " or " + std::to_string(hi);
+      return error(op->loc,
+                   "'" + mnemonic(*kind) + "' expects " + want + " operand" +
+                       (want == "1" || want == "at least 1" ? "" : "s") +
+                       ", got " + llvm::Twine(n));
+    }
     if (tok_.kind == Tok::LBrace && !tok_.startsLine && !parseAttrs(*op))
       return false;
     if (tok_.kind == Tok::Colon && !tok_.startsLine) {
@@ -536,11 +560,20 @@ private:
       if (isIdent("true") || isIdent("false")) {
         na.value = Attr::boolean(tok_.text == "true");
         consume();
+      } else if (tok_.kind == Tok::Number &&
+                 tok_.text.find_first_of(".eE") != StringRef::npos) {
+        double v;
+        if (!parseNumber(v))
+          return false;
+        na.value = Attr::real(v);
       } else if (tok_.kind == Tok::Number) {
         Dim d;
         if (!parseDim(d, /*allowNegative=*/true))
           return false;
         na.value = Attr::integer(d.size);
+      } else if (tok_.kind == Tok::String) {
+        na.value = Attr::string(tok_.text.drop_front().drop_back().str());
+        consume();
       } else if (tok_.kind == Tok::LSquare) {
         consume();
         std::vector<Dim> list;
@@ -556,8 +589,8 @@ private:
           return false;
         na.value = Attr::dims(std::move(list));
       } else {
-        return error("expected an attribute value (true, false, an integer "
-                     "or a list)");
+        return error("expected an attribute value (true, false, a number, a "
+                     "list or a string)");
       }
       op.attrs.push_back(std::move(na));
     } while (tok_.kind == Tok::Comma && (consume(), true));
@@ -680,6 +713,14 @@ private:
       return error(constLoc_, "constant literal has shape " + got.str() +
                                   " but the declared type is " + t.str());
     }
+    if (isInt(t.dtype))
+      for (double x : c.data)
+        if (x != std::trunc(x) || !(std::fabs(x) <= kMaxExactInt) ||
+            (t.dtype == DType::I32 && (x < INT32_MIN || x > INT32_MAX)))
+          return error(constLoc_, "constant of type " + t.str() + " holds " +
+                                      fmt::format("{}", x) +
+                                      ", which is not an " +
+                                      dtypeName(t.dtype) + " value");
     c.dtype = t.dtype;
     c.roundToType();
     return true;

@@ -29,12 +29,11 @@ static std::string cseKey(const Op &op) {
     std::swap(operands[0], operands[1]);
   for (const Value *v : operands)
     key += " " + std::to_string(reinterpret_cast<uintptr_t>(v));
-  for (const NamedAttr &a : op.attrs) {
-    key += " " + a.name + "=";
-    for (const Dim &d : a.value.list)
-      key += d.str() + ",";
-    key += std::to_string(a.value.i) + std::to_string(a.value.b);
-  }
+  for (const NamedAttr &a : op.attrs)
+    key += " " + a.name + "=" + formatAttr(a.value);
+  // The result type: a `cast`, `one_hot` or `iota` takes its element type
+  // from it.
+  key += " : " + op.result->type.str();
   if (op.kind == OpKind::Const) {
     key += " " + op.result->type.str() + ":";
     const auto &data = op.constValue.data;

@@ -120,6 +120,14 @@ private:
       return ifSameType(op, x0);
     case OpKind::BroadcastTo:
       return ifSameType(op, x0);
+    case OpKind::Dim: {
+      // A static size is a constant.
+      int64_t axis = op.attr("axis")->i;
+      if (axis < 0)
+        axis += x0->type.rank();
+      const Dim &d = x0->type.dims[axis];
+      return d.isSym() ? nullptr : b_.constant(double(d.size), x0->type.dtype);
+    }
     case OpKind::Select:
       if (x1 == op.operands[2])
         return ifSameType(op, x1);

@@ -77,7 +77,11 @@ private:
       diag_.error(op.loc, "result type " + t.str() + " has too many elements");
       return;
     }
-    if (op.declaredType && *op.declaredType != t) {
+    // On ops whose `: T` sets the element type, a bare element type is
+    // enough; a full type is checked.
+    bool bare = opDef(op.kind).typeFromDecl && op.declaredType &&
+                op.declaredType->dims.empty();
+    if (op.declaredType && !bare && *op.declaredType != t) {
       diag_.error(op.loc, "'" + mnemonic(op.kind) + "' produces " + t.str() +
                               " but the declared type is " +
                               op.declaredType->str());

@@ -72,20 +72,25 @@ def parse_sig(header):
         for a in filter(None, m.group(2).split(", %")):
             name, ty = a.lstrip("%").split(": ")
             args.append((name,) + parse_type(ty))
-        res = [parse_type(t) for t in re.findall(r"f(?:32|64)(?:\[[^\]]*\])?",
+        res = [parse_type(t) for t in re.findall(r"[fi](?:32|64)(?:\[[^\]]*\])?",
                                                    m.group(3))]
         sigs[m.group(1)] = (args, res)
     return sigs
 
 
 def parse_type(t):
-    m = re.match(r"(f32|f64)(?:\[(.*)\])?$", t.strip())
+    m = re.match(r"(f32|f64|i32|i64)(?:\[(.*)\])?$", t.strip())
     dims = [d if not d.lstrip("-").isdigit() else int(d)
             for d in (m.group(2).split(",") if m.group(2) else [])]
     return m.group(1), dims
 
 
+CTYPES = {"f32": "float", "f64": "double", "i32": "int32_t", "i64": "int64_t"}
+
+
 def cnum(x, dtype):
+    if dtype in ("i32", "i64"):
+        return "%d" % int(x)
     if math.isnan(x):
         s = "std::numeric_limits<double>::quiet_NaN()"
     elif math.isinf(x):
@@ -189,7 +194,7 @@ def main():
             for d, s in zip(ds, shape):
                 if isinstance(d, str):
                     dims.setdefault(d, s)
-            ct = "float" if dt == "f32" else "double"
+            ct = CTYPES[dt]
             block.append("    static const %s a%d[] = {%s};" %
                          (ct, i, ", ".join(cnum(x, dt) for x in data)))
             call.append("a%d" % i)
@@ -199,7 +204,7 @@ def main():
             size = 1
             for d in ds:
                 size *= dims[d] if isinstance(d, str) else d
-            ct = "float" if dt == "f32" else "double"
+            ct = CTYPES[dt]
             block.append("    std::vector<%s> o%d(%d);" % (ct, i, size))
             call.append("o%d.data()" % i)
         sym = "gradc_" + re.sub(r"[^A-Za-z0-9]", "_", r.target)

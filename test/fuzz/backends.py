@@ -8,7 +8,10 @@ Not part of ctest (it takes minutes); run it after changing the backend:
 
 Each program is a random chain of elementwise ops, matmuls (with folded
 transposes), full and partial reductions, softmax-like ops, reshapes and
-broadcasts over f32/f64 [N,K] values, returning a scalar and a tensor. Its
+broadcasts over f32/f64 [N,K] values, returning a scalar and a tensor; and
+the ops of issue 9 that keep those shapes: erf, softplus, log1p, rsqrt,
+reduce_min, cumsum, einsum, batched matmul, and argmax indices used by
+gather and gather_elements (integers on every backend). Its
 vector-Jacobian product (gradc run --grad ... --vjp) is evaluated by both
 backends at random sizes and values; any difference beyond 1e-12 (f64) or
 1e-4 (f32) relative is printed with the program and its arguments. With --cpp
@@ -50,7 +53,9 @@ def program(rng):
         v = fresh()
         kind = rng.choice(UNARY + BINARY + ["exp", "matmul", "matmulT", "colsum",
                                             "rowsum", "rowmax", "mean", "lse",
-                                            "select", "reshape", "mean0", "bcast"])
+                                            "select", "reshape", "mean0", "bcast"] +
+                          ["erf", "softplus", "log1p", "rsqrt", "rowmin", "cumsum", "einsum", "bmm", "pick",
+                           "gatherrows"])
         t = fresh()
         if kind in UNARY:
             lines.append(f"  {v} = {kind} {a}")
@@ -82,6 +87,40 @@ def program(rng):
                       f"  {v} = add {u}, {b}"]
         elif kind == "mean0":
             lines += [f"  {t} = mean {a} {{axes=[0]}}", f"  {v} = add {a}, {t}"]
+        elif kind in ("erf", "softplus"):
+            lines.append(f"  {v} = {kind} {a}")
+        elif kind in ("log1p", "rsqrt"):
+            u = fresh()
+            op = "log1p" if kind == "log1p" else "rsqrt"
+            lines += [f"  {t} = mul {a}, {a}", f"  {u} = const 1 : {dt}",
+                      f"  {t}s = add {t}, {u}", f"  {v} = {op} {t}s"]
+        elif kind == "rowmin":
+            lines += [f"  {t} = reduce_min {a} {{axes=[1], keepdims=true}}",
+                      f"  {v} = add {a}, {t}"]
+        elif kind == "cumsum":
+            attrs = rng.choice(["", ", exclusive=true", ", reverse=true",
+                                ", exclusive=true, reverse=true"])
+            lines.append(f"  {v} = cumsum {a} {{axis={rng.choice([0, 1])}{attrs}}}")
+        elif kind == "einsum":
+            spec = rng.choice(['"nk,kj->nj"', '"nk,jk->nj"'])
+            lines.append(f"  {v} = einsum {a}, %w {{spec={spec}}}")
+        elif kind == "bmm":
+            u = fresh()
+            lines += [f"  {t} = reshape {a} {{shape=[N,1,K]}}",
+                      f"  {u} = matmul {t}, %w", f"  {v} = reshape {u} {{shape=[N,K]}}"]
+        elif kind == "pick":
+            u, z = fresh(), fresh()
+            lines += [f"  {t} = argmax {a} {{axis=1}} : i64",
+                      f"  {u} = reshape {t} {{shape=[N,1]}}",
+                      f"  {z} = gather_elements {b}, {u} {{axis=1}}"
+                      if b in tensors else
+                      f"  {z} = gather_elements {a}, {u} {{axis=1}}",
+                      f"  {v} = add {a}, {z}"]
+        elif kind == "gatherrows":
+            u = fresh()
+            lines += [f"  {t} = argmax {a} {{axis=0}} : i64",
+                      f"  {u} = gather {a}, {t} {{axis=0}}",
+                      f"  {v} = matmul {a}, {u}"]
         else:  # bcast
             lines += [f"  {t} = broadcast_to %c {{shape=[N,K]}}", f"  {v} = mul {t}, {a}"]
         tensors.append(v)

@@ -14,7 +14,7 @@
 namespace gradc::driver {
 
 extern llvm::cl::OptionCategory Cat;
-extern llvm::cl::SubCommand EmitCmd, DotCmd;
+extern llvm::cl::SubCommand EmitCmd, DotCmd, LowerCmd;
 extern llvm::cl::opt<std::string> InputFile; // positional <file.gir>
 extern llvm::cl::opt<std::string> FuncName;  // --func
 extern llvm::cl::list<std::string> Args;     // --arg name=VALUE
@@ -36,6 +36,8 @@ bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
 int runDot();
 /// `gradc emit` (tools/gradc/Emit.cpp).
 int runEmit();
+/// `gradc lower` (tools/gradc/Lower.cpp).
+int runLower();
 
 } // namespace gradc::driver
 

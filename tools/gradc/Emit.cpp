@@ -54,6 +54,9 @@ int runEmit() {
   auto m = load(sm);
   if (!m)
     return 1;
+  if (auto e = checkCompiled(*m, EmitTarget == Target::Cpp ? CompiledBy::Cpp
+                                                           : CompiledBy::Loops))
+    return fail(llvm::toString(std::move(e)));
   if (!HeaderFile.empty()) {
     auto h = open(HeaderFile, true);
     if (!h)

@@ -45,6 +45,8 @@ cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
                                  "differences");
 cl::SubCommand EmitCmd("emit", "Compile the module to LLVM IR, assembly, an "
                                "object file or C++ source");
+cl::SubCommand LowerCmd("lower", "Print the loop IR of each function (the "
+                                 "stage both backends render)");
 cl::SubCommand DotCmd("dot", "Draw a function (and its adjoint) as a "
                              "Graphviz graph");
 
@@ -52,11 +54,13 @@ cl::opt<std::string> InputFile(cl::Positional, cl::desc("<file.gir>"),
                                cl::init("-"), cl::sub(ParseCmd),
                                cl::sub(RunCmd), cl::sub(GradCmd),
                                cl::sub(JvpCmd), cl::sub(CheckCmd),
-                               cl::sub(EmitCmd), cl::sub(DotCmd), cl::cat(Cat));
+                               cl::sub(EmitCmd), cl::sub(DotCmd),
+                               cl::sub(LowerCmd), cl::cat(Cat));
 cl::opt<std::string> FuncName("func", cl::desc("The function to use"),
                               cl::value_desc("name"), cl::sub(RunCmd),
                               cl::sub(GradCmd), cl::sub(JvpCmd),
-                              cl::sub(CheckCmd), cl::sub(DotCmd), cl::cat(Cat));
+                              cl::sub(CheckCmd), cl::sub(DotCmd),
+                              cl::sub(LowerCmd), cl::cat(Cat));
 cl::list<std::string> Wrt("wrt",
                           cl::desc("Differentiate with respect to these "
                                    "arguments (default: all)"),
@@ -109,7 +113,8 @@ cl::opt<bool> Stats("stats",
 cl::opt<bool> NoBlas("no-blas",
                      cl::desc("Lower matmul and dot to loops instead of "
                               "CBLAS calls"),
-                     cl::sub(RunCmd), cl::sub(EmitCmd), cl::cat(Cat));
+                     cl::sub(RunCmd), cl::sub(EmitCmd), cl::sub(LowerCmd),
+                     cl::cat(Cat));
 cl::opt<bool> NoCache(
     "no-cache",
     cl::desc("Compile with LLVM even if the compile cache has the object "
@@ -269,7 +274,18 @@ int runRun() {
     return 1;
   }
   llvm::Expected<std::vector<Tensor>> outs = std::vector<Tensor>();
-  if (RunBackend == Backend::Interp) {
+  Backend backend = RunBackend;
+  // Without an explicit --backend, a function the JIT cannot compile yet
+  // runs on the interpreter (with a note); --backend jit insists.
+  if (backend == Backend::Jit && !RunBackend.getNumOccurrences()) {
+    if (auto e = checkCompiled(*m, CompiledBy::Loops, target)) {
+      llvm::WithColor::note(llvm::errs(), "gradc")
+          << llvm::toString(std::move(e))
+          << "; running it on the interpreter\n";
+      backend = Backend::Interp;
+    }
+  }
+  if (backend == Backend::Interp) {
     outs = evaluate(*target, std::move(args));
   } else {
     LowerOptions lo;
@@ -291,7 +307,24 @@ int runRun() {
       else
         llvm::consumeError(syms.takeError());
     }
+    std::vector<Tensor> kept = args;
     outs = (*jit)->call(*target, std::move(args));
+    if (!outs) {
+      // An index out of range: the interpreter says which op and index.
+      std::string msg;
+      std::error_code ec;
+      llvm::handleAllErrors(outs.takeError(),
+                            [&](const llvm::ErrorInfoBase &ei) {
+                              msg = ei.message();
+                              ec = ei.convertToErrorCode();
+                            });
+      if (ec == std::errc::result_out_of_range) {
+        auto again = evaluate(*target, std::move(kept));
+        if (!again)
+          msg = llvm::toString(again.takeError());
+      }
+      outs = llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+    }
   }
   if (!outs)
     return fail(llvm::toString(outs.takeError()));
@@ -328,6 +361,10 @@ int runGrad(bool forward) {
   } else if (!addGradient(*m, *f, Wrt, sm)) {
     return 1;
   }
+  // The derived function is verified like parsed input before it is printed.
+  DiagEngine diag(sm);
+  if (!verify(*m, diag))
+    return fail("internal error: the derived function does not verify");
   print(*m, llvm::outs());
   return 0;
 }
@@ -379,7 +416,8 @@ int main(int argc, char **argv) {
       "  gradc jvp FILE --func f [--wrt x,W]            add and print @f.jvp\n"
       "  gradc check FILE --func f [--wrt x,W] [--seed N]\n"
       "  gradc emit FILE --target llvm|asm|obj|cpp [-o out] [--header out.h]\n"
-      "  gradc dot FILE --func f [--grad x,W] [--arg ...] [-o graph.dot]\n");
+      "  gradc dot FILE --func f [--grad x,W] [--arg ...] [-o graph.dot]\n"
+      "  gradc lower FILE [--func f] [--no-blas]        print the loop IR\n");
   if (ParseCmd)
     return runParse();
   if (RunCmd)
@@ -394,5 +432,7 @@ int main(int argc, char **argv) {
     return runEmit();
   if (DotCmd)
     return runDot();
+  if (LowerCmd)
+    return runLower();
   return fail("expected a subcommand; see 'gradc --help'");
 }

@@ -3,11 +3,10 @@
 // Each function becomes an LLVM function under the C ABI of
 // include/gradc/IR/ABI.h, plus a packed entry point for the JIT:
 //   int gradc_f__packed(void **inputs, const int64_t *dims, void **outputs)
-// Tensors are flat row-major buffers; broadcasting is index arithmetic.
-// Elementwise producers used once by an elementwise op or a reduction of the
-// same shape are computed inside their consumer's loop (fusion); every other
-// value is stored once, in a per-call arena. matmul/dot call a CBLAS with
-// transposes folded into its flags, or plain loops.
+// Each function is first lowered to the loop IR (gradc/Loops/Lower.h), which
+// decides fusion, loop groups, the arena's slots and every op's loops; this
+// backend renders that IR: vector math, fast-math flags, the arena, CBLAS
+// calls for the loop IR's kernel calls.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GRADC_CODEGEN_LOWERING_H

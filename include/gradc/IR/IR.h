@@ -29,26 +29,45 @@ enum class OpKind : uint8_t {
 #define GRADC_OP(Enum, Mnemonic, Arity) Enum,
 #include "gradc/IR/OpKinds.def"
 };
+/// The number of ops (rows of OpKinds.def).
+inline constexpr unsigned kNumOps = 0
+#define GRADC_OP(Enum, Mnemonic, Arity) +1
+#include "gradc/IR/OpKinds.def"
+    ;
 
 llvm::StringRef mnemonic(OpKind k);
+/// The most operands the op takes.
 unsigned arity(OpKind k);
+/// The fewest operands the op takes (== arity except for variadic ops).
+unsigned minArity(OpKind k);
 std::optional<OpKind> lookupOp(llvm::StringRef mnemonic);
 
-/// An attribute value: a bool, an integer, or a list of dims (integers or
-/// symbols) such as `[1]`, `[N,3]`.
+/// An attribute value: a bool, an integer, a list of dims (integers or
+/// symbols) such as `[1]`, `[N,3]`, a float (`0.5`, `-1e-3`) or a string
+/// (`"bij,bjk->bik"`).
 struct Attr {
-  enum Kind { Bool, Int, List } kind = Int;
+  enum Kind { Bool, Int, List, Float, String } kind = Int;
   bool b = false;
   int64_t i = 0;
   std::vector<Dim> list;
+  double f = 0;
+  std::string s;
 
-  static Attr boolean(bool v) { return Attr{Bool, v, 0, {}}; }
-  static Attr integer(int64_t v) { return Attr{Int, false, v, {}}; }
+  static Attr boolean(bool v) { return Attr{Bool, v, 0, {}, 0, {}}; }
+  static Attr integer(int64_t v) { return Attr{Int, false, v, {}, 0, {}}; }
   static Attr dims(std::vector<Dim> l) {
-    return Attr{List, false, 0, std::move(l)};
+    return Attr{List, false, 0, std::move(l), 0, {}};
   }
+  static Attr real(double v) { return Attr{Float, false, 0, {}, v, {}}; }
+  static Attr string(std::string v) {
+    return Attr{String, false, 0, {}, 0, std::move(v)};
+  }
+  /// The value of a Float attribute, or of an Int one written where a float
+  /// is expected.
+  double asFloat() const { return kind == Int ? double(i) : f; }
   bool operator==(const Attr &o) const {
-    return kind == o.kind && b == o.b && i == o.i && list == o.list;
+    return kind == o.kind && b == o.b && i == o.i && list == o.list &&
+           (f == o.f || (f != f && o.f != o.f)) && s == o.s;
   }
 };
 
@@ -84,6 +103,8 @@ public:
   const Attr *attr(llvm::StringRef name) const;
   void setAttr(llvm::StringRef name, Attr a);
   bool boolAttr(llvm::StringRef name, bool dflt) const;
+  int64_t intAttr(llvm::StringRef name, int64_t dflt) const;
+  double floatAttr(llvm::StringRef name, double dflt) const;
 };
 
 class Function {

@@ -15,6 +15,9 @@ void print(const Function &f, llvm::raw_ostream &os);
 /// A number as the IR spells it: the shortest text that reads back to the same
 /// value of type `t` (`nan`, `inf`, `-inf` for the IEEE specials).
 std::string formatNumber(double v, DType t);
+/// An attribute value as the IR spells it (`true`, `3`, `[N,2]`, `0.5`,
+/// `"ij->i"`).
+std::string formatAttr(const Attr &a);
 /// Prints `t` as a nested list (`[[1, 2], [3, 4]]`; a scalar as a number),
 /// each element spelled by `number`.
 void printNestedList(const Tensor &t, llvm::raw_ostream &os,

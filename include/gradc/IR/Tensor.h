@@ -3,7 +3,8 @@
 // The value type of the reference interpreter and of `const` ops. Elements are
 // held as double; an f32 tensor holds values already rounded to float, and
 // every kernel rounds its results again, so f32 arithmetic is emulated exactly
-// for single operations.
+// for single operations. An i32/i64 tensor holds whole numbers (of magnitude
+// below 2^53, so exactly).
 //
 //===----------------------------------------------------------------------===//
 #ifndef GRADC_IR_TENSOR_H

@@ -1,8 +1,8 @@
 //===- Type.h - Scalar kinds, dims and tensor types -------------*- C++ -*-===//
 //
-// A gradc type is an element kind (f32 or f64) and a list of dims. A scalar is
-// the rank-0 type. Each dim is either a static size or a symbolic name; the
-// same name denotes the same size throughout one function.
+// A gradc type is an element kind (f32, f64, i32 or i64) and a list of dims. A
+// scalar is the rank-0 type. Each dim is either a static size or a symbolic
+// name; the same name denotes the same size throughout one function.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GRADC_IR_TYPE_H
@@ -14,7 +14,14 @@
 
 namespace gradc {
 
-enum class DType { F32, F64 };
+enum class DType { F32, F64, I32, I64 };
+
+/// f32 and f64 carry derivatives; i32 and i64 (indices, labels) never do.
+inline bool isFloat(DType t) { return t == DType::F32 || t == DType::F64; }
+inline bool isInt(DType t) { return !isFloat(t); }
+
+/// Integer values are held exactly (as doubles) up to this magnitude.
+inline constexpr double kMaxExactInt = 9007199254740992.0; // 2^53
 
 /// Largest size a single dim may have; larger sizes are rejected at parse time.
 inline constexpr int64_t kMaxDim = int64_t(1) << 31;
@@ -50,11 +57,14 @@ struct Type {
     return dtype == o.dtype && dims == o.dims && valid == o.valid;
   }
   bool operator!=(const Type &o) const { return !(*this == o); }
-  /// Spelled as in the IR: `f32`, `f64[N,3]`.
+  bool isFloat() const { return gradc::isFloat(dtype); }
+  /// Spelled as in the IR: `f32`, `f64[N,3]`, `i64[N]`.
   std::string str() const;
 };
 
 const char *dtypeName(DType t);
+/// Size in bytes of one element.
+unsigned dtypeSize(DType t);
 
 } // namespace gradc
 

@@ -18,11 +18,6 @@ namespace gradc {
 /// Most elements the interpreter allocates for one value.
 inline constexpr int64_t kMaxEvalElements = int64_t(1) << 31;
 
-/// Checks `args` against the signature of `f` (converting each to the
-/// argument's element type) and binds the symbolic dims.
-llvm::Expected<SymEnv> bindArguments(const Function &f,
-                                     std::vector<Tensor> &args);
-
 /// Evaluates a verified function.
 llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
                                              std::vector<Tensor> args);

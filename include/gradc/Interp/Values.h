@@ -17,13 +17,14 @@ namespace gradc {
 /// Parses a number or a nested list (`-2`, `[[1,2],[3,4]]`; also `NaN`,
 /// `Infinity`, `-Infinity`, `nan`, `inf`). The result is f64.
 llvm::Expected<Tensor> parseValue(llvm::StringRef text);
-/// Reads a value from a `.npy` file (f32/f64, C order) or a `.json` file.
+/// Reads a value from a `.npy` file (f32/f64/int32/int64, C order) or a
+/// `.json` file.
 llvm::Expected<Tensor> loadValueFile(llvm::StringRef path);
 /// Writes `t` as a `.npy` file in its element type.
 llvm::Error saveNpy(const Tensor &t, llvm::StringRef path);
 
-/// A number as JSON: 17 significant digits for f64, 9 for f32; `NaN`,
-/// `Infinity`, `-Infinity`.
+/// A number as JSON: 17 significant digits for f64, 9 for f32, an integer
+/// for i32/i64; `NaN`, `Infinity`, `-Infinity`.
 std::string jsonNumber(double v, DType t);
 /// A scalar as a number, a tensor as a nested list.
 void printJsonValue(const Tensor &t, llvm::raw_ostream &os);

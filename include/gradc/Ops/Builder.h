@@ -19,8 +19,11 @@ public:
   /// Name hint for the next op created (made unique); default "t".
   void setNameHint(std::string hint) { hint_ = std::move(hint); }
 
+  /// `declared` is the `: T` written after the op (the element type of a
+  /// `cast`, `one_hot`, `iota`, `argmax`).
   Value *create(OpKind k, std::vector<Value *> operands,
-                std::vector<NamedAttr> attrs = {});
+                std::vector<NamedAttr> attrs = {},
+                std::optional<Type> declared = std::nullopt);
 
   Value *add(Value *a, Value *b) { return create(OpKind::Add, {a, b}); }
   Value *sub(Value *a, Value *b) { return create(OpKind::Sub, {a, b}); }
@@ -35,6 +38,16 @@ public:
   }
   Value *matmul(Value *a, Value *b) { return create(OpKind::MatMul, {a, b}); }
   Value *transpose(Value *a) { return create(OpKind::Transpose, {a}); }
+  Value *transpose(Value *a, const std::vector<int64_t> &perm);
+  Value *cast(Value *a, DType t) {
+    return create(OpKind::Cast, {a}, {}, Type{t, {}});
+  }
+  /// `slice` of the given axes, step 1.
+  Value *slice(Value *v, const std::vector<int64_t> &axes,
+               const std::vector<int64_t> &starts,
+               const std::vector<int64_t> &ends,
+               const std::vector<int64_t> &steps = {});
+  Value *pad(Value *v, const std::vector<int64_t> &pads);
   /// Scalar constant of the given element type.
   Value *constant(double v, DType t);
   /// `v` broadcast (or reshaped) to `t`'s dims.

@@ -1,16 +1,20 @@
 //===- OpDef.h - The one declaration of each op -----------------*- C++ -*-===//
 //
 // Every op has exactly one OpDef, in lib/Ops/: its attributes, its shape rule,
-// its interpreter kernel and its adjoint (vector-Jacobian product) rule. The
-// verifier, the interpreter and the AD pass only ever go through this table.
+// its interpreter kernel, its adjoint (vector-Jacobian product) rule and its
+// lowering (the scalar formula of an elementwise op, or a hook writing the
+// op's loop IR). The verifier, the interpreter, the AD pass and the loop
+// lowering only ever go through this table.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GRADC_OPS_OPDEF_H
 #define GRADC_OPS_OPDEF_H
 
+#include "gradc/IR/Arguments.h"
 #include "gradc/IR/IR.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
 
 #include <string>
 #include <utility>
@@ -21,12 +25,13 @@ class IRBuilderBase;
 class Value;
 } // namespace llvm
 
+namespace gradc::loops {
+class LoopBuilder;
+} // namespace gradc::loops
+
 namespace gradc {
 
 class Builder;
-
-/// Sizes of the symbolic dims of a function call.
-using SymEnv = llvm::StringMap<int64_t>;
 
 struct AttrSpec {
   const char *name;
@@ -40,6 +45,11 @@ using InferFn = Type (*)(const Op &op, llvm::ArrayRef<Type> in,
 /// Evaluates the op on concrete values.
 using EvalFn = Tensor (*)(const Op &op, llvm::ArrayRef<const Tensor *> in,
                           const SymEnv &syms);
+/// Checks the run-time preconditions of an op (indices in range) before its
+/// kernel runs; returns an empty string or what is wrong (naming the op and
+/// the offending index).
+using CheckFn = std::string (*)(const Op &op,
+                                llvm::ArrayRef<const Tensor *> in);
 /// Given the cotangent `dy` of the op's result, returns one cotangent per
 /// operand (null where none flows). Rules of ops with the `broadcasts` flag
 /// return cotangents of the broadcast shape; the AD pass sums them back to
@@ -52,6 +62,15 @@ using ScalarFn = double (*)(const double *x);
 /// Emits the scalar formula of an elementwise op as LLVM IR.
 using LowerFn = llvm::Value *(*)(llvm::IRBuilderBase &b,
                                  llvm::ArrayRef<llvm::Value *> x);
+
+/// Writes the loop IR computing the op through `b` (every op that is not
+/// elementwise; see include/gradc/Loops/LoopBuilder.h). Elementwise ops are
+/// computed from their scalar formula where they are read.
+using LoopsFn = void (*)(loops::LoopBuilder &b, const Op &op);
+
+/// How a reduction folds the elements it reduces; ops that fold may join the
+/// loop group of the elementwise ops over their operand's shape.
+enum class Fold : uint8_t { None, Sum, Mean, Max };
 
 struct OpDef {
   OpKind kind;
@@ -67,13 +86,27 @@ struct OpDef {
   /// parameters as operands).
   const char *cppOperator = nullptr;
   const char *cppBody = nullptr;
+  /// Run-time preconditions (null: none).
+  CheckFn check = nullptr;
+  LoopsFn loops = nullptr; // every op but elementwise ones
+  Fold fold = Fold::None;
   bool broadcasts = false;
   bool elementwise = false;
   bool commutative = false;
+  /// Whether integer (i32/i64) operands are accepted; other ops need floats.
+  bool integers = false;
+  /// Whether the `: T` after the op gives the result's element type (`cast`,
+  /// `one_hot`, `iota`, `argmax`): a bare element type is enough there.
+  bool typeFromDecl = false;
 
   OpDef withCpp(const char *op, const char *body) && {
     cppOperator = op;
     cppBody = body;
+    return std::move(*this);
+  }
+  OpDef withLoops(LoopsFn fn, Fold f = Fold::None) && {
+    loops = fn;
+    fold = f;
     return std::move(*this);
   }
 };
@@ -82,6 +115,22 @@ const OpDef &opDef(OpKind k);
 
 /// Infers `op`'s result type with its shape rule after checking attributes.
 Type inferType(const Op &op, std::string &err);
+
+/// The compiling backends: the loop IR rendered by LLVM (JIT, objects) and
+/// the emitted C++.
+enum class CompiledBy { Loops, Cpp };
+/// Whether backend `by` lowers `op` yet; if not, `why` says so. The loop IR
+/// lowers the float ops with a lowering (an elementwise formula or a `loops`
+/// hook); the C++ emitter the float ops that existed before issue 9 and the
+/// elementwise ops. Everything else runs on the interpreter.
+bool compiledBy(CompiledBy by, const Op &op, std::string &why);
+/// An error naming the first op of `m` (or of `only`) that backend `by` does
+/// not lower yet; success if there is none.
+llvm::Error checkCompiled(const Module &m, CompiledBy by,
+                          const Function *only = nullptr);
+
+/// The element type the `: T` of a typeFromDecl op asks for, or `dflt`.
+DType declaredDType(const Op &op, DType dflt);
 
 } // namespace gradc
 

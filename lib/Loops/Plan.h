@@ -1,12 +1,14 @@
 //===- Plan.h - Where each value of a function lives ------------*- C++ -*-===//
 //
-// The storage plan of a function for the LLVM backend (see Lowering.cpp):
-// which values are fused into their consumers, which are views, which loops
-// run together as a loop group, and which arena slot each stored value gets.
+// The storage plan of a function (private to lib/Loops): which values are
+// fused into their consumers, which are views, which loops run together as
+// a loop group, and which arena slot each stored value gets. Every walk is
+// iterative (one pass over the ops, forwards or backwards), so that the plan
+// of a long program costs linear time and constant stack.
 //
 //===----------------------------------------------------------------------===//
-#ifndef GRADC_LIB_CODEGEN_PLAN_H
-#define GRADC_LIB_CODEGEN_PLAN_H
+#ifndef GRADC_LIB_LOOPS_PLAN_H
+#define GRADC_LIB_LOOPS_PLAN_H
 
 #include "gradc/IR/IR.h"
 
@@ -16,12 +18,14 @@
 
 #include <vector>
 
-namespace gradc::codegen {
+namespace gradc::loops {
 
-/// Alignment of every arena slot, in bytes.
-constexpr int64_t kAlign = 64;
-
-inline int64_t eltSize(DType t) { return t == DType::F32 ? 4 : 8; }
+/// The longest chain of fused producers computed inside one consumer; a
+/// longer chain stores a value, so that expression depth stays bounded.
+constexpr unsigned kMaxFusedDepth = 32;
+/// The most ops (members and the producers fused into them) in one loop
+/// group, so that no loop body grows with the program.
+constexpr unsigned kMaxGroupOps = 256;
 
 /// How each value of a function is stored.
 struct Plan {
@@ -46,20 +50,21 @@ struct Plan {
   /// The dims a loop-group member loops over: an elementwise op's result, or
   /// the operand of a reduction over all its axes; null for other ops.
   static const std::vector<Dim> *loopDims(const Op *op);
-  /// The buffers (non-fused values) that computing `op` reads.
+  /// The buffers (non-fused values) that computing `op` reads, each once.
   void leaves(const Op *op, llvm::SmallVectorImpl<const Value *> &out) const;
   /// The value whose buffer `v` reads (through views and folded transposes).
   const Value *owner(const Value *v) const;
 
 private:
-  using UserMap = llvm::DenseMap<const Value *, const Op *>;
   using UsersMap =
       llvm::DenseMap<const Value *, llvm::SmallVector<const Op *, 2>>;
   void formGroups(const Function &f, UsersMap &users,
                   const llvm::DenseSet<const Value *> &results);
   void assignSlots(const Function &f, UsersMap &users);
+  /// Ops fused into each value, itself included (for kMaxGroupOps).
+  llvm::DenseMap<const Value *, unsigned> weight_;
 };
 
-} // namespace gradc::codegen
+} // namespace gradc::loops
 
 #endif

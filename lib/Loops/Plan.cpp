@@ -4,52 +4,64 @@
 #include "gradc/Ops/OpDef.h"
 
 #include <algorithm>
-#include <functional>
 
-namespace gradc::codegen {
+namespace gradc::loops {
+
+static bool isFold(const Op *op) { return opDef(op->kind).fold != Fold::None; }
 
 Plan::Plan(const Function &f) {
-  for (const auto &op : f.ops)
-    for (const Value *v : op->operands)
-      ++uses[v];
-  UserMap user; // the last one
   UsersMap users;
   for (const auto &op : f.ops)
     for (const Value *v : op->operands) {
-      user[v] = op.get();
+      ++uses[v];
       users[v].push_back(op.get());
     }
   llvm::DenseSet<const Value *> results(f.results.begin(), f.results.end());
+  // The length of the chain of fused producers ending at each fused value.
+  llvm::DenseMap<const Value *, unsigned> depth;
   for (const auto &op : f.ops) {
     const Value *v = op->result;
     if (results.contains(v) || op->kind == OpKind::Const)
       continue;
     const OpDef &d = opDef(op->kind);
+    unsigned dv = 1, w = 1;
+    for (size_t i = 0; i < op->operands.size(); ++i) {
+      const Value *x = op->operands[i];
+      bool again = std::find(op->operands.begin(), op->operands.begin() + i,
+                             x) != op->operands.begin() + i;
+      if (fused.contains(x) && !again) {
+        dv = std::max(dv, depth.lookup(x) + 1);
+        // An estimate (shared producers count once per path), saturated.
+        w = std::min(w + weight_.lookup(x), kMaxGroupOps + 1);
+      }
+    }
+    if (dv > kMaxFusedDepth)
+      continue;
+    bool fuse = false;
     // A broadcast is only index arithmetic: fuse it into all its users
     // when they are loops over elements.
     if (op->kind == OpKind::BroadcastTo) {
       bool loops = true;
       for (const Op *o : users[v])
         loops &= opDef(o->kind).elementwise || o->kind == OpKind::BroadcastTo ||
-                 o->kind == OpKind::Sum || o->kind == OpKind::Mean ||
-                 o->kind == OpKind::ReduceMax;
-      if (loops) {
-        fused.insert(v);
-        continue;
-      }
+                 isFold(o);
+      fuse = loops;
     }
-    if (d.elementwise && uses.lookup(v) == 1) {
-      const Op *u = user[v];
+    if (!fuse && d.elementwise && uses.lookup(v) == 1) {
+      const Op *u = users[v].front();
       const OpDef &ud = opDef(u->kind);
-      bool reduction = u->kind == OpKind::Sum || u->kind == OpKind::Mean ||
-                       u->kind == OpKind::ReduceMax;
+      bool reduction = isFold(u);
       // Recomputing a smaller producer inside a broadcast would multiply
       // its work; only fuse into consumers of the same shape.
       bool sameShape = reduction ? u->operands[0]->type.dims == v->type.dims
                                  : u->result->type.dims == v->type.dims;
-      if ((ud.elementwise || reduction || u->kind == OpKind::BroadcastTo) &&
-          (sameShape || op->kind == OpKind::BroadcastTo))
-        fused.insert(v);
+      fuse = (ud.elementwise || reduction || u->kind == OpKind::BroadcastTo) &&
+             sameShape;
+    }
+    if (fuse) {
+      fused.insert(v);
+      depth[v] = dv;
+      weight_[v] = w;
     }
   }
   // A 2-D transpose whose every user is a matmul is folded into BLAS flags.
@@ -90,38 +102,47 @@ bool Plan::needsLoop(const Op *op) const {
          !views.contains(v) && !foldedTranspose.contains(v);
 }
 
-/// The dims a loop-group member loops over: an elementwise op's result, or
-/// the operand of a reduction over all its axes; null for other ops.
 const std::vector<Dim> *Plan::loopDims(const Op *op) {
   if (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo)
     return &op->result->type.dims;
-  bool reduction = op->kind == OpKind::Sum || op->kind == OpKind::Mean ||
-                   op->kind == OpKind::ReduceMax;
   const Attr *axes = op->attr("axes");
-  if (reduction && (!axes || axes->list.size() == op->operands[0]->type.rank()))
+  if (isFold(op) &&
+      (!axes || axes->list.size() == op->operands[0]->type.rank()))
     return &op->operands[0]->type.dims;
   return nullptr;
 }
 
-/// The buffers (non-fused values) that computing `op` reads.
 void Plan::leaves(const Op *op,
                   llvm::SmallVectorImpl<const Value *> &out) const {
-  for (const Value *x : op->operands)
+  // Depth-first over fused producers, each visited once (a fused value may
+  // be reached along many paths).
+  llvm::SmallVector<const Value *, 16> stack(op->operands.begin(),
+                                             op->operands.end());
+  llvm::DenseSet<const Value *> seen;
+  while (!stack.empty()) {
+    const Value *x = stack.pop_back_val();
+    if (!seen.insert(x).second)
+      continue;
     if (x->def && fused.contains(x))
-      leaves(x->def, out);
+      stack.append(x->def->operands.begin(), x->def->operands.end());
     else
       out.push_back(x);
+  }
 }
 
 void Plan::formGroups(const Function &f, UsersMap &users,
                       const llvm::DenseSet<const Value *> &results) {
   const std::vector<Dim> *dims = nullptr;
   llvm::DenseSet<const Value *> groupReductions;
+  unsigned groupOps = 0;
   for (const auto &op : f.ops) {
     if (!needsLoop(op.get()))
       continue;
     const std::vector<Dim> *d = loopDims(op.get());
-    bool joins = d && dims && *d == *dims;
+    unsigned w = 1;
+    for (const Value *x : op->operands)
+      w = std::min(w + weight_.lookup(x), kMaxGroupOps + 1);
+    bool joins = d && dims && *d == *dims && groupOps + w <= kMaxGroupOps;
     if (joins) {
       // A member may not read a reduction of its own group: that value is
       // only complete after the loop.
@@ -133,40 +154,47 @@ void Plan::formGroups(const Function &f, UsersMap &users,
     if (!joins) {
       dims = d;
       groupReductions.clear();
+      groupOps = 0;
       if (!d)
         continue;
       groups.emplace_back();
     }
+    groupOps += w;
     groups.back().push_back(op.get());
     groupOf[op.get()] = groups.size() - 1;
     if (!opDef(op->kind).elementwise && op->kind != OpKind::BroadcastTo)
       groupReductions.insert(op->result);
   }
-  // A group member whose every reader is in its group needs no buffer.
-  std::function<bool(const Value *, unsigned)> readOnlyIn = [&](const Value *v,
-                                                                unsigned g) {
-    for (const Op *u : users[v]) {
+  // The one group that reads each value (directly or through fused users),
+  // or kMany; computed backwards, users before producers.
+  constexpr int kNone = -1, kMany = -2;
+  llvm::DenseMap<const Value *, int> readBy;
+  for (auto it = f.ops.rbegin(); it != f.ops.rend(); ++it) {
+    const Value *v = (*it)->result;
+    int g = kNone;
+    for (const Op *u : users.lookup(v)) {
+      int ug = kMany;
       if (fused.contains(u->result)) {
-        if (!readOnlyIn(u->result, g))
-          return false;
-        continue;
+        ug = readBy.lookup(u->result); // set: users come later
+      } else if (auto gi = groupOf.find(u); gi != groupOf.end()) {
+        ug = gi->second;
       }
-      auto ug = groupOf.find(u);
-      if (ug == groupOf.end() || ug->second != g)
-        return false;
+      if (ug == kNone)
+        continue;
+      g = g == kNone || g == ug ? ug : kMany;
     }
-    return true;
-  };
+    readBy[v] = g;
+  }
   for (const auto &op : f.ops) {
     const Value *v = op->result;
     auto g = groupOf.find(op.get());
     if (g != groupOf.end() && !results.contains(v) &&
-        opDef(op->kind).elementwise && readOnlyIn(v, g->second))
+        (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo) &&
+        (readBy.lookup(v) == int(g->second) || readBy.lookup(v) == kNone))
       registers.insert(v);
   }
 }
 
-/// The value whose buffer `v` reads (through views and folded transposes).
 const Value *Plan::owner(const Value *v) const {
   while (v->def && (views.contains(v) || foldedTranspose.contains(v)))
     v = v->def->operands[0];
@@ -179,22 +207,21 @@ void Plan::assignSlots(const Function &f, UsersMap &users) {
     index[f.ops[i].get()] = i;
   // A fused op is evaluated inside its consumers' loops: its operands are
   // read until the last of them (a fused broadcast_to may have several).
-  llvm::DenseMap<const Op *, size_t> readAtMemo;
-  std::function<size_t(const Op *)> readAt = [&](const Op *op) -> size_t {
-    if (!fused.contains(op->result))
-      return index[op];
-    if (auto it = readAtMemo.find(op); it != readAtMemo.end())
-      return it->second;
-    size_t last = index[op];
-    for (const Op *u : users.lookup(op->result))
-      last = std::max(last, readAt(u));
-    return readAtMemo[op] = last;
-  };
+  // Computed backwards, users before producers.
+  llvm::DenseMap<const Op *, size_t> readAt;
+  for (size_t i = f.ops.size(); i-- > 0;) {
+    const Op *op = f.ops[i].get();
+    size_t last = i;
+    if (fused.contains(op->result))
+      for (const Op *u : users.lookup(op->result))
+        last = std::max(last, readAt.lookup(u));
+    readAt[op] = last;
+  }
   llvm::DenseMap<const Value *, size_t> lastRead;
   for (const auto &op : f.ops)
     for (const Value *x : op->operands) {
       size_t &last = lastRead[owner(x)];
-      last = std::max(last, readAt(op.get()));
+      last = std::max(last, readAt.lookup(op.get()));
     }
   for (const Value *r : f.results)
     lastRead[owner(r)] = f.ops.size(); // copied out at the end
@@ -216,4 +243,4 @@ void Plan::assignSlots(const Function &f, UsersMap &users) {
   }
 }
 
-} // namespace gradc::codegen
+} // namespace gradc::loops

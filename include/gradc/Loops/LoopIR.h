@@ -1,0 +1,208 @@
+//===- LoopIR.h - The loop-level IR both backends render --------*- C++ -*-===//
+//
+// A function of the graph IR lowered to explicit storage and loops, in the
+// spirit of Halide's lowered statements or TVM's TIR:
+//  - buffers: the arguments, the outputs, constant arrays and the arena
+//    slots of intermediates, each with its element type and (symbolic) dims;
+//  - statements: loop nests over symbolic extents, stores, scalar variables
+//    (immutable `let`s and mutable accumulators), calls of library kernels
+//    (BLAS gemm/gemv/dot with transpose flags), memset and copy;
+//  - scalar expressions: constants, symbolic dims, loop indices, loads at a
+//    row-major offset, integer index arithmetic and the scalar formula of an
+//    elementwise op (rendered from its OpDef by each backend).
+// Everything a backend used to decide -- fusion and loop groups, the storage
+// plan and slot reuse, broadcast index maps, the order of reduction loops --
+// is decided when the graph is lowered (lib/Loops/Lower.cpp); a backend only
+// renders this IR.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GRADC_LOOPS_LOOPIR_H
+#define GRADC_LOOPS_LOOPIR_H
+
+#include "gradc/IR/IR.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gradc::loops {
+
+/// The type of a scalar expression. Integer elements (i32 or i64 buffers)
+/// are I64 scalars: loads of i32 sign-extend, stores truncate.
+enum class Scalar : uint8_t { I1, I64, F32, F64 };
+Scalar scalarOf(DType t);
+llvm::StringRef scalarName(Scalar s);
+
+/// Where a buffer's memory comes from.
+struct Buffer {
+  enum Kind : uint8_t { Arg, Result, Const, Arena } kind;
+  unsigned index;   // Arg: argument #, Result: output #, Arena: slot #
+  std::string name; // the graph value's name
+  DType dtype;
+  std::vector<Dim> dims;
+  const Tensor *data = nullptr; // Const: the elements
+};
+
+/// An arena slot: the largest value it holds decides its size. Slots are
+/// reused by values of the same type once every reader of the previous
+/// value is done.
+struct Slot {
+  DType dtype;
+  std::vector<Dim> dims;
+};
+
+/// A scalar variable: a loop index, an immutable `let`, or a mutable local
+/// (an accumulator) that lives across loop iterations.
+struct Var {
+  enum Kind : uint8_t { Index, Let, Mutable } kind;
+  Scalar type;
+  std::string name;
+};
+
+struct Expr {
+  enum Kind : uint8_t {
+    Int,        // i: an i64 constant
+    Float,      // f: a constant of `type`
+    Sym,        // sym: a symbolic dim (i64)
+    Read,       // var: the value of a variable
+    Load,       // buf[args[0]] (a row-major offset)
+    Add,        // i64 args[0] + args[1] (non-negative indices: nuw nsw)
+    Mul,        // i64 args[0] * args[1]
+    Min,        // i64 smin(args[0], args[1])
+    Apply,      // the formula of elementwise op `op` over args
+    Cast,       // args[0] converted to `type` (fp ext/trunc, int to fp; fp
+                // to int toward zero, NaN and out of range giving INT64_MIN)
+    MaxStep,    // max(acc=args[0], x=args[1]) with NaN winning, acc first
+    IsNewMax,   // i1: x=args[0] is the new first maximum over best=args[1]
+                // found at at=args[2] (at < 0: none yet; NaN wins, stays)
+    ExpShifted, // exp(args[0] - args[1]), 0 when args[1] is -inf
+    LogSumExp,  // args[0] + log(args[1]), or args[0] when it is infinite
+    Select,     // args[0] ? args[1] : args[2] (args[0] is i1)
+    SAdd,       // i64 args[0] + args[1], either possibly negative
+    ILt,        // i1: i64 args[0] < args[1] (signed)
+    IEq,        // i1: i64 args[0] == args[1]
+  } kind;
+  Scalar type;
+  OpKind op = OpKind::Const; // Apply
+  int64_t i = 0;             // Int
+  double f = 0;              // Float
+  unsigned var = 0;          // Read
+  const Buffer *buf = nullptr;
+  std::string sym;
+  std::vector<const Expr *> args;
+};
+
+/// A call of a library kernel; dims are i64 expressions.
+struct KernelCall {
+  enum Kind : uint8_t {
+    Gemm, // C[M,N] = op(A)[M,K] op(B)[K,N], row-major, leading dims lda/ldb
+    Gemv, // y = op(A) x, A stored [M,N] with leading dim lda
+    Dot,  // C[0] = sum_i A[i] B[i] over M elements
+  } kind;
+  DType dtype;
+  bool transA = false, transB = false;
+  const Expr *m = nullptr, *n = nullptr, *k = nullptr, *lda = nullptr,
+             *ldb = nullptr;
+  const Buffer *a = nullptr, *b = nullptr, *c = nullptr;
+};
+
+/// What a backend wants from the lowering.
+struct LoopOptions {
+  /// Call BLAS kernels for matmul/dot; loops otherwise.
+  bool blas = true;
+  /// With `blas`: also give each kernel call its loops (Stmt::body), for a
+  /// backend that chooses at build time (the C++ backend's #ifdef).
+  bool kernelFallback = false;
+  /// Sum f32 elements in float over blocks of LoopBuilder::kChunk before
+  /// adding each block in double (so that the loop vectorizes on 16 lanes);
+  /// false: every element is added in double.
+  bool chunkF32Sums = true;
+  /// Accumulate matmul loops and the softmax family's max and sum in double
+  /// (as the interpreter does) rather than in the element type.
+  bool wideAccumulators = false;
+};
+
+struct Stmt {
+  enum Kind : uint8_t {
+    For,        // for var = a; var < b; var += step: body
+    Let,        // let var = a (immutable)
+    Assign,     // var = a (a Mutable var)
+    Accumulate, // var += a, reassociable (so that loops vectorize)
+    Store,      // buf[a] = b
+    Call,       // a library kernel (body: the same in loops, if asked for)
+    Memset,     // buf[0 .. a) = 0
+    Copy,       // buf[0 .. a) = src[0 .. a)
+    Comment,    // text (the graph op a block computes)
+    FailIf,     // if a (i1): stop, returning 2 (an index out of range)
+  } kind;
+  unsigned var = 0;
+  const Expr *a = nullptr, *b = nullptr;
+  int64_t step = 1;
+  const Buffer *buf = nullptr, *src = nullptr;
+  KernelCall call;
+  std::string text;
+  std::vector<Stmt> body;
+};
+
+/// One graph function lowered to loops.
+struct LoopFunction {
+  const Function *source = nullptr;
+  std::vector<std::unique_ptr<Buffer>> buffers;
+  std::vector<Slot> slots;
+  std::vector<Var> vars;
+  std::vector<Stmt> body;
+  std::deque<Expr> exprs; // every expression of the function
+
+  /// The buffer of argument/output `i`.
+  const Buffer *arg(unsigned i) const;
+  const Buffer *result(unsigned i) const;
+  void print(llvm::raw_ostream &os) const;
+};
+
+/// Builds the expressions of one LoopFunction, folding trivial integer
+/// arithmetic (x + 0, x * 1, x * 0) so that the printed IR stays readable.
+class ExprBuilder {
+public:
+  explicit ExprBuilder(LoopFunction &fn) : fn_(fn) {}
+
+  const Expr *i(int64_t v);
+  const Expr *f(double v, Scalar t);
+  const Expr *sym(llvm::StringRef name);
+  const Expr *dim(const Dim &d) { return d.isSym() ? sym(d.sym) : i(d.size); }
+  const Expr *read(unsigned var);
+  const Expr *load(const Buffer *b, const Expr *offset);
+  const Expr *add(const Expr *a, const Expr *b);
+  const Expr *mul(const Expr *a, const Expr *b);
+  const Expr *min(const Expr *a, const Expr *b);
+  const Expr *apply(OpKind k, llvm::ArrayRef<const Expr *> args);
+  const Expr *cast(const Expr *a, Scalar to);
+  const Expr *maxStep(const Expr *acc, const Expr *x);
+  const Expr *isNewMax(const Expr *x, const Expr *best, const Expr *at);
+  const Expr *expShifted(const Expr *x, const Expr *m);
+  const Expr *logSumExp(const Expr *m, const Expr *s);
+  const Expr *select(const Expr *c, const Expr *a, const Expr *b);
+  const Expr *sadd(const Expr *a, const Expr *b);
+  const Expr *ilt(const Expr *a, const Expr *b);
+  const Expr *ieq(const Expr *a, const Expr *b);
+
+  /// The dims of `t` as expressions.
+  std::vector<const Expr *> shape(const std::vector<Dim> &dims);
+  /// The product of `dims`.
+  const Expr *product(llvm::ArrayRef<const Expr *> dims);
+  /// Row-major offset of `idx` in `shape`.
+  const Expr *linear(llvm::ArrayRef<const Expr *> idx,
+                     llvm::ArrayRef<const Expr *> shape);
+
+protected:
+  Expr &make(Expr::Kind k, Scalar t, llvm::ArrayRef<const Expr *> args = {});
+  LoopFunction &fn_;
+  std::vector<const Expr *> small_; // i(0..7), shared
+};
+
+} // namespace gradc::loops
+
+#endif
