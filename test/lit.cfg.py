@@ -28,6 +28,7 @@ if config.gradc_have_blas:
 # explicit --backend uses the reference interpreter.
 backend = lit_config.params.get("backend", "jit")
 config.name = "gradc-" + backend
+config.available_features.add("backend-" + backend)
 if backend == "interp":
     config.substitutions.insert(0, (r"\bgradc run\b", "gradc run --backend=interp"))
 

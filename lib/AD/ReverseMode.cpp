@@ -14,8 +14,10 @@
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
 
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace gradc {
 
@@ -31,14 +33,20 @@ resolveWrt(const Function &f, const std::vector<std::string> &wrt) {
       idx.push_back(i);
     return idx;
   }
+  // One hash lookup per name: linear in the number of arguments and names.
+  llvm::StringMap<unsigned> index;
+  for (unsigned i = 0; i < f.args.size(); ++i)
+    index.try_emplace(f.args[i]->name, i);
+  llvm::BitVector named(f.args.size());
   for (const std::string &w : wrt) {
     llvm::StringRef name = llvm::StringRef(w).trim().ltrim('%');
-    auto it = llvm::find_if(f.args, [&](Value *a) { return a->name == name; });
-    if (it == f.args.end())
+    auto it = index.find(name);
+    if (it == index.end())
       return fail("'@" + f.name + "' has no argument '" + name + "'");
-    unsigned i = it - f.args.begin();
-    if (llvm::is_contained(idx, i))
+    unsigned i = it->second;
+    if (named.test(i))
       return fail("argument '" + name + "' is named twice");
+    named.set(i);
     idx.push_back(i);
   }
   return idx;
@@ -226,10 +234,13 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
   std::vector<Value *> out = b.inlineCall(**H, hArgs);
   j->results = results;
   j->resultTypes = f.resultTypes;
+  llvm::DenseSet<Value *> primalOut(results.begin(), results.end());
+  llvm::DenseMap<Value *, unsigned> uses;
+  for (Value *v : out)
+    ++uses[v];
   for (size_t i = 0; i < out.size(); ++i) {
     // The tangent of %f is %df, as the cotangent is in @f.grad.
-    if (out[i]->def && !llvm::is_contained(results, out[i]) &&
-        llvm::count(out, out[i]) == 1)
+    if (out[i]->def && !primalOut.contains(out[i]) && uses[out[i]] == 1)
       j->renameValue(out[i], j->uniqueName("d" + f.results[i]->name));
     j->results.push_back(out[i]);
     j->resultTypes.push_back(f.resultTypes[i]);
