@@ -53,10 +53,10 @@ int64_t reducedCount(const Op &op, const Shape &s) {
   std::vector<int64_t> axes;
   std::string err;
   reductionAxes(op, s.size(), axes, err);
-  int64_t n = 1;
+  Shape reduced;
   for (int64_t a : axes)
-    n *= s[a];
-  return n;
+    reduced.push_back(s[a]);
+  return numElements(reduced);
 }
 
 Tensor evalSum(const Op &op, llvm::ArrayRef<const Tensor *> in,
@@ -104,16 +104,11 @@ Grads vjpMean(Builder &b, const Op &op, Value *dy) {
   std::vector<int64_t> axes;
   Value *x = reducedAxesOf(op, axes);
   Type counted{x->type.dtype, {}};
-  int64_t n = 1;
-  bool symbolic = false;
-  for (int64_t a : axes) {
-    const Dim &d = x->type.dims[a];
-    symbolic |= d.isSym();
-    n *= d.isSym() ? 1 : d.size;
-    counted.dims.push_back(d);
-  }
-  Value *count = symbolic ? b.sum(b.splat(1, counted), {}, false)
-                          : b.constant(double(n), x->type.dtype);
+  for (int64_t a : axes)
+    counted.dims.push_back(x->type.dims[a]);
+  Value *count = !counted.isStatic()
+                     ? b.sum(b.splat(1, counted), {}, false)
+                     : b.constant(double(counted.numElements()), x->type.dtype);
   Value *scaled = b.div(dy, count);
   return {
       expandReduced(b, scaled, x->type, axes, op.boolAttr("keepdims", false))};

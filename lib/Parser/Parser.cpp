@@ -524,11 +524,12 @@ private:
       consume();
       return true;
     }
+    llvm::StringSet<> given; // a hash set: ops may have many attributes
     do {
       if (tok_.kind != Tok::Ident)
         return error("expected an attribute name");
       NamedAttr na{tok_.text.str(), {}, tok_.loc()};
-      if (op.attr(na.name))
+      if (!given.insert(na.name).second)
         return error("attribute '" + tok_.text + "' is given twice");
       consume();
       if (!expect(Tok::Equal, "'=' after the attribute name"))
@@ -664,13 +665,10 @@ private:
                                t.str());
     Tensor &c = op.constValue;
     Shape want;
-    int64_t n = 1;
-    for (const Dim &d : t.dims) {
-      // Each dim is at most kMaxDim, so the product cannot overflow here.
-      if ((n *= d.size) > kMaxConstElements)
-        return error(op.loc, "constant of type " + t.str() + " is too large");
+    for (const Dim &d : t.dims)
       want.push_back(d.size);
-    }
+    if (!checkedProduct(want, kMaxConstElements))
+      return error(op.loc, "constant of type " + t.str() + " is too large");
     if (c.shape.empty() && c.data.size() == 1) {
       c = Tensor(t.dtype, want, c.data[0]); // a splat
     } else if (c.shape != want) {

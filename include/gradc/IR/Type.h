@@ -8,7 +8,10 @@
 #ifndef GRADC_IR_TYPE_H
 #define GRADC_IR_TYPE_H
 
+#include "llvm/ADT/ArrayRef.h"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +19,22 @@ namespace gradc {
 
 enum class DType { F32, F64 };
 
+// The limits of what gradc accepts (docs/ir.md, "Limits"). The parser
+// enforces them on what is written, the verifier on every type, written,
+// inferred or built.
+
 /// Largest size a single dim may have; larger sizes are rejected at parse time.
 inline constexpr int64_t kMaxDim = int64_t(1) << 31;
+/// Highest rank of any type, including those of `shape` attributes and of
+/// inferred results.
+inline constexpr unsigned kMaxRank = 8;
+/// Most elements of a type, counting its static dims.
+inline constexpr int64_t kMaxElements = int64_t(1) << 40;
+
+/// The product of `sizes` (each >= 0), or nullopt when it is larger than
+/// `limit` (computed with overflow checks, so any input is safe).
+std::optional<int64_t> checkedProduct(llvm::ArrayRef<int64_t> sizes,
+                                      int64_t limit = kMaxElements);
 
 /// A dimension: a static size (>= 0) or a symbol such as `N`.
 struct Dim {
@@ -44,8 +61,11 @@ struct Type {
   unsigned rank() const { return dims.size(); }
   bool isScalar() const { return dims.empty(); }
   bool isStatic() const;
-  /// Number of elements of a static type.
+  /// Number of elements of a static type (at most kMaxElements: the type
+  /// must have been verified).
   int64_t numElements() const;
+  /// The product of the static dims, or nullopt past kMaxElements.
+  std::optional<int64_t> staticElements() const;
   bool operator==(const Type &o) const {
     return dtype == o.dtype && dims == o.dims && valid == o.valid;
   }
