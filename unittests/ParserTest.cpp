@@ -108,3 +108,28 @@ TEST(Limits, ElementCountsAreChecked) {
   EXPECT_FALSE(checkedProduct({-1, 2}));
   EXPECT_EQ(checkedProduct({7, 0}, 10), 0);
 }
+
+// Past the op limit of a function (here lowered to 3): one error at the op
+// that is one too many, and parsing goes on with the next function.
+TEST(Limits, OpsPerFunction) {
+  const char *src =
+      "func @f(%a: f64) -> f64 {\n  %b = neg %a\n  %c = neg %b\n"
+      "  %d = neg %c\n  %e = neg %d\n  return %e\n}\n"
+      "func @g(%a: f64) -> f64 {\n  %b = neg %a\n  return %b\n}\n"
+      "func @h(%a: f64) -> f64 {\n  %b = frob %a\n  return %b\n}\n";
+  llvm::SourceMgr sm;
+  sm.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(src, "test.gir"),
+                        llvm::SMLoc());
+  std::string diags;
+  llvm::raw_string_ostream os(diags);
+  DiagEngine diag(sm, os);
+  EXPECT_FALSE(parseModule(diag, /*maxOps=*/3));
+  EXPECT_NE(diags.find("test.gir:5:3: error: too many operations in '@f' "
+                       "(at most 3)"),
+            std::string::npos)
+      << diags;
+  EXPECT_NE(diags.find("test.gir:13:8: error: unknown operation 'frob'"),
+            std::string::npos)
+      << diags;
+  EXPECT_EQ(diag.errorCount(), 2u);
+}

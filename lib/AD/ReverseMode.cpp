@@ -52,6 +52,18 @@ resolveWrt(const Function &f, const std::vector<std::string> &wrt) {
   return idx;
 }
 
+/// `g` (just added to `m`), or an error and `g` removed when it has more ops
+/// than a function may have: what gradc prints must parse again.
+static llvm::Expected<Function *> checkSize(Module &m, Function *g) {
+  if (g->ops.size() <= kMaxOps)
+    return g;
+  std::string msg = "'@" + g->name + "' would have " +
+                    std::to_string(g->ops.size()) + " operations (at most " +
+                    std::to_string(kMaxOps) + ")";
+  m.functions.pop_back();
+  return fail(msg);
+}
+
 namespace {
 
 class ReverseMode {
@@ -176,7 +188,7 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
     g->results.push_back(d);
     g->resultTypes.push_back(a->type);
   }
-  return g;
+  return checkSize(m, g);
 }
 
 llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
@@ -245,7 +257,7 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     j->results.push_back(out[i]);
     j->resultTypes.push_back(f.resultTypes[i]);
   }
-  return j;
+  return checkSize(m, j);
 }
 
 } // namespace gradc

@@ -163,10 +163,11 @@ constexpr int64_t kMaxConstElements = int64_t(1) << 24;
 
 class Parser {
 public:
-  Parser(DiagEngine &diag)
-      : diag_(diag), lex_(diag.sourceMgr()
-                              .getMemoryBuffer(diag.sourceMgr().getMainFileID())
-                              ->getBuffer()) {
+  Parser(DiagEngine &diag, size_t maxOps)
+      : diag_(diag), maxOps_(maxOps),
+        lex_(diag.sourceMgr()
+                 .getMemoryBuffer(diag.sourceMgr().getMainFileID())
+                 ->getBuffer()) {
     consume();
   }
 
@@ -392,6 +393,11 @@ private:
         if (parseReturn(f))
           return;
         continue;
+      }
+      if (f.ops.size() == maxOps_) {
+        error("too many operations in '@" + f.name + "' (at most " +
+              llvm::Twine(maxOps_) + ")");
+        return skipToNextFunc();
       }
       // An error may leave the parser at the start of the next statement
       // (say, at a missing operand); that statement is not skipped.
@@ -684,6 +690,7 @@ private:
   }
 
   DiagEngine &diag_;
+  size_t maxOps_;
   Lexer lex_;
   Token tok_;
   SMLoc constLoc_;
@@ -694,8 +701,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Module> parseModule(DiagEngine &diag) {
-  return Parser(diag).parse();
+std::unique_ptr<Module> parseModule(DiagEngine &diag, size_t maxOps) {
+  return Parser(diag, maxOps).parse();
 }
 
 } // namespace gradc

@@ -30,6 +30,8 @@ inline constexpr int64_t kMaxDim = int64_t(1) << 31;
 inline constexpr unsigned kMaxRank = 8;
 /// Most elements of a type, counting its static dims.
 inline constexpr int64_t kMaxElements = int64_t(1) << 40;
+/// Most ops in one function, parsed or derived (gradients, JVPs).
+inline constexpr size_t kMaxOps = size_t(1) << 24;
 
 /// The product of `sizes` (each >= 0), or nullopt when it is larger than
 /// `limit` (computed with overflow checks, so any input is safe).
