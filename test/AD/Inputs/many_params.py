@@ -27,11 +27,13 @@ def timed(*args):
 
 
 base, _ = timed("grad", gir)
-# jvp does about four times the work of grad (it transposes a VJP).
-for cmd, factor in (("grad", 2), ("jvp", 6)):
+# jvp does about four times the work of grad (it transposes a VJP). The
+# margins are wide for loaded machines and sanitizer builds: the quadratic
+# search took 24 (grad) and 50 (jvp) times as long.
+for cmd, factor in (("grad", 4), ("jvp", 10)):
     t, out = timed(cmd, gir, "@" + rsp)
     # Each derivative is in the output: d<p> for every parameter.
     assert out.count(b"%dp") >= n, cmd
-    ok = t < factor * base + 0.5
+    ok = t < factor * base + 1.0
     print(f"{cmd} --wrt <{n} names>: {t:.2f} s, grad without --wrt "
           f"{base:.2f} s:", "ok" if ok else "TOO SLOW")
