@@ -48,11 +48,11 @@ W=build-fuzz/fuzz
 mkdir -p "$W/artifacts"
 python3 test/fuzz/make_corpus.py . "$W/seeds" "$W/gir.dict"
 
-# UBSan stops at the first error (-fno-sanitize-recover); ASan checks leaks,
-# except for the JIT harness: compiled code keeps a cached arena that nothing
-# frees (test/fuzz/reproducers/jit-arena-leak.gir), which would stop every
-# run at once.
+# UBSan stops at the first error (-fno-sanitize-recover); leaks are checked
+# per input, except the JIT's cached arena, an open bug in lib/Codegen
+# (test/fuzz/lsan.supp).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/test/fuzz/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 status=0
@@ -63,8 +63,6 @@ for h in "${HARNESSES[@]}"; do
   log="$W/$h.log"
   secs=$((MINUTES * 60))
   [ $SMOKE -eq 1 ] && secs=20
-  extra=()
-  [ "$h" = jit ] && extra+=(-detect_leaks=0)
   before=$(ls "$W/artifacts" | grep -c "^$h-" || true)
   echo "== fuzzing $h for ${secs}s (log: $log)"
   # -fork=1 -ignore_crashes=1: a crash is saved and the run goes on, so one
@@ -73,7 +71,7 @@ for h in "${HARNESSES[@]}"; do
   "build-fuzz/bin/gradc-fuzz-$h" "$corpus" "$W/seeds" -dict="$W/gir.dict" \
     -max_total_time=$secs -max_len=4096 -timeout=30 -rss_limit_mb=4096 \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-    -artifact_prefix="$W/artifacts/$h-" "${extra[@]}" >"$log" 2>&1
+    -artifact_prefix="$W/artifacts/$h-" >"$log" 2>&1
   rc=$?
   set -e
   # The fork mode's status lines: "#EXECS: cov: C ft: F corp: N ... crash: a/b/c".
