@@ -78,11 +78,17 @@ for h in "${HARNESSES[@]}"; do
   last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1)
   execs=$(echo "$last" | grep -oE '^#[0-9]+' | tr -d '#')
   cov=$(echo "$last" | grep -oE 'cov: [0-9]+ ft: [0-9]+')
-  found=$(( $(ls "$W/artifacts" | grep -c "^$h-" || true) - before ))
-  if [ $rc -ne 0 ] || [ $found -gt 0 ]; then
+  new=$(ls -t "$W/artifacts" | grep "^$h-" | head -n "$(( $(ls "$W/artifacts" | grep -c "^$h-" || true) - before ))" || true)
+  found=$(echo -n "$new" | grep -c . || true)
+  if [ $rc -ne 0 ] || [ "$found" -gt 0 ]; then
     status=1
-    echo "!! $h: exit $rc, $found new artifact(s) in $W/artifacts; broken invariants:"
-    grep -h "broken invariant\|ERROR: [A-Za-z]*Sanitizer\|runtime error" "$log" | sort | uniq -c | head -20
+    echo "!! $h: exit $rc, $found new failing input(s) in $W/artifacts:"
+    # Fork mode keeps the children's reports out of the log: rerun each.
+    for a in $new; do
+      why=$("build-fuzz/bin/gradc-fuzz-$h" "$W/artifacts/$a" 2>&1 |
+            grep -m1 -E "broken invariant|ERROR: [A-Za-z]+Sanitizer|runtime error" || true)
+      echo "   $a: ${why:-(no report on rerun)}"
+    done
   fi
   summary+=("$h: ${execs:-?} executions in ${secs}s, ${cov:-cov: ?} (edges, features), $(ls "$corpus" | wc -l) inputs in $corpus, $found failing input(s)")
 done

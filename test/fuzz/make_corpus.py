@@ -61,5 +61,5 @@ with open(dict_file, "w") as f:
         f.write(f'"{a}="\n')
     for t in tokens:
         f.write(f'"{t}"\n')
-print(f"{count} seeds in {corpus}; {len(ops)} ops and {len(attrs)} attributes "
-      f"in {dict_file}")
+print(f"{len(os.listdir(corpus))} seeds in {corpus} ({count} new); {len(ops)} "
+      f"ops and {len(attrs)} attributes in {dict_file}")
