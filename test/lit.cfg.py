@@ -7,7 +7,10 @@ from lit.llvm import llvm_config
 config.name = "gradc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".gir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+# test/fuzz: the fuzzers and the reproducers of the bugs they found (open
+# ones are not tests yet).
+config.excludes = ["Inputs", "fuzz", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 # The suite runs once per backend (see below), possibly at the same time:
 # each run gets its own directory for scripts and temporary files.
@@ -36,6 +39,7 @@ if config.gradc_have_blas:
 # explicit --backend uses the reference interpreter.
 backend = lit_config.params.get("backend", "jit")
 config.name = "gradc-" + backend
+config.available_features.add("backend-" + backend)
 if backend == "interp":
     config.substitutions.insert(0, (r"\bgradc run\b", "gradc run --backend=interp"))
 

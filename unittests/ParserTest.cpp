@@ -77,3 +77,59 @@ TEST(Parser, FailedDefinitionsAreReportedOnce) {
   EXPECT_EQ(diags.find("undefined"), std::string::npos) << diags;
   EXPECT_EQ(diags.find("no 'return'"), std::string::npos) << diags;
 }
+
+// Printing nests lists without recursion: a shape of a million ones (which
+// the verifier never lets a type have, but a Tensor can) overflowed the stack.
+TEST(Printer, NestedListsAreIterative) {
+  Tensor t(DType::F64, Shape(1000000, 1), 2.0);
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  printNestedList(t, os, formatNumber);
+  EXPECT_EQ(s, std::string(1000000, '[') + "2" + std::string(1000000, ']'));
+
+  Tensor m(DType::F32, {2, 1, 3});
+  for (int i = 0; i < 6; ++i)
+    m.data[i] = i;
+  s.clear();
+  printNestedList(m, os, formatNumber);
+  EXPECT_EQ(s, "[[[0, 1, 2]], [[3, 4, 5]]]");
+}
+
+TEST(Limits, ElementCountsAreChecked) {
+  EXPECT_EQ(checkedProduct({3, 4, 5}), 60);
+  EXPECT_EQ(checkedProduct({}), 1);
+  EXPECT_EQ(checkedProduct({int64_t(1) << 20, int64_t(1) << 20}), int64_t(1)
+                                                                      << 40);
+  // Past the limit, and past int64_t: 2^31 * 2^31 * 2^31 * 4 wraps to 0.
+  EXPECT_FALSE(checkedProduct({(int64_t(1) << 20) + 1, int64_t(1) << 20}));
+  int64_t d = kMaxDim;
+  EXPECT_FALSE(checkedProduct({d, d, d, 4}));
+  EXPECT_FALSE(checkedProduct({d, d, d, 4}, INT64_MAX));
+  EXPECT_FALSE(checkedProduct({-1, 2}));
+  EXPECT_EQ(checkedProduct({7, 0}, 10), 0);
+}
+
+// Past the op limit of a function (here lowered to 3): one error at the op
+// that is one too many, and parsing goes on with the next function.
+TEST(Limits, OpsPerFunction) {
+  const char *src =
+      "func @f(%a: f64) -> f64 {\n  %b = neg %a\n  %c = neg %b\n"
+      "  %d = neg %c\n  %e = neg %d\n  return %e\n}\n"
+      "func @g(%a: f64) -> f64 {\n  %b = neg %a\n  return %b\n}\n"
+      "func @h(%a: f64) -> f64 {\n  %b = frob %a\n  return %b\n}\n";
+  llvm::SourceMgr sm;
+  sm.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(src, "test.gir"),
+                        llvm::SMLoc());
+  std::string diags;
+  llvm::raw_string_ostream os(diags);
+  DiagEngine diag(sm, os);
+  EXPECT_FALSE(parseModule(diag, /*maxOps=*/3));
+  EXPECT_NE(diags.find("test.gir:5:3: error: too many operations in '@f' "
+                       "(at most 3)"),
+            std::string::npos)
+      << diags;
+  EXPECT_NE(diags.find("test.gir:13:8: error: unknown operation 'frob'"),
+            std::string::npos)
+      << diags;
+  EXPECT_EQ(diag.errorCount(), 2u);
+}

@@ -14,8 +14,10 @@
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
 
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace gradc {
 
@@ -33,20 +35,38 @@ resolveWrt(const Function &f, const std::vector<std::string> &wrt) {
         idx.push_back(i);
     return idx;
   }
+  // One hash lookup per name: linear in the number of arguments and names.
+  llvm::StringMap<unsigned> index;
+  for (unsigned i = 0; i < f.args.size(); ++i)
+    index.try_emplace(f.args[i]->name, i);
+  llvm::BitVector named(f.args.size());
   for (const std::string &w : wrt) {
     llvm::StringRef name = llvm::StringRef(w).trim().ltrim('%');
-    auto it = llvm::find_if(f.args, [&](Value *a) { return a->name == name; });
-    if (it == f.args.end())
+    auto it = index.find(name);
+    if (it == index.end())
       return fail("'@" + f.name + "' has no argument '" + name + "'");
-    unsigned i = it - f.args.begin();
-    if (llvm::is_contained(idx, i))
+    unsigned i = it->second;
+    if (named.test(i))
       return fail("argument '" + name + "' is named twice");
+    named.set(i);
     if (!f.args[i]->type.isFloat())
       return fail("argument '" + name + "' of '@" + f.name + "' has type " +
                   f.args[i]->type.str() + "; integers are not differentiable");
     idx.push_back(i);
   }
   return idx;
+}
+
+/// `g` (just added to `m`), or an error and `g` removed when it has more ops
+/// than a function may have: what gradc prints must parse again.
+static llvm::Expected<Function *> checkSize(Module &m, Function *g) {
+  if (g->ops.size() <= kMaxOps)
+    return g;
+  std::string msg = "'@" + g->name + "' would have " +
+                    std::to_string(g->ops.size()) + " operations (at most " +
+                    std::to_string(kMaxOps) + ")";
+  m.functions.pop_back();
+  return fail(msg);
 }
 
 namespace {
@@ -173,7 +193,7 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
     g->results.push_back(d);
     g->resultTypes.push_back(a->type);
   }
-  return g;
+  return checkSize(m, g);
 }
 
 llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
@@ -236,6 +256,10 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
   std::vector<Value *> out = b.inlineCall(**H, hArgs);
   j->results = results;
   j->resultTypes = f.resultTypes;
+  llvm::DenseSet<Value *> primalOut(results.begin(), results.end());
+  llvm::DenseMap<Value *, unsigned> uses;
+  for (Value *v : out)
+    ++uses[v];
   for (size_t i = 0, k = 0; i < f.results.size(); ++i) {
     if (k == floatResults.size() || floatResults[k] != i) {
       b.setNameHint("d" + f.results[i]->name);
@@ -245,12 +269,12 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     }
     Value *t = out[k++];
     // The tangent of %f is %df, as the cotangent is in @f.grad.
-    if (t->def && !llvm::is_contained(results, t) && llvm::count(out, t) == 1)
+    if (t->def && !primalOut.contains(t) && uses[t] == 1)
       j->renameValue(t, j->uniqueName("d" + f.results[i]->name));
     j->results.push_back(t);
     j->resultTypes.push_back(f.resultTypes[i]);
   }
-  return j;
+  return checkSize(m, j);
 }
 
 } // namespace gradc

@@ -58,27 +58,30 @@ static void printAttr(const Attr &a, llvm::raw_ostream &os) {
   }
 }
 
-/// Prints the elements of `t` from `pos` as a nested list along `dim`.
-static void printNested(const Tensor &t, size_t dim, int64_t &pos,
-                        llvm::raw_ostream &os,
-                        llvm::function_ref<std::string(double, DType)> number) {
-  if (dim == t.shape.size()) {
-    os << number(t.data[pos++], t.dtype);
-    return;
-  }
-  os << '[';
-  for (int64_t i = 0; i < t.shape[dim]; ++i) {
-    if (i)
-      os << ", ";
-    printNested(t, dim + 1, pos, os, number);
-  }
-  os << ']';
-}
-
 void printNestedList(const Tensor &t, llvm::raw_ostream &os,
                      llvm::function_ref<std::string(double, DType)> number) {
-  int64_t pos = 0;
-  printNested(t, 0, pos, os, number);
+  // One pass over the elements, without recursion: before each element open
+  // a list for every index that has just wrapped around to 0, after it close
+  // one for every index that wraps now.
+  size_t r = t.shape.size(), open = r;
+  if (t.data.empty()) {
+    os << "[]";
+    return;
+  }
+  Shape idx(r, 0);
+  for (size_t pos = 0; pos < t.data.size(); ++pos) {
+    if (pos)
+      os << ", ";
+    for (size_t i = 0; i < open; ++i)
+      os << '[';
+    os << number(t.data[pos], t.dtype);
+    size_t close = 0;
+    for (size_t d = r; d-- > 0 && ++idx[d] == t.shape[d]; ++close)
+      idx[d] = 0;
+    for (size_t i = 0; i < close; ++i)
+      os << ']';
+    open = close;
+  }
 }
 
 static void printConst(const Tensor &t, llvm::raw_ostream &os) {

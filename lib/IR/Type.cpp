@@ -2,6 +2,10 @@
 #include "gradc/IR/Type.h"
 #include "gradc/IR/Tensor.h"
 
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/MathExtras.h"
+
 #include <cmath>
 
 namespace gradc {
@@ -33,11 +37,41 @@ bool Type::isStatic() const {
   return true;
 }
 
-int64_t Type::numElements() const {
+std::optional<int64_t> checkedProduct(llvm::ArrayRef<int64_t> sizes,
+                                      int64_t limit) {
   int64_t n = 1;
-  for (const Dim &d : dims)
-    n *= d.size;
+  for (int64_t d : sizes) {
+    int64_t m;
+    if (d < 0 || llvm::MulOverflow(n, d, m) || m > limit)
+      return std::nullopt;
+    n = m;
+  }
   return n;
+}
+
+/// The element count of something already checked against the limits; past
+/// them is a bug in gradc, not in its input.
+static int64_t checkedCount(llvm::ArrayRef<int64_t> sizes) {
+  std::optional<int64_t> n = checkedProduct(sizes);
+  if (!n)
+    llvm::report_fatal_error("gradc: internal error: an element count "
+                             "exceeds 2^40 or overflows");
+  return *n;
+}
+
+std::optional<int64_t> Type::staticElements() const {
+  llvm::SmallVector<int64_t, 8> sizes;
+  for (const Dim &d : dims)
+    if (!d.isSym())
+      sizes.push_back(d.size);
+  return checkedProduct(sizes);
+}
+
+int64_t Type::numElements() const {
+  llvm::SmallVector<int64_t, 8> sizes;
+  for (const Dim &d : dims)
+    sizes.push_back(d.size);
+  return checkedCount(sizes);
 }
 
 std::string Type::str() const {
@@ -52,12 +86,7 @@ std::string Type::str() const {
   return s + ']';
 }
 
-int64_t numElements(const Shape &s) {
-  int64_t n = 1;
-  for (int64_t d : s)
-    n *= d;
-  return n;
-}
+int64_t numElements(const Shape &s) { return checkedCount(s); }
 
 Shape stridesOf(const Shape &s) {
   Shape st(s.size(), 1);

@@ -19,17 +19,15 @@ llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
     env[f.args[i]] = std::move(args[i]);
   for (const auto &op : f.ops) {
     // Refuse to allocate a value larger than the interpreter's limit.
-    int64_t n = 1;
-    for (const Dim &d : op->result->type.dims) {
-      int64_t size = d.isSym() ? syms->lookup(d.sym) : d.size;
-      if (size > kMaxEvalElements / n)
-        return llvm::createStringError(
-            llvm::inconvertibleErrorCode(),
-            "'%" + op->result->name + "' of type " + op->result->type.str() +
-                " would have more than " + llvm::Twine(kMaxEvalElements) +
-                " elements");
-      n *= size;
-    }
+    Shape sizes;
+    for (const Dim &d : op->result->type.dims)
+      sizes.push_back(d.isSym() ? syms->lookup(d.sym) : d.size);
+    if (!checkedProduct(sizes, kMaxEvalElements))
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "'%" + op->result->name + "' of type " + op->result->type.str() +
+              " would have more than " + llvm::Twine(kMaxEvalElements) +
+              " elements");
     std::vector<const Tensor *> in;
     for (const Value *v : op->operands)
       in.push_back(&env[v]);

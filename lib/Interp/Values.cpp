@@ -196,10 +196,13 @@ llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf) {
     if (part.empty())
       continue;
     int64_t d;
-    if (part.getAsInteger(10, d) || d <= 0 || d > kMaxValueElements / n)
+    if (part.getAsInteger(10, d) || d <= 0)
       return bad("bad or empty dimension '" + part + "'");
-    n *= d;
     t.shape.push_back(d);
+    std::optional<int64_t> m = checkedProduct(t.shape, kMaxValueElements);
+    if (!m)
+      return bad("more than " + llvm::Twine(kMaxValueElements) + " elements");
+    n = *m;
   }
   size_t elt = dtypeSize(dtype);
   llvm::StringRef data = buf.substr(start + headerLen);

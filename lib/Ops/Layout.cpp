@@ -13,18 +13,16 @@ using Grads = std::vector<Value *>;
 /// Whether two dim lists have the same number of elements for every binding
 /// of their symbols: equal static products and equal multisets of symbols.
 bool sameCount(const std::vector<Dim> &a, const std::vector<Dim> &b) {
-  auto split = [](const std::vector<Dim> &ds, int64_t &prod,
-                  std::vector<std::string> &syms) {
-    prod = 1;
+  auto split = [](const std::vector<Dim> &ds, std::vector<std::string> &syms) {
+    std::vector<int64_t> sizes;
     for (const Dim &d : ds)
-      d.isSym() ? syms.push_back(d.sym) : void(prod *= d.size);
+      d.isSym() ? syms.push_back(d.sym) : sizes.push_back(d.size);
     std::sort(syms.begin(), syms.end());
+    return checkedProduct(sizes); // nullopt past the limit
   };
-  int64_t pa, pb;
   std::vector<std::string> sa, sb;
-  split(a, pa, sa);
-  split(b, pb, sb);
-  return pa == pb && sa == sb;
+  std::optional<int64_t> pa = split(a, sa), pb = split(b, sb);
+  return pa && pb && *pa == *pb && sa == sb;
 }
 
 const Attr *requiredShape(const Op &op, std::string &err) {

@@ -260,9 +260,12 @@ bool singleAxis(const Op &op, unsigned rank, int64_t &axis, std::string &err) {
 
 Type reduceType(const Type &t, const std::vector<int64_t> &axes,
                 bool keepdims) {
+  // `axes` is sorted (normalizeAxes), so one pointer walks it: linear.
   Type out{t.dtype, {}};
+  auto next = axes.begin();
   for (unsigned i = 0; i < t.rank(); ++i) {
-    bool reduced = std::find(axes.begin(), axes.end(), i) != axes.end();
+    bool reduced = next != axes.end() && *next == int64_t(i);
+    next += reduced;
     if (!reduced)
       out.dims.push_back(t.dims[i]);
     else if (keepdims)

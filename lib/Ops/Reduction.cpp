@@ -55,10 +55,10 @@ int64_t reducedCount(const Op &op, const Shape &s) {
   std::vector<int64_t> axes;
   std::string err;
   reductionAxes(op, s.size(), axes, err);
-  int64_t n = 1;
+  Shape reduced;
   for (int64_t a : axes)
-    n *= s[a];
-  return n;
+    reduced.push_back(s[a]);
+  return numElements(reduced);
 }
 
 Tensor evalSum(const Op &op, llvm::ArrayRef<const Tensor *> in,

@@ -175,10 +175,11 @@ constexpr int64_t kMaxConstElements = int64_t(1) << 24;
 
 class Parser {
 public:
-  Parser(DiagEngine &diag)
-      : diag_(diag), lex_(diag.sourceMgr()
-                              .getMemoryBuffer(diag.sourceMgr().getMainFileID())
-                              ->getBuffer()) {
+  Parser(DiagEngine &diag, size_t maxOps)
+      : diag_(diag), maxOps_(maxOps),
+        lex_(diag.sourceMgr()
+                 .getMemoryBuffer(diag.sourceMgr().getMainFileID())
+                 ->getBuffer()) {
     consume();
   }
 
@@ -411,6 +412,11 @@ private:
           return;
         continue;
       }
+      if (f.ops.size() == maxOps_) {
+        error("too many operations in '@" + f.name + "' (at most " +
+              llvm::Twine(maxOps_) + ")");
+        return skipToNextFunc();
+      }
       // An error may leave the parser at the start of the next statement
       // (say, at a missing operand); that statement is not skipped.
       const char *start = tok_.text.data();
@@ -548,11 +554,12 @@ private:
       consume();
       return true;
     }
+    llvm::StringSet<> given; // a hash set: ops may have many attributes
     do {
       if (tok_.kind != Tok::Ident)
         return error("expected an attribute name");
       NamedAttr na{tok_.text.str(), {}, tok_.loc()};
-      if (op.attr(na.name))
+      if (!given.insert(na.name).second)
         return error("attribute '" + tok_.text + "' is given twice");
       consume();
       if (!expect(Tok::Equal, "'=' after the attribute name"))
@@ -697,13 +704,10 @@ private:
                                t.str());
     Tensor &c = op.constValue;
     Shape want;
-    int64_t n = 1;
-    for (const Dim &d : t.dims) {
-      // Each dim is at most kMaxDim, so the product cannot overflow here.
-      if ((n *= d.size) > kMaxConstElements)
-        return error(op.loc, "constant of type " + t.str() + " is too large");
+    for (const Dim &d : t.dims)
       want.push_back(d.size);
-    }
+    if (!checkedProduct(want, kMaxConstElements))
+      return error(op.loc, "constant of type " + t.str() + " is too large");
     if (c.shape.empty() && c.data.size() == 1) {
       c = Tensor(t.dtype, want, c.data[0]); // a splat
     } else if (c.shape != want) {
@@ -727,6 +731,7 @@ private:
   }
 
   DiagEngine &diag_;
+  size_t maxOps_;
   Lexer lex_;
   Token tok_;
   SMLoc constLoc_;
@@ -737,8 +742,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Module> parseModule(DiagEngine &diag) {
-  return Parser(diag).parse();
+std::unique_ptr<Module> parseModule(DiagEngine &diag, size_t maxOps) {
+  return Parser(diag, maxOps).parse();
 }
 
 } // namespace gradc

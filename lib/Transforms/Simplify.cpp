@@ -10,6 +10,7 @@
 #include "gradc/Transforms/Passes.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <optional>
 
@@ -18,27 +19,6 @@ namespace {
 
 /// Results up to this many elements are folded into constants.
 constexpr int64_t kMaxFoldElements = 64;
-
-/// The value of every element of `v`, if they are all the same constant.
-std::optional<double> splatOf(const Value *v) {
-  const Op *op = v->def;
-  if (!op)
-    return std::nullopt;
-  if (op->kind == OpKind::BroadcastTo || op->kind == OpKind::Reshape)
-    return splatOf(op->operands[0]);
-  if (op->kind != OpKind::Const || op->constValue.data.empty())
-    return std::nullopt;
-  double first = op->constValue.data[0];
-  for (double x : op->constValue.data)
-    if (x != first)
-      return std::nullopt; // also rejects NaN
-  return first;
-}
-
-bool isSplat(const Value *v, double c) {
-  auto s = splatOf(v);
-  return s && *s == c;
-}
 
 class Simplifier {
 public:
@@ -64,6 +44,45 @@ public:
   }
 
 private:
+  /// The op whose value `v` is, seen through reshapes and broadcasts
+  /// (remembered, so that asking along a long chain stays linear).
+  const Op *layoutRoot(const Value *v) {
+    llvm::SmallVector<const Value *, 8> chain;
+    const Op *op = v->def;
+    while (op &&
+           (op->kind == OpKind::BroadcastTo || op->kind == OpKind::Reshape)) {
+      if (auto it = root_.find(op->result); it != root_.end()) {
+        op = it->second;
+        break;
+      }
+      chain.push_back(op->result);
+      op = op->operands[0]->def;
+    }
+    for (const Value *c : chain)
+      root_[c] = op;
+    return op;
+  }
+
+  /// The value of every element of `v`, if they are all the same constant.
+  std::optional<double> splatOf(const Value *v) {
+    const Op *op = layoutRoot(v);
+    if (!op || op->kind != OpKind::Const || op->constValue.data.empty())
+      return std::nullopt;
+    auto [it, fresh] = splat_.try_emplace(op);
+    if (!fresh)
+      return it->second; // each constant is scanned once
+    double first = op->constValue.data[0];
+    for (double x : op->constValue.data)
+      if (x != first)
+        return std::nullopt; // also rejects NaN
+    return it->second = first;
+  }
+
+  bool isSplat(const Value *v, double c) {
+    auto s = splatOf(v);
+    return s && *s == c;
+  }
+
   Value *lookup(Value *v) const {
     while (Value *r = repl_.lookup(v))
       v = r;
@@ -162,6 +181,8 @@ private:
   Function &f_;
   Builder b_;
   llvm::DenseMap<Value *, Value *> repl_;
+  llvm::DenseMap<const Value *, const Op *> root_;
+  llvm::DenseMap<const Op *, std::optional<double>> splat_;
   bool changed_ = false;
 };
 

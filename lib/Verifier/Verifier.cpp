@@ -2,21 +2,36 @@
 #include "gradc/Verifier/Verifier.h"
 #include "gradc/Ops/OpDef.h"
 
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace gradc {
 namespace {
 
-/// Whether the static part of `t` has at most kMaxElements elements.
-bool sizeOk(const Type &t) {
-  int64_t n = 1;
-  for (const Dim &d : t.dims)
-    if (!d.isSym()) {
-      if (d.size > kMaxElements / n)
-        return false;
-      n *= d.size;
-    }
-  return true;
+/// Why `dims` (of a type or a `shape` attribute) break the limits of
+/// Type.h ("has rank 9 (at most 8)"), or "" if they do not. Sizes below 1
+/// are the shape rules' business.
+std::string limitError(const std::vector<Dim> &dims) {
+  if (dims.size() > kMaxRank)
+    return "has rank " + std::to_string(dims.size()) + " (at most " +
+           std::to_string(kMaxRank) + ")";
+  llvm::SmallVector<int64_t, 8> sizes;
+  for (const Dim &d : dims)
+    if (!d.isSym() && d.size > 0)
+      sizes.push_back(d.size);
+  if (!checkedProduct(sizes))
+    return "has too many elements (at most 2^40)";
+  return "";
+}
+
+/// `dims` as written in a type, unless there are too many to print.
+std::string spell(const std::vector<Dim> &dims) {
+  if (dims.size() > kMaxRank)
+    return "";
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    s += (i ? "," : "") + dims[i].str();
+  return s + "] ";
 }
 
 class FunctionVerifier {
@@ -26,13 +41,13 @@ public:
   bool run() {
     unsigned before = diag_.errorCount();
     for (Value *a : f_.args) {
-      checkSize(a->type, a->loc);
+      checkLimits(a->type, a->loc);
       for (const Dim &d : a->type.dims)
         if (d.isSym())
           bound_.insert(d.sym);
     }
     for (const Type &t : f_.resultTypes) {
-      checkSize(t, f_.loc);
+      checkLimits(t, f_.loc);
       checkBound(t.dims, f_.loc, "the result type");
     }
     for (auto &op : f_.ops)
@@ -42,9 +57,15 @@ public:
   }
 
 private:
-  void checkSize(const Type &t, llvm::SMLoc loc) {
-    if (!sizeOk(t))
-      diag_.error(loc, "type " + t.str() + " has too many elements");
+  /// Reports a type past the limits of Type.h; `what` names it.
+  bool checkLimits(const Type &t, llvm::SMLoc loc,
+                   const llvm::Twine &what = "type") {
+    std::string err = limitError(t.dims);
+    if (err.empty())
+      return true;
+    diag_.error(loc, what + " " +
+                         (t.dims.size() > kMaxRank ? "" : t.str() + " ") + err);
+    return false;
   }
   bool checkBound(const std::vector<Dim> &dims, llvm::SMLoc loc,
                   const llvm::Twine &where) {
@@ -60,12 +81,19 @@ private:
 
   void verifyOp(Op &op) {
     op.result->type = Type::invalid();
-    // Symbols in a shape attribute must be bound by an argument.
-    for (const NamedAttr &a : op.attrs)
-      if (a.name == "shape" && a.value.kind == Attr::List &&
-          !checkBound(a.value.list, a.loc.isValid() ? a.loc : op.loc,
-                      "attribute 'shape'"))
+    // A shape attribute is a type in all but name: within the limits, its
+    // symbols bound by an argument. Checked before any shape rule sees it.
+    for (const NamedAttr &a : op.attrs) {
+      if (a.name != "shape" || a.value.kind != Attr::List)
+        continue;
+      llvm::SMLoc loc = a.loc.isValid() ? a.loc : op.loc;
+      if (std::string err = limitError(a.value.list); !err.empty()) {
+        diag_.error(loc, "attribute 'shape' " + spell(a.value.list) + err);
         return;
+      }
+      if (!checkBound(a.value.list, loc, "attribute 'shape'"))
+        return;
+    }
     std::string err;
     Type t = inferType(op, err);
     if (!t.valid) {
@@ -73,10 +101,8 @@ private:
         diag_.error(op.loc, err);
       return;
     }
-    if (!sizeOk(t)) {
-      diag_.error(op.loc, "result type " + t.str() + " has too many elements");
+    if (!checkLimits(t, op.loc, "result type"))
       return;
-    }
     // On ops whose `: T` sets the element type, a bare element type is
     // enough; a full type is checked.
     bool bare = opDef(op.kind).typeFromDecl && op.declaredType &&

@@ -8,7 +8,10 @@
 #ifndef GRADC_IR_TYPE_H
 #define GRADC_IR_TYPE_H
 
+#include "llvm/ADT/ArrayRef.h"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +26,24 @@ inline bool isInt(DType t) { return !isFloat(t); }
 /// Integer values are held exactly (as doubles) up to this magnitude.
 inline constexpr double kMaxExactInt = 9007199254740992.0; // 2^53
 
+// The limits of what gradc accepts (docs/ir.md, "Limits"). The parser
+// enforces them on what is written, the verifier on every type, written,
+// inferred or built.
+
 /// Largest size a single dim may have; larger sizes are rejected at parse time.
 inline constexpr int64_t kMaxDim = int64_t(1) << 31;
+/// Highest rank of any type, including those of `shape` attributes and of
+/// inferred results.
+inline constexpr unsigned kMaxRank = 8;
+/// Most elements of a type, counting its static dims.
+inline constexpr int64_t kMaxElements = int64_t(1) << 40;
+/// Most ops in one function, parsed or derived (gradients, JVPs).
+inline constexpr size_t kMaxOps = size_t(1) << 24;
+
+/// The product of `sizes` (each >= 0), or nullopt when it is larger than
+/// `limit` (computed with overflow checks, so any input is safe).
+std::optional<int64_t> checkedProduct(llvm::ArrayRef<int64_t> sizes,
+                                      int64_t limit = kMaxElements);
 
 /// A dimension: a static size (>= 0) or a symbol such as `N`.
 struct Dim {
@@ -51,8 +70,11 @@ struct Type {
   unsigned rank() const { return dims.size(); }
   bool isScalar() const { return dims.empty(); }
   bool isStatic() const;
-  /// Number of elements of a static type.
+  /// Number of elements of a static type (at most kMaxElements: the type
+  /// must have been verified).
   int64_t numElements() const;
+  /// The product of the static dims, or nullopt past kMaxElements.
+  std::optional<int64_t> staticElements() const;
   bool operator==(const Type &o) const {
     return dtype == o.dtype && dims == o.dims && valid == o.valid;
   }

@@ -12,7 +12,9 @@ namespace gradc {
 /// Parses the main buffer of the diagnostics' SourceMgr. Names are resolved
 /// (use before definition and redefinitions are errors here); types are left
 /// to the verifier. Returns null if any error was reported.
-std::unique_ptr<Module> parseModule(DiagEngine &diag);
+/// `maxOps`: most ops accepted in one function (the default is the limit
+/// gradc documents; tests pass less).
+std::unique_ptr<Module> parseModule(DiagEngine &diag, size_t maxOps = kMaxOps);
 
 } // namespace gradc
 

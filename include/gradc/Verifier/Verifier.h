@@ -14,8 +14,6 @@ bool verify(Module &m, DiagEngine &diag);
 bool verify(Function &f, DiagEngine &diag);
 
 /// Largest number of elements a type may have.
-inline constexpr int64_t kMaxElements = int64_t(1) << 40;
-
 } // namespace gradc
 
 #endif
