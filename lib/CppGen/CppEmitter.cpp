@@ -377,7 +377,8 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
   } else {
     os << "extern \"C\" {\n";
     for (const auto &f : m.functions)
-      os << cPrototype(*f) << ";\n";
+      for (const std::string &p : cPrototypes(m, *f))
+        os << p << ";\n";
     os << "}\n\n";
   }
   os << cppgen::prelude();
@@ -385,6 +386,10 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
     os << "\n";
     cppgen::FunctionEmitter(*f).emit(os);
   }
+  // The ABI's checked and seedless entry points (docs/c-abi.md).
+  os << "\n// The checked and seedless entry points (docs/c-abi.md).\n";
+  for (const auto &f : m.functions)
+    os << "\n" << cWrapperDefinitions(m, *f);
   return llvm::Error::success();
 }
 
