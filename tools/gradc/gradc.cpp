@@ -68,8 +68,8 @@ cl::opt<std::string> FuncName("func",
                               cl::sub(DotCmd), cl::cat(Cat));
 cl::list<std::string> Wrt("wrt",
                           cl::desc("Differentiate with respect to these "
-                                   "arguments (grad, jvp, check: default all; "
-                                   "run, emit, dot: no gradient unless given)"),
+                                   "arguments (default: all in grad, jvp and "
+                                   "check; none in run, emit and dot)"),
                           cl::value_desc("x,W,..."), cl::CommaSeparated,
                           cl::sub(RunCmd), cl::sub(GradCmd), cl::sub(JvpCmd),
                           cl::sub(CheckCmd), cl::sub(EmitCmd), cl::sub(DotCmd),
@@ -160,7 +160,7 @@ cl::opt<bool> Full("full",
 cl::opt<std::string> OutputDir("output-dir",
                                cl::desc("Also write each result to "
                                         "DIR/<name>.npy and each gradient to "
-                                        "DIR/d<name>.npy"),
+                                        "DIR/d<name>.npy (default: none)"),
                                cl::value_desc("DIR"), cl::sub(RunCmd),
                                cl::cat(Cat));
 
@@ -521,17 +521,26 @@ int runCheck() {
 /// `--arg x 1` parses as `--arg x` and a second input file; say what is
 /// meant instead of LLVM's "Too many positional arguments".
 bool checkArgSpelling(int argc, char **argv) {
-  for (int i = 1; i + 1 < argc; ++i) {
+  for (int i = 1; i < argc; ++i) {
     llvm::StringRef a = argv[i];
     if (a == "--")
       break;
-    if (a != "--arg" && a != "-arg")
+    llvm::StringRef v;
+    int next = i + 1; // the argument after the value
+    if (a == "--arg" || a == "-arg") {
+      if (i + 1 >= argc)
+        break;
+      v = argv[i + 1];
+      next = i + 2;
+    } else if (!a.consume_front("--arg=") && !a.consume_front("-arg=")) {
       continue;
-    llvm::StringRef v = argv[i + 1];
-    if (!v.contains('=') && i + 2 < argc &&
-        !llvm::StringRef(argv[i + 2]).starts_with("-")) {
+    } else {
+      v = a;
+    }
+    if (!v.contains('=') && next < argc &&
+        !llvm::StringRef(argv[next]).starts_with("-")) {
       fail("--arg expects name=VALUE, got '" + v + "' (write --arg " + v + "=" +
-           argv[i + 2] + ")");
+           argv[next] + ")");
       return false;
     }
   }
