@@ -22,6 +22,9 @@ config.substitutions.append(("%examples", os.path.join(config.gradc_src_root, "e
 config.substitutions.append(("%python", "/usr/bin/python3"))
 if config.gradc_have_blas:
     config.available_features.add("blas")
+import platform
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("x86_64")
 
 # The whole suite runs twice under ctest: with the default backend (the LLVM
 # JIT) and with `--param backend=interp`, where every `gradc run` without an
