@@ -178,13 +178,16 @@ Grads vjpTranspose(Builder &b, const Op &op, Value *dy) {
 } // namespace
 
 void addLinalgOps(std::vector<OpDef> &d) {
-  d.push_back({OpKind::MatMul, {}, inferMatMul, evalMatMul, vjpMatMul});
+  d.push_back(
+      OpDef{OpKind::MatMul, {}, inferMatMul, evalMatMul, vjpMatMul}.knownAs(
+          {"mm", "gemm", "linear"}));
   d.push_back({OpKind::Dot, {}, inferDot, evalDot, vjpDot});
-  d.push_back({OpKind::Transpose,
-               {{"perm", Attr::List}},
-               inferTranspose,
-               evalTranspose,
-               vjpTranspose});
+  d.push_back(OpDef{OpKind::Transpose,
+                    {{"perm", Attr::List}},
+                    inferTranspose,
+                    evalTranspose,
+                    vjpTranspose}
+                  .knownAs({"permute", "permute_dims"}));
 }
 
 } // namespace gradc::ops

@@ -10,9 +10,10 @@
 namespace gradc {
 
 /// The name among `names` closest to `s` by edit distance (LLVM's
-/// StringRef::edit_distance), if it is close enough to be a likely typo: at
-/// none for names of 1 or 2 characters, 1 edit up to 4, 2 up to 8, then a third
-/// of the length. Empty if none is.
+/// StringRef::edit_distance), if it is close enough to be a likely typo: a
+/// name that differs only in case, or else at most 0 edits for names of 1 or
+/// 2 characters, 1 up to 4, 2 up to 8, then a third of the length. Empty if
+/// none is.
 template <typename Range>
 std::string closestName(llvm::StringRef s, const Range &names) {
   std::string best;
@@ -25,6 +26,8 @@ std::string closestName(llvm::StringRef s, const Range &names) {
     llvm::StringRef name(n);
     if (name == s)
       continue;
+    if (name.equals_insensitive(s))
+      return name.str(); // `w1` for `W1`, whatever the length
     unsigned d = s.edit_distance(name, /*AllowReplacements=*/true, bestDist);
     if (d < bestDist) {
       bestDist = d;
