@@ -18,6 +18,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["gradc"], [config.gradc_tools_dir])
 config.substitutions.append(("%cxx", config.host_cxx))
+config.substitutions.append(("%srcroot", config.gradc_src_root))
 config.substitutions.append(("%examples", os.path.join(config.gradc_src_root, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 if config.gradc_have_blas:
