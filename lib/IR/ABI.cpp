@@ -215,7 +215,8 @@ std::string cHeader(const Module &m, llvm::StringRef guard) {
       "tensor input\n"
       "   followed by its shape, outputs) return GRADC_OK, GRADC_NO_MEMORY "
       "or (checked)\n"
-      "   GRADC_BAD_SHAPE. Outputs are caller-allocated: gradc_F_OUT_size(dims) "
+      "   GRADC_BAD_SHAPE. Outputs are caller-allocated: "
+      "gradc_F_OUT_size(dims) "
       "elements. */\n";
   s += "#ifndef " + guard.str() + "\n#define " + guard.str() + "\n\n";
   s += "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";

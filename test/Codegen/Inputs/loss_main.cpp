@@ -24,8 +24,8 @@ int main() {
   std::vector<float> L(gradc_loss_grad_L_size(N));
   std::vector<float> dW(gradc_loss_grad_dW_size(N));
   std::vector<float> db(gradc_loss_grad_db_size(N));
-  int rc = gradc_loss_grad_noseed(X, W, b, y, N, L.data(), dW.data(),
-                                  db.data());
+  int rc =
+      gradc_loss_grad_noseed(X, W, b, y, N, L.data(), dW.data(), db.data());
   std::printf("noseed %d\n", rc);
   print("L", L);
   print("dW", dW);
@@ -50,8 +50,8 @@ int main() {
   std::printf("W 3x3: %d\n",
               gradc_loss_grad_noseed_checked(X, Xs, W, WsBad, b, bs, y, ys,
                                              L.data(), dW.data(), db.data()));
-  std::printf("N 0: %d\n", gradc_loss_checked(X, Xs0, W, Ws, b, bs, y, ys0,
-                                               L.data()));
+  std::printf("N 0: %d\n",
+              gradc_loss_checked(X, Xs0, W, Ws, b, bs, y, ys0, L.data()));
   std::printf("bad shape is %d\n", (int)GRADC_BAD_SHAPE);
   rc = gradc_loss_grad_checked(X, Xs, W, Ws, b, bs, y, ys, &seed, L.data(),
                                dW.data(), db.data());
