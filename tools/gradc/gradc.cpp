@@ -537,8 +537,13 @@ bool checkArgSpelling(int argc, char **argv) {
     } else {
       v = a;
     }
-    if (!v.contains('=') && next < argc &&
-        !llvm::StringRef(argv[next]).starts_with("-")) {
+    // The value that should have followed '=': anything but an option (a
+    // negative number is a value).
+    llvm::StringRef n = next < argc ? argv[next] : "";
+    bool isValue =
+        !n.empty() && (!n.starts_with("-") || n == "-inf" || n == "-Infinity" ||
+                       (n.size() > 1 && (std::isdigit(n[1]) || n[1] == '.')));
+    if (!v.contains('=') && isValue) {
       fail("--arg expects name=VALUE, got '" + v + "' (write --arg " + v + "=" +
            argv[next] + ")");
       return false;
