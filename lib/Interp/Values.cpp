@@ -2,6 +2,8 @@
 #include "gradc/Interp/Values.h"
 #include "gradc/IR/Printer.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CRC.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -293,6 +295,69 @@ void writeNpy(const Tensor &t, llvm::raw_ostream &os) {
       os.write(reinterpret_cast<const char *>(&f), 4);
     }
   }
+}
+
+llvm::Error writeNpz(llvm::ArrayRef<NamedTensor> arrays,
+                     llvm::raw_ostream &os) {
+  // A zip archive with each member stored (method 0): local headers and
+  // data, then the central directory. Little-endian throughout.
+  std::string out, central;
+  auto put = [](std::string &s, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i)
+      s += char((v >> (8 * i)) & 0xff);
+  };
+  for (const NamedTensor &nt : arrays) {
+    std::string data;
+    llvm::raw_string_ostream ds(data);
+    writeNpy(nt.second, ds);
+    std::string name = nt.first + ".npy";
+    if (out.size() + data.size() + name.size() + 30 >= (uint64_t(1) << 32))
+      return fail("the arrays are too large for a .npz without zip64 (4 GiB)");
+    uint32_t crc = llvm::crc32(llvm::arrayRefFromStringRef(data));
+    uint64_t offset = out.size();
+    // Local file header: version 2.0, no flags, stored, no time stamp.
+    put(out, 0x04034b50, 4);
+    put(out, 20, 2);
+    put(out, 0, 2);
+    put(out, 0, 2);
+    put(out, 0, 4);
+    put(out, crc, 4);
+    put(out, data.size(), 4);
+    put(out, data.size(), 4);
+    put(out, name.size(), 2);
+    put(out, 0, 2);
+    out += name + data;
+    // Its central directory entry.
+    put(central, 0x02014b50, 4);
+    put(central, 20, 2);
+    put(central, 20, 2);
+    put(central, 0, 2);
+    put(central, 0, 2);
+    put(central, 0, 4);
+    put(central, crc, 4);
+    put(central, data.size(), 4);
+    put(central, data.size(), 4);
+    put(central, name.size(), 2);
+    put(central, 0, 2);
+    put(central, 0, 2);
+    put(central, 0, 2);
+    put(central, 0, 2);
+    put(central, 0, 4);
+    put(central, offset, 4);
+    central += name;
+  }
+  // End of central directory.
+  std::string end;
+  put(end, 0x06054b50, 4);
+  put(end, 0, 2);
+  put(end, 0, 2);
+  put(end, arrays.size(), 2);
+  put(end, arrays.size(), 2);
+  put(end, central.size(), 4);
+  put(end, out.size(), 4);
+  put(end, 0, 2);
+  os << out << central << end;
+  return llvm::Error::success();
 }
 
 llvm::Error saveNpy(const Tensor &t, llvm::StringRef path) {

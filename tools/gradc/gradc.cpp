@@ -157,6 +157,12 @@ cl::opt<bool> Full("full",
                             "than 1000 elements is summarized with '...', as "
                             "numpy prints it)"),
                    cl::sub(RunCmd), cl::cat(Cat));
+cl::opt<std::string> SaveNpz("save",
+                             cl::desc("Also write the results and gradients "
+                                      "to one .npz file, named as for "
+                                      "--output-dir (default: none)"),
+                             cl::value_desc("out.npz"), cl::sub(RunCmd),
+                             cl::cat(Cat));
 cl::opt<std::string> OutputDir("output-dir",
                                cl::desc("Also write each result to "
                                         "DIR/<name>.npy and each gradient to "
@@ -348,13 +354,13 @@ int runParse() {
   return printModule(*m);
 }
 
-/// File names for --output-dir: `name.npy`, or `name.1.npy` for a name
+/// Array names for --output-dir and --save: `name`, or `name.1` for a name
 /// already used.
 std::string npyName(llvm::StringSet<> &used, const std::string &name) {
   std::string s = name;
   for (unsigned i = 1; !used.insert(s).second; ++i)
     s = name + "." + std::to_string(i);
-  return s + ".npy";
+  return s;
 }
 
 int runRun() {
@@ -417,26 +423,32 @@ int runRun() {
     named.push_back({f->results[i]->name, values[i]});
   for (size_t i = numOut; i < outs->size(); ++i)
     grads.push_back({wrt[i - numOut], (*outs)[i]});
+  // --output-dir and --save: NAME.npy per result, dNAME.npy per gradient.
+  std::vector<NamedTensor> arrays;
+  llvm::StringSet<> used;
+  for (const NamedTensor &nt : named)
+    arrays.push_back({npyName(used, nt.first), nt.second});
+  for (const NamedTensor &nt : grads)
+    arrays.push_back({npyName(used, "d" + nt.first), nt.second});
   Outputs files;
   if (!OutputDir.empty()) {
     if (auto ec = llvm::sys::fs::create_directories(OutputDir))
       return fail("cannot create '" + OutputDir + "': " + ec.message());
-    llvm::StringSet<> used;
-    auto save = [&](const std::string &name, const Tensor &t) {
+    for (const NamedTensor &a : arrays) {
       llvm::SmallString<128> path(OutputDir.getValue());
-      llvm::sys::path::append(path, npyName(used, name));
+      llvm::sys::path::append(path, a.first + ".npy");
       llvm::raw_pwrite_stream *os = files.open(path);
       if (!os)
-        return false;
-      writeNpy(t, *os);
-      return true;
-    };
-    for (const NamedTensor &nt : named)
-      if (!save(nt.first, nt.second))
         return 1;
-    for (const NamedTensor &nt : grads)
-      if (!save("d" + nt.first, nt.second))
-        return 1;
+      writeNpy(a.second, *os);
+    }
+  }
+  if (!SaveNpz.empty()) {
+    llvm::raw_pwrite_stream *os = files.open(SaveNpz);
+    if (!os)
+      return 1;
+    if (auto e = writeNpz(arrays, *os))
+      return fail(llvm::toString(std::move(e)));
   }
   if (OutFormat == Format::Json)
     printJson(values, grads, llvm::outs());

@@ -14,6 +14,8 @@
 
 namespace gradc {
 
+using NamedTensor = std::pair<std::string, Tensor>;
+
 /// Parses a number or a nested list (`-2`, `[[1,2],[3,4]]`; also `NaN`,
 /// `Infinity`, `-Infinity`, `nan`, `inf`). The result is f64.
 llvm::Expected<Tensor> parseValue(llvm::StringRef text);
@@ -26,14 +28,15 @@ llvm::Expected<Tensor> loadValueFile(llvm::StringRef path,
 llvm::Error saveNpy(const Tensor &t, llvm::StringRef path);
 /// Writes `t` in numpy's .npy format (version 1.0) to `os`.
 void writeNpy(const Tensor &t, llvm::raw_ostream &os);
+/// Writes the named tensors as numpy's .npz (an uncompressed zip of
+/// `NAME.npy` files, what numpy.savez writes; np.load reads it back).
+llvm::Error writeNpz(llvm::ArrayRef<NamedTensor> arrays, llvm::raw_ostream &os);
 
 /// A number as JSON: 17 significant digits for f64, 9 for f32; `NaN`,
 /// `Infinity`, `-Infinity`.
 std::string jsonNumber(double v, DType t);
 /// A scalar as a number, a tensor as a nested list.
 void printJsonValue(const Tensor &t, llvm::raw_ostream &os);
-
-using NamedTensor = std::pair<std::string, Tensor>;
 
 /// `{"outputs": [...], "gradients": {"x": ...}}` and a newline.
 void printJson(llvm::ArrayRef<Tensor> outputs,
