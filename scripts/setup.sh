@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Installs what gradc needs (Debian 12 packages) and builds it into build/.
 # Safe to run again: installs only what is missing, rebuilds only what changed.
+#   scripts/setup.sh              build everything (gradc, unit tests, benchmark)
+#   scripts/setup.sh TARGET...    build only these targets (scripts/demo.sh: gradc)
+# With GRADC_SETUP_PRINT_BUILD=1 it only prints the build command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+TARGETS=("$@")
+BUILD=(cmake --build build --parallel "$(nproc)")
+if [ ${#TARGETS[@]} -gt 0 ]; then
+  BUILD+=(--target "${TARGETS[@]}")
+fi
+if [ -n "${GRADC_SETUP_PRINT_BUILD:-}" ]; then
+  echo "${BUILD[*]}"
+  exit 0
+fi
 
 PACKAGES=(build-essential cmake ninja-build python3 llvm-19-dev llvm-19-tools
           zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libopenblas-dev
@@ -18,6 +31,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "== building gradc"
+echo "== building ${TARGETS[*]:-gradc and its tests}"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build --parallel "$(nproc)"
+"${BUILD[@]}"

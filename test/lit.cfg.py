@@ -29,10 +29,14 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["gradc"], [config.gradc_tools_dir])
 config.substitutions.append(("%cxx", config.host_cxx))
+config.substitutions.append(("%srcroot", config.gradc_src_root))
 config.substitutions.append(("%examples", os.path.join(config.gradc_src_root, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 if config.gradc_have_blas:
     config.available_features.add("blas")
+import platform
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("x86_64")
 
 # The whole suite runs twice under ctest: with the default backend (the LLVM
 # JIT) and with `--param backend=interp`, where every `gradc run` without an

@@ -58,11 +58,27 @@ public:
   }
 
   llvm::Expected<CheckReport> run() {
-    auto wrt = resolveWrt(*f_, opts_.wrt);
+    for (const auto &[name, value] : opts_.pinned)
+      if (!f_->lookup(name) || !llvm::is_contained(f_->args, f_->lookup(name)))
+        return fail(noSuchArgument(*f_, name));
+    std::vector<std::string> wrtNames = opts_.wrt;
+    if (wrtNames.empty()) {
+      for (Value *a : f_->args)
+        if (!opts_.pinned.count(a->name) && a->type.isFloat())
+          wrtNames.push_back(a->name);
+      if (wrtNames.empty())
+        return fail("'@" + f_->name +
+                  "' has no floating-point argument that is not pinned; "
+                  "nothing is left to check");
+    }
+    auto wrt = resolveWrt(*f_, wrtNames);
     if (!wrt)
       return wrt.takeError();
     wrt_ = *wrt;
-    // Sample the symbolic dims, then the inputs and the cotangents.
+    // The pinned arguments bind their symbolic dims; the others are sampled,
+    // then the inputs and the cotangents.
+    if (auto e = bindPinned())
+      return e;
     std::uniform_int_distribution<int64_t> size(2, 4);
     for (Value *a : f_->args)
       for (const Dim &d : a->type.dims)
@@ -115,11 +131,58 @@ private:
     return true;
   }
 
+  /// Checks the pinned values' shapes (as bindArguments does) and binds
+  /// their symbolic dims.
+  llvm::Error bindPinned() {
+    llvm::StringMap<std::string> boundBy;
+    for (Value *a : f_->args) {
+      auto it = opts_.pinned.find(a->name);
+      if (it == opts_.pinned.end())
+        continue;
+      report_.pinned.push_back(a->name);
+      const Tensor &t = it->second;
+      const Type &ty = a->type;
+      bool ok = t.rank() == ty.rank();
+      for (size_t d = 0; ok && d < ty.rank(); ++d) {
+        const Dim &dim = ty.dims[d];
+        if (!dim.isSym()) {
+          ok = dim.size == t.shape[d];
+          continue;
+        }
+        auto [s, fresh] = syms_.try_emplace(dim.sym, t.shape[d]);
+        if (fresh) {
+          boundBy[dim.sym] = a->name;
+          report_.dims.push_back({dim.sym, t.shape[d]});
+        } else if (s->second != t.shape[d]) {
+          return fail("symbolic dimension '" + dim.sym + "' is " +
+                      llvm::Twine(s->second) + " in '%" + boundBy[dim.sym] +
+                      "' but " + llvm::Twine(t.shape[d]) + " in '%" + a->name +
+                      "'");
+        }
+      }
+      if (!ok) {
+        std::string shape = "[";
+        for (size_t d = 0; d < t.shape.size(); ++d)
+          shape += (d ? "," : "") + std::to_string(t.shape[d]);
+        return fail("argument '%" + a->name + "' has type " + ty.str() +
+                    " but the value has shape " + shape + "]");
+      }
+    }
+    return llvm::Error::success();
+  }
+
   llvm::Error sampleInputs() {
     for (bool positive : {false, true}) {
       x_.clear();
-      for (Value *a : f_->args)
-        x_.push_back(random(a->type, positive));
+      for (Value *a : f_->args) {
+        auto it = opts_.pinned.find(a->name);
+        if (it == opts_.pinned.end()) {
+          x_.push_back(random(a->type, positive));
+          continue;
+        }
+        x_.push_back(it->second);
+        x_.back().dtype = DType::F64;
+      }
       auto outs = eval(*f_, x_);
       if (!outs)
         return outs.takeError();
@@ -165,6 +228,7 @@ private:
       unsigned i = wrt_[k];
       const Tensor &analytic = (*grads)[k];
       double worst = 0;
+      bool exercised = false;
       for (int64_t e = 0; e < x_[i].size(); ++e) {
         std::vector<Tensor> xp = x_, xm = x_;
         double h = step(x_[i].data[e]);
@@ -172,8 +236,10 @@ private:
         xm[i].data[e] -= h;
         double numeric = (loss(xp) - loss(xm)) / (2 * h);
         worst = std::max(worst, relError(analytic.data[e], numeric));
+        exercised |= analytic.data[e] != 0 || numeric != 0;
       }
-      addRow(f_->args[i]->name, Type{DType::F64, dimsOf(x_[i].shape)}, worst);
+      addRow(f_->args[i]->name, Type{DType::F64, dimsOf(x_[i].shape)}, worst,
+             exercised);
     }
     return llvm::Error::success();
   }
@@ -206,7 +272,7 @@ private:
                                  outs->end());
     double analytic = project(tangents, cot_);
     addRow("jvp", "(random tangent of the checked arguments)",
-           relError(analytic, numeric));
+           relError(analytic, numeric), analytic != 0 || numeric != 0);
     return llvm::Error::success();
   }
 
@@ -221,12 +287,12 @@ private:
       d.push_back(Dim::fixed(n));
     return d;
   }
-  void addRow(std::string what, const Type &t, double err) {
-    addRow(std::move(what), t.str(), err);
+  void addRow(std::string what, const Type &t, double err, bool exercised) {
+    addRow(std::move(what), t.str(), err, exercised);
   }
-  void addRow(std::string what, std::string type, double err) {
-    report_.rows.push_back(
-        {std::move(what), std::move(type), err, err <= opts_.tolerance});
+  void addRow(std::string what, std::string type, double err, bool exercised) {
+    report_.rows.push_back({std::move(what), std::move(type), err,
+                            err <= opts_.tolerance, exercised});
   }
 
   const CheckOptions &opts_;

@@ -13,6 +13,7 @@
 #include "gradc/AD/Autodiff.h"
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
+#include "gradc/Support/Suggest.h"
 
 #include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseMap.h"
@@ -23,6 +24,21 @@ namespace gradc {
 
 static llvm::Error fail(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+std::string noSuchArgument(const Function &f, llvm::StringRef name) {
+  std::vector<std::string> names;
+  std::string list;
+  for (const Value *a : f.args) {
+    names.push_back(a->name);
+    list += (list.empty() ? "%" : ", %") + a->name;
+  }
+  std::string hint = closestName(name, names);
+  if (!hint.empty())
+    return "'@" + f.name + "' has no argument '%" + name.str() +
+           "'; did you mean '%" + hint + "'?";
+  return "'@" + f.name + "' has no argument '%" + name.str() + "'; " +
+         (f.args.empty() ? "it has no arguments" : "its arguments are " + list);
 }
 
 llvm::Expected<std::vector<unsigned>>
@@ -44,10 +60,10 @@ resolveWrt(const Function &f, const std::vector<std::string> &wrt) {
     llvm::StringRef name = llvm::StringRef(w).trim().ltrim('%');
     auto it = index.find(name);
     if (it == index.end())
-      return fail("'@" + f.name + "' has no argument '" + name + "'");
+      return fail(noSuchArgument(f, name));
     unsigned i = it->second;
     if (named.test(i))
-      return fail("argument '" + name + "' is named twice");
+      return fail("argument '%" + name + "' is named twice");
     named.set(i);
     if (!f.args[i]->type.isFloat())
       return fail("argument '" + name + "' of '@" + f.name + "' has type " +
@@ -143,14 +159,29 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
   auto wrt = resolveWrt(f, opts.wrt);
   if (!wrt)
     return wrt.takeError();
-  if (!opts.vjp && (f.resultTypes.size() != 1 || !f.resultTypes[0].isScalar()))
+  if (opts.hasAux && f.resultTypes.empty())
+    return fail("'@" + f.name +
+                "' returns nothing; --has-aux needs a loss "
+                "as its first result");
+  if (opts.hasAux && !opts.vjp && !f.resultTypes[0].isScalar())
+    return fail("the first result of '@" + f.name + "' is " +
+                f.resultTypes[0].str() +
+                "; with --has-aux it must be the scalar loss (or use --vjp "
+                "with its cotangent)");
+  if (!opts.hasAux && !opts.vjp &&
+      (f.resultTypes.size() != 1 || !f.resultTypes[0].isScalar()))
     return fail(
         "'@" + f.name + "' returns " +
         (f.resultTypes.size() == 1
              ? f.resultTypes[0].str()
              : std::to_string(f.resultTypes.size()) + " values") +
         "; a gradient needs a single scalar output (use a "
-        "vector-Jacobian product, --vjp, with one cotangent per output)");
+        "vector-Jacobian product, --vjp, with one cotangent per output" +
+        (f.resultTypes.size() > 1 && f.resultTypes[0].isScalar()
+             ? ", or --has-aux if the first result is the loss and the "
+               "others are passed through"
+             : "") +
+        ")");
   std::string name = opts.name.empty() ? f.name + ".grad" : opts.name;
   if (m.lookup(name))
     return fail("function '@" + name + "' already exists");
@@ -159,8 +190,10 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
   g->loc = f.loc;
   for (Value *a : f.args)
     g->addArg(a->name, a->type);
+  // With hasAux only the first result (the loss) is differentiated.
+  size_t numSeeded = opts.hasAux ? 1 : f.results.size();
   std::vector<Value *> cotangents;
-  for (size_t i = 0; i < f.results.size(); ++i)
+  for (size_t i = 0; i < numSeeded; ++i)
     cotangents.push_back(
         g->addArg(g->uniqueName("d" + f.results[i]->name), f.resultTypes[i]));
   Builder b(*g);
@@ -170,11 +203,11 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
   std::vector<const Value *> from;
   for (unsigned i : *wrt)
     from.push_back(g->args[i]);
-  std::vector<const Value *> to(results.begin(), results.end());
+  std::vector<const Value *> to(results.begin(), results.begin() + numSeeded);
   Activity act(*g, from, to);
 
   std::vector<std::pair<Value *, Value *>> seeds;
-  for (size_t i = 0; i < results.size(); ++i)
+  for (size_t i = 0; i < numSeeded; ++i)
     seeds.push_back({results[i], cotangents[i]});
   ReverseMode rm(*g);
   rm.run(g->ops.size(), seeds, act);

@@ -4,11 +4,14 @@
 #include "gradc/IR/ABI.h"
 #include "gradc/IR/Arguments.h"
 #include "gradc/IR/Printer.h"
+#include "gradc/Support/Suggest.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Object/ObjectFile.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -53,6 +56,58 @@ static llvm::orc::JITTargetMachineBuilder hostBuilder() {
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine() {
   initTargets();
   return hostBuilder().createTargetMachine();
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createObjectTargetMachine(llvm::StringRef cpu, llvm::StringRef mattr) {
+  initTargets();
+  auto fail = [](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  };
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string err;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple.str(), err);
+  if (!target)
+    return fail(err);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple.str(), "", ""));
+  llvm::orc::JITTargetMachineBuilder jtmb = hostBuilder();
+  if (cpu != "host") {
+    if (!sti->isCPUStringValid(cpu)) {
+      std::vector<llvm::StringRef> names;
+      for (const llvm::SubtargetSubTypeKV &kv :
+           sti->getAllProcessorDescriptions())
+        names.push_back(kv.Key);
+      return fail("unknown CPU '" + cpu + "' for " + triple.str() +
+                  didYouMean(cpu, names));
+    }
+    // Only the named CPU's features, not the host's.
+    jtmb = llvm::orc::JITTargetMachineBuilder(triple);
+    jtmb.setCPU(cpu.str());
+    jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  }
+  llvm::SmallVector<llvm::StringRef, 8> features;
+  llvm::SplitString(mattr, features, ",");
+  std::vector<llvm::StringRef> known;
+  for (const llvm::SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
+    known.push_back(kv.Key);
+  for (llvm::StringRef f : features) {
+    f = f.trim();
+    llvm::StringRef name = f.drop_front();
+    if (!f.starts_with("+") && !f.starts_with("-"))
+      return fail("--mattr expects features like +avx2,-fma, got '" + f + "'");
+    if (!llvm::is_contained(known, name)) {
+      return fail("unknown CPU feature '" + name + "'" +
+                  didYouMean(name, known));
+    }
+    jtmb.getFeatures().AddFeature(f);
+  }
+  // Position-independent code with the small code model: the object links
+  // into a PIE or a shared library without text relocations.
+  jtmb.setRelocationModel(llvm::Reloc::PIC_);
+  jtmb.setCodeModel(llvm::CodeModel::Small);
+  return jtmb.createTargetMachine();
 }
 
 void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm) {
@@ -269,7 +324,7 @@ llvm::Expected<std::vector<Tensor>> Jit::call(const Function &f,
     out.push_back(outBufs.back().data());
   }
   int rc = (*fn)(in.data(), dims.data(), out.data());
-  if (rc == 2) // the interpreter, stopping at the same op, can name it
+  if (rc == 3) // the interpreter, stopping at the same op, can name it
     return llvm::createStringError(
         std::make_error_code(std::errc::result_out_of_range),
         "'@" + f.name + "': an index is out of range");

@@ -402,12 +402,13 @@ llvm::Function *Renderer::run() {
   } else {
     b_.CreateRet(b_.getInt32(0));
   }
-  // An index out of range: the arena is released, the call returns 2.
+  // An index out of range: the arena is released, the call returns 3
+  // (GRADC_BAD_INDEX).
   if (badIndex_) {
     b_.SetInsertPoint(badIndex_);
     if (arena)
       releaseArena(arena, cached);
-    b_.CreateRet(b_.getInt32(2));
+    b_.CreateRet(b_.getInt32(3));
   }
   return fn_;
 }

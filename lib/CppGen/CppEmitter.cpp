@@ -397,7 +397,7 @@ void Renderer::stmt(const Stmt &s) {
     return;
   case Stmt::FailIf: // an index out of range
     line("if (" + expr(s.a, true) + ")");
-    line("  return 2;");
+    line("  return 3;");
     return;
   }
 }
@@ -557,7 +557,8 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
   } else {
     os << "extern \"C\" {\n";
     for (const auto &f : m.functions)
-      os << cPrototype(*f) << ";\n";
+      for (const std::string &p : cPrototypes(m, *f))
+        os << p << ";\n";
     os << "}\n\n";
   }
   os << cppgen::prelude();
@@ -569,6 +570,10 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
     opts.wideAccumulators = true; // as the interpreter
     cppgen::Renderer(*loops::lowerToLoops(*f, opts)).emit(os);
   }
+  // The ABI's checked and seedless entry points (docs/c-abi.md).
+  os << "\n// The checked and seedless entry points (docs/c-abi.md).\n";
+  for (const auto &f : m.functions)
+    os << "\n" << cWrapperDefinitions(m, *f);
   return llvm::Error::success();
 }
 

@@ -2,6 +2,8 @@
 #include "gradc/Interp/Values.h"
 #include "gradc/IR/Printer.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CRC.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -136,7 +138,8 @@ private:
   size_t pos_ = 0;
 };
 
-llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf) {
+llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf,
+                               bool *integral) {
   auto bad = [&](const llvm::Twine &why) {
     return fail("'" + path + "' is not a usable .npy file: " + why);
   };
@@ -168,18 +171,32 @@ llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf) {
     return rest.consume_front(":") ? rest.ltrim() : llvm::StringRef();
   };
   llvm::StringRef descr = field("descr");
-  DType dtype;
-  if (descr.starts_with("'<f8'"))
-    dtype = DType::F64;
-  else if (descr.starts_with("'<f4'"))
-    dtype = DType::F32;
-  else if (descr.starts_with("'<i8'"))
-    dtype = DType::I64;
-  else if (descr.starts_with("'<i4'"))
-    dtype = DType::I32;
-  else
-    return bad("element type must be little-endian f4, f8, i4 or i8, got " +
+  // The element kind ('f' float, 'i' signed, 'u' unsigned, 'b' bool) and
+  // size: little-endian, or '|' for one byte.
+  char kind = 0;
+  size_t elt = 0;
+  static const struct {
+    const char *descr;
+    char kind;
+    size_t size;
+  } kTypes[] = {{"'<f8'", 'f', 8}, {"'<f4'", 'f', 4}, {"'<i8'", 'i', 8},
+                {"'<i4'", 'i', 4}, {"'<i2'", 'i', 2}, {"'|i1'", 'i', 1},
+                {"'<u8'", 'u', 8}, {"'<u4'", 'u', 4}, {"'<u2'", 'u', 2},
+                {"'|u1'", 'u', 1}, {"'|b1'", 'b', 1}};
+  for (const auto &k : kTypes)
+    if (descr.starts_with(k.descr)) {
+      kind = k.kind;
+      elt = k.size;
+    }
+  if (!kind)
+    return bad("element type must be little-endian float (f4, f8), integer "
+               "(i1, i2, i4, i8, u1, u2, u4, u8) or bool (b1), got " +
                descr.take_until([](char c) { return c == ','; }));
+  DType dtype = kind == 'f'   ? (elt == 4 ? DType::F32 : DType::F64)
+                : elt < 4 || (kind != 'u' && elt == 4) ? DType::I32
+                                                       : DType::I64;
+  if (integral)
+    *integral = kind != 'f';
   if (!field("fortran_order").starts_with("False"))
     return bad("only C order is supported");
   llvm::StringRef shapeText = field("shape");
@@ -204,7 +221,6 @@ llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf) {
       return bad("more than " + llvm::Twine(kMaxValueElements) + " elements");
     n = *m;
   }
-  size_t elt = dtypeSize(dtype);
   llvm::StringRef data = buf.substr(start + headerLen);
   if (data.size() != size_t(n) * elt)
     return bad("expected " + llvm::Twine(n * elt) + " bytes of data, found " +
@@ -212,34 +228,27 @@ llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf) {
   t.data.resize(n);
   for (int64_t i = 0; i < n; ++i) {
     const char *p = data.data() + i * elt;
-    switch (dtype) {
-    case DType::F64: {
-      double v;
-      std::memcpy(&v, p, 8);
-      t.data[i] = v;
-      break;
-    }
-    case DType::F32: {
+    if (kind == 'f' && elt == 8) {
+      std::memcpy(&t.data[i], p, 8);
+    } else if (kind == 'f') {
       float v;
       std::memcpy(&v, p, 4);
       t.data[i] = v;
-      break;
-    }
-    case DType::I64: {
-      int64_t v;
-      std::memcpy(&v, p, 8);
-      if (v > int64_t(kMaxExactInt) || v < -int64_t(kMaxExactInt))
-        return bad("element " + llvm::Twine(i) + " (" + llvm::Twine(v) +
-                   ") is beyond 2^53 in magnitude");
-      t.data[i] = double(v);
-      break;
-    }
-    case DType::I32: {
-      int32_t v;
-      std::memcpy(&v, p, 4);
-      t.data[i] = v;
-      break;
-    }
+    } else {
+      // Little-endian integers, sign-extended for 'i'; booleans are 0 or 1.
+      uint64_t u = 0;
+      std::memcpy(&u, p, elt);
+      if (kind == 'i' && elt < 8 && (u >> (8 * elt - 1)) & 1)
+        u |= ~uint64_t(0) << (8 * elt);
+      if (kind == 'b')
+        u = u != 0;
+      bool neg = kind == 'i' && int64_t(u) < 0;
+      uint64_t mag = neg ? uint64_t(0) - u : u;
+      // Integers of up to 53 bits are exact in f64.
+      if (mag > (uint64_t(1) << 53))
+        return bad("element " + llvm::Twine(i) + " (" + (neg ? "-" : "") +
+                   llvm::Twine(mag) + ") has no exact f64 value");
+      t.data[i] = neg ? -double(mag) : double(mag);
     }
   }
   return t;
@@ -251,14 +260,16 @@ llvm::Expected<Tensor> parseValue(llvm::StringRef text) {
   return ValueReader(text).read();
 }
 
-llvm::Expected<Tensor> loadValueFile(llvm::StringRef path) {
+llvm::Expected<Tensor> loadValueFile(llvm::StringRef path, bool *integral) {
+  if (integral)
+    *integral = false;
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                          /*RequiresNullTerminator=*/false);
   if (!buf)
     return fail("cannot read '" + path + "': " + buf.getError().message());
   llvm::StringRef contents = (*buf)->getBuffer();
   if (llvm::sys::path::extension(path) == ".npy")
-    return loadNpy(path, contents);
+    return loadNpy(path, contents, integral);
   if (llvm::sys::path::extension(path) == ".json") {
     auto t = parseValue(contents);
     if (!t)
@@ -268,7 +279,7 @@ llvm::Expected<Tensor> loadValueFile(llvm::StringRef path) {
   return fail("'" + path + "': expected a .npy or .json file");
 }
 
-llvm::Error saveNpy(const Tensor &t, llvm::StringRef path) {
+void writeNpy(const Tensor &t, llvm::raw_ostream &os) {
   std::string shape;
   for (int64_t d : t.shape)
     shape += std::to_string(d) + ",";
@@ -279,10 +290,6 @@ llvm::Error saveNpy(const Tensor &t, llvm::StringRef path) {
       isInt(t.dtype) ? 'i' : 'f', dtypeSize(t.dtype), shape);
   header.append(64 - (10 + header.size() + 1) % 64, ' ');
   header += '\n';
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return fail("cannot write '" + path + "': " + ec.message());
   os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
      << char(header.size() >> 8) << header;
   for (double v : t.data) {
@@ -299,6 +306,77 @@ llvm::Error saveNpy(const Tensor &t, llvm::StringRef path) {
       os.write(reinterpret_cast<const char *>(&i), 4);
     }
   }
+}
+
+llvm::Error writeNpz(llvm::ArrayRef<NamedTensor> arrays,
+                     llvm::raw_ostream &os) {
+  // A zip archive with each member stored (method 0): local headers and
+  // data, then the central directory. Little-endian throughout.
+  std::string out, central;
+  auto put = [](std::string &s, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i)
+      s += char((v >> (8 * i)) & 0xff);
+  };
+  for (const NamedTensor &nt : arrays) {
+    std::string data;
+    llvm::raw_string_ostream ds(data);
+    writeNpy(nt.second, ds);
+    std::string name = nt.first + ".npy";
+    if (out.size() + data.size() + name.size() + 30 >= (uint64_t(1) << 32))
+      return fail("the arrays are too large for a .npz without zip64 (4 GiB)");
+    uint32_t crc = llvm::crc32(llvm::arrayRefFromStringRef(data));
+    uint64_t offset = out.size();
+    // Local file header: version 2.0, no flags, stored, no time stamp.
+    put(out, 0x04034b50, 4);
+    put(out, 20, 2);
+    put(out, 0, 2);
+    put(out, 0, 2);
+    put(out, 0, 4);
+    put(out, crc, 4);
+    put(out, data.size(), 4);
+    put(out, data.size(), 4);
+    put(out, name.size(), 2);
+    put(out, 0, 2);
+    out += name + data;
+    // Its central directory entry.
+    put(central, 0x02014b50, 4);
+    put(central, 20, 2);
+    put(central, 20, 2);
+    put(central, 0, 2);
+    put(central, 0, 2);
+    put(central, 0, 4);
+    put(central, crc, 4);
+    put(central, data.size(), 4);
+    put(central, data.size(), 4);
+    put(central, name.size(), 2);
+    put(central, 0, 2);
+    put(central, 0, 2);
+    put(central, 0, 2);
+    put(central, 0, 2);
+    put(central, 0, 4);
+    put(central, offset, 4);
+    central += name;
+  }
+  // End of central directory.
+  std::string end;
+  put(end, 0x06054b50, 4);
+  put(end, 0, 2);
+  put(end, 0, 2);
+  put(end, arrays.size(), 2);
+  put(end, arrays.size(), 2);
+  put(end, central.size(), 4);
+  put(end, out.size(), 4);
+  put(end, 0, 2);
+  os << out << central << end;
+  return llvm::Error::success();
+}
+
+llvm::Error saveNpy(const Tensor &t, llvm::StringRef path) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  writeNpy(t, os);
   return llvm::Error::success();
 }
 
@@ -342,9 +420,33 @@ static std::string typeOf(const Tensor &t) {
   return s + ']';
 }
 
-/// Prints a value for people: 6 significant digits, columns aligned.
+/// numpy's print options: more than kThreshold elements are summarized,
+/// showing kEdgeItems at each end of every longer axis.
+constexpr int64_t kThreshold = 1000;
+constexpr int64_t kEdgeItems = 3;
+
+/// The indices of an axis of `n` elements that are shown; -1 stands for
+/// the elided middle (`...`).
+static std::vector<int64_t> shownIndices(int64_t n, bool summarize) {
+  std::vector<int64_t> idx;
+  if (!summarize || n <= 2 * kEdgeItems) {
+    for (int64_t i = 0; i < n; ++i)
+      idx.push_back(i);
+    return idx;
+  }
+  for (int64_t i = 0; i < kEdgeItems; ++i)
+    idx.push_back(i);
+  idx.push_back(-1);
+  for (int64_t i = n - kEdgeItems; i < n; ++i)
+    idx.push_back(i);
+  return idx;
+}
+
+/// Prints a value for people: 6 significant digits, columns aligned, one
+/// row of the last axis per line; summarized like numpy if `summarize` and
+/// the tensor has more than 1000 elements.
 static void printPretty(const Tensor &t, llvm::raw_ostream &os,
-                        const std::string &indent) {
+                        const std::string &indent, bool summarize) {
   auto num = [&](double v) {
     if (isInt(t.dtype))
       return fmt::format("{}", int64_t(v));
@@ -356,24 +458,58 @@ static void printPretty(const Tensor &t, llvm::raw_ostream &os,
     os << num(t.data[0]);
     return;
   }
-  size_t width = 0;
-  for (double v : t.data)
-    width = std::max(width, num(v).size());
+  summarize = summarize && t.size() > kThreshold;
   int64_t cols = t.shape.back();
-  int64_t rows = t.size() / cols;
-  for (int64_t r = 0; r < rows; ++r) {
-    if (r)
+  std::vector<int64_t> shownCols = shownIndices(cols, summarize);
+  // The offsets of the rows shown (-1: a `...` line), in order.
+  std::vector<int64_t> rows = {0};
+  for (size_t a = 0; a + 1 < t.shape.size(); ++a) {
+    int64_t stride = 1;
+    for (size_t b = a + 1; b < t.shape.size(); ++b)
+      stride *= t.shape[b];
+    std::vector<int64_t> next;
+    for (int64_t base : rows) {
+      if (base < 0) {
+        next.push_back(-1);
+        continue;
+      }
+      for (int64_t i : shownIndices(t.shape[a], summarize))
+        if (i < 0) {
+          if (next.empty() || next.back() != -1)
+            next.push_back(-1);
+        } else {
+          next.push_back(base + i * stride);
+        }
+    }
+    rows = std::move(next);
+  }
+  size_t width = 0;
+  for (int64_t r : rows)
+    for (int64_t c : shownCols)
+      if (r >= 0 && c >= 0)
+        width = std::max(width, num(t.data[r + c]).size());
+  for (size_t k = 0; k < rows.size(); ++k) {
+    if (k)
       os << '\n' << indent;
+    if (rows[k] < 0) {
+      os << "...";
+      continue;
+    }
     os << '[';
-    for (int64_t c = 0; c < cols; ++c)
-      os << (c ? "  " : "")
-         << fmt::format("{:>{}}", num(t.data[r * cols + c]), width);
+    for (size_t j = 0; j < shownCols.size(); ++j) {
+      os << (j ? "  " : "");
+      if (shownCols[j] < 0)
+        os << "...";
+      else
+        os << fmt::format("{:>{}}", num(t.data[rows[k] + shownCols[j]]), width);
+    }
     os << ']';
   }
 }
 
 void printText(llvm::ArrayRef<NamedTensor> outputs,
-               llvm::ArrayRef<NamedTensor> gradients, llvm::raw_ostream &os) {
+               llvm::ArrayRef<NamedTensor> gradients, llvm::raw_ostream &os,
+               bool summarize) {
   size_t width = 0;
   for (auto *list : {&outputs, &gradients})
     for (const NamedTensor &nt : *list)
@@ -382,7 +518,7 @@ void printText(llvm::ArrayRef<NamedTensor> outputs,
     for (const NamedTensor &nt : list) {
       std::string head = fmt::format("{} : {}", nt.first, typeOf(nt.second));
       os << fmt::format("{:<{}}", head, width) << " = ";
-      printPretty(nt.second, os, std::string(width + 3, ' '));
+      printPretty(nt.second, os, std::string(width + 3, ' '), summarize);
       os << '\n';
     }
   };

@@ -300,6 +300,7 @@ void addElementwiseOps(std::vector<OpDef> &d) {
              })
           .withCpp(nullptr, "return a != 0 ? b : c;");
   sel.infer = inferSelect;
+  sel.otherNames = {"where"};
   d.push_back(sel);
 
   // d(-x) = -dx

@@ -486,9 +486,9 @@ void loopsTranspose(LoopBuilder &b, const Op &op) {
 } // namespace
 
 void addLinalgOps(std::vector<OpDef> &d) {
-  d.push_back(
-      OpDef{OpKind::MatMul, {}, inferMatMul, evalMatMul, vjpMatMul}.withLoops(
-          loopsMatMul));
+  d.push_back(OpDef{OpKind::MatMul, {}, inferMatMul, evalMatMul, vjpMatMul}
+                  .withLoops(loopsMatMul)
+                  .knownAs({"mm", "gemm", "linear"}));
   d.push_back(
       OpDef{OpKind::Dot, {}, inferDot, evalDot, vjpDot}.withLoops(loopsDot));
   d.push_back(OpDef{OpKind::Transpose,
@@ -496,7 +496,8 @@ void addLinalgOps(std::vector<OpDef> &d) {
                     inferTranspose,
                     evalTranspose,
                     vjpTranspose}
-                  .withLoops(loopsTranspose));
+                  .withLoops(loopsTranspose)
+                  .knownAs({"permute", "permute_dims"}));
   d.back().integers = true;
 }
 

@@ -1,6 +1,9 @@
 //===- OpDef.cpp - The op table and shared shape/kernel helpers -----------===//
 #include "OpsImpl.h"
 
+#include "gradc/Support/Suggest.h"
+
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
 
 #include <algorithm>
@@ -45,6 +48,18 @@ const OpDef &opDef(OpKind k) {
   return table[size_t(k)];
 }
 
+std::string suggestOp(llvm::StringRef name) {
+  std::vector<std::string> mnemonics;
+  for (unsigned k = 0; k <= unsigned(OpKind::Const); ++k) {
+    const OpDef &d = opDef(OpKind(k));
+    for (const char *other : d.otherNames)
+      if (name.equals_insensitive(other))
+        return "; did you mean '" + mnemonic(d.kind).str() + "'?";
+    mnemonics.push_back(mnemonic(d.kind).str());
+  }
+  return didYouMean(name, mnemonics);
+}
+
 Type inferType(const Op &op, std::string &err) {
   const OpDef &d = opDef(op.kind);
   for (const NamedAttr &a : op.attrs) {
@@ -52,8 +67,16 @@ Type inferType(const Op &op, std::string &err) {
         std::find_if(d.attrs.begin(), d.attrs.end(),
                      [&](const AttrSpec &s) { return a.name == s.name; });
     if (spec == d.attrs.end()) {
-      err =
-          "'" + mnemonic(op.kind).str() + "' has no attribute '" + a.name + "'";
+      std::vector<std::string> names;
+      for (const AttrSpec &s : d.attrs)
+        names.push_back(s.name);
+      std::string hint = didYouMean(a.name, names);
+      if (hint.empty() && names.empty())
+        hint = "; it takes none";
+      else if (hint.empty())
+        hint = "; it has " + llvm::join(names, ", ");
+      err = "'" + mnemonic(op.kind).str() + "' has no attribute '" + a.name +
+            "'" + hint;
       return Type::invalid();
     }
     if (spec->kind != a.value.kind &&

@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "gradc/Parser/Parser.h"
+#include "gradc/Ops/OpDef.h"
+#include "gradc/Support/Suggest.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -462,8 +464,14 @@ private:
     auto it = values_.find(tok_.text.drop_front());
     if (it == values_.end()) {
       // A value whose definition had an error was reported there already.
-      if (!failed_.contains(tok_.text.drop_front()))
-        error("use of undefined value '" + tok_.text + "'");
+      if (!failed_.contains(tok_.text.drop_front())) {
+        std::vector<llvm::StringRef> names;
+        for (const auto &kv : values_)
+          names.push_back(kv.getKey());
+        llvm::sort(names); // a deterministic choice among equally close ones
+        error("use of undefined value '" + tok_.text + "'" +
+              didYouMean(tok_.text.drop_front(), names, "%"));
+      }
       return nullptr;
     }
     consume();
@@ -495,7 +503,8 @@ private:
       return error(here(), "expected an operation name");
     auto kind = lookupOp(tok_.text);
     if (!kind)
-      return error("unknown operation '" + tok_.text + "'");
+      return error("unknown operation '" + tok_.text + "'" +
+                   suggestOp(tok_.text));
     auto op = std::make_unique<Op>();
     op->kind = *kind;
     op->loc = tok_.loc();

@@ -106,8 +106,10 @@ class Run:
         p = argparse.ArgumentParser(add_help=False)
         p.add_argument("--func", "-func", default=None)
         p.add_argument("--arg", "-arg", action="append", default=[])
-        p.add_argument("--grad", "-grad", action="append", default=[])
+        p.add_argument("--grad", "-grad", "--wrt", "-wrt", action="append",
+                       default=[])
         p.add_argument("--vjp", "-vjp", action="store_true")
+        p.add_argument("--has-aux", "-has-aux", action="store_true")
         p.add_argument("-O0", "--O0", action="store_true")
         p.add_argument("--format", "-format", default=None)
         self.spec = spec
@@ -143,12 +145,15 @@ def main():
     variants, texts = {}, []
     for r in runs:
         o = r.opts
-        key = (r.file, tuple(o.grad) and (o.func, tuple(o.grad), o.vjp, o.O0))
+        key = (r.file, tuple(o.grad) and
+               (o.func, tuple(o.grad), o.vjp, o.has_aux, o.O0))
         if key not in variants:
             if o.grad:
                 cmd = gradc + ["grad", r.file, "--wrt", ",".join(o.grad)]
                 cmd += (["--func", o.func] if o.func else []) + \
-                    (["--vjp"] if o.vjp else []) + (["-O0"] if o.O0 else [])
+                    (["--vjp"] if o.vjp else []) + \
+                    (["--has-aux"] if o.has_aux else []) + \
+                    (["-O0"] if o.O0 else [])
             else:
                 cmd = gradc + ["parse", r.file]
             text = sh(cmd)

@@ -15,32 +15,28 @@ namespace cl = llvm::cl;
 namespace gradc::driver {
 namespace {
 
-cl::list<std::string> DotGrad("grad",
-                              cl::desc("Also draw the adjoint @f.grad with "
-                                       "respect to these arguments"),
-                              cl::value_desc("x,W,..."), cl::CommaSeparated,
-                              cl::sub(DotCmd), cl::cat(Cat));
-cl::opt<std::string> DotOutput("o", cl::desc("Output file (default: stdout)"),
+cl::opt<std::string> DotOutput("o",
+                               cl::desc("Output file (default: standard "
+                                        "output)"),
                                cl::value_desc("path"), cl::init("-"),
                                cl::sub(DotCmd), cl::cat(Cat));
 enum class DotFormat { Dot, Svg, Png };
 cl::opt<DotFormat> DotFmt(
-    "format", cl::desc("Output format"), cl::init(DotFormat::Dot),
+    "format", cl::desc("Output format (default: dot)"),
+    cl::init(DotFormat::Dot),
     cl::values(clEnumValN(DotFormat::Dot, "dot", "Graphviz source"),
                clEnumValN(DotFormat::Svg, "svg", "SVG, rendered by Graphviz"),
                clEnumValN(DotFormat::Png, "png", "PNG, rendered by Graphviz")),
     cl::sub(DotCmd), cl::cat(Cat));
 
-/// Writes `text` to `path` ("-" is stdout).
-int writeOut(llvm::StringRef path, llvm::StringRef text, bool binary) {
-  std::error_code ec;
-  llvm::ToolOutputFile out(
-      path, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
-  if (ec)
-    return fail("cannot write '" + path + "': " + ec.message());
-  out.os() << text;
-  out.keep();
-  return 0;
+/// Writes `text` to `path` ("-" is stdout), in place only once complete.
+int writeOut(llvm::StringRef path, llvm::StringRef text) {
+  Outputs files;
+  llvm::raw_pwrite_stream *os = files.open(path);
+  if (!os)
+    return 1;
+  *os << text;
+  return files.commit() ? 0 : 1;
 }
 
 /// Renders DOT text with Graphviz's `dot` program.
@@ -57,7 +53,7 @@ int render(llvm::StringRef dotText, const char *format) {
   if (auto ec = llvm::sys::fs::createTemporaryFile("gradc", format, out))
     return fail("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeIn(in), removeOut(out);
-  if (int rc = writeOut(in, dotText, false))
+  if (int rc = writeOut(in, dotText))
     return rc;
   std::string err;
   std::string flag = std::string("-T") + format;
@@ -68,7 +64,7 @@ int render(llvm::StringRef dotText, const char *format) {
   auto buf = llvm::MemoryBuffer::getFile(out, /*IsText=*/false);
   if (!buf)
     return fail("cannot read dot's output: " + buf.getError().message());
-  return writeOut(DotOutput, (*buf)->getBuffer(), true);
+  return writeOut(DotOutput, (*buf)->getBuffer());
 }
 
 } // namespace
@@ -80,7 +76,7 @@ int runDot() {
   if (!f)
     return 1;
   DotOptions opts;
-  opts.grad = DotGrad;
+  opts.grad = wrtArgs();
   if (!Args.empty()) {
     // The arguments, then one cotangent d<out> per output unless @f returns
     // one scalar (whose seed is 1).
@@ -97,7 +93,7 @@ int runDot() {
   if (auto e = writeDot(*f, opts, os))
     return fail(llvm::toString(std::move(e)));
   if (DotFmt == DotFormat::Dot)
-    return writeOut(DotOutput, text, false);
+    return writeOut(DotOutput, text);
   return render(text, DotFmt == DotFormat::Svg ? "svg" : "png");
 }
 

@@ -11,15 +11,18 @@
 #include "gradc/Interp/Interpreter.h"
 #include "gradc/Interp/Values.h"
 #include "gradc/Parser/Parser.h"
+#include "gradc/Support/Suggest.h"
 #include "gradc/Transforms/Passes.h"
 #include "gradc/Verifier/Verifier.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 
 #include "Driver.h"
@@ -34,8 +37,9 @@ namespace gradc::driver {
 cl::OptionCategory Cat("gradc options");
 cl::SubCommand ParseCmd("parse",
                         "Verify a .gir file and print its canonical IR");
-cl::SubCommand RunCmd("run", "Evaluate a function (and its gradient) with the "
-                             "reference interpreter");
+cl::SubCommand RunCmd("run", "Evaluate a function (and its gradient): "
+                             "compiled with LLVM and run natively, or with "
+                             "--backend interp by the reference interpreter");
 cl::SubCommand GradCmd("grad",
                        "Add the reverse-mode function @f.grad and print "
                        "the module");
@@ -43,43 +47,57 @@ cl::SubCommand JvpCmd("jvp", "Add the forward-mode function @f.jvp and print "
                              "the module");
 cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
                                  "differences");
-cl::SubCommand EmitCmd("emit", "Compile the module to LLVM IR, assembly, an "
-                               "object file or C++ source");
+cl::SubCommand EmitCmd("emit", "Compile the module (with --wrt: and @f.grad) "
+                               "to LLVM IR, assembly, an object file or C++ "
+                               "source");
 cl::SubCommand LowerCmd("lower", "Print the loop IR of each function (the "
                                  "stage both backends render)");
 cl::SubCommand DotCmd("dot", "Draw a function (and its adjoint) as a "
                              "Graphviz graph");
 
-cl::opt<std::string> InputFile(cl::Positional, cl::desc("<file.gir>"),
+cl::opt<std::string> InputFile(cl::Positional,
+                               cl::desc("<file.gir> (default: standard input)"),
                                cl::init("-"), cl::sub(ParseCmd),
                                cl::sub(RunCmd), cl::sub(GradCmd),
                                cl::sub(JvpCmd), cl::sub(CheckCmd),
                                cl::sub(EmitCmd), cl::sub(DotCmd),
                                cl::sub(LowerCmd), cl::cat(Cat));
-cl::opt<std::string> FuncName("func", cl::desc("The function to use"),
+cl::opt<std::string> FuncName("func",
+                              cl::desc("The function to use (default: the "
+                                       "module's only function)"),
                               cl::value_desc("name"), cl::sub(RunCmd),
                               cl::sub(GradCmd), cl::sub(JvpCmd),
-                              cl::sub(CheckCmd), cl::sub(DotCmd),
-                              cl::sub(LowerCmd), cl::cat(Cat));
+                              cl::sub(CheckCmd), cl::sub(EmitCmd),
+                              cl::sub(DotCmd), cl::sub(LowerCmd), cl::cat(Cat));
 cl::list<std::string> Wrt("wrt",
                           cl::desc("Differentiate with respect to these "
-                                   "arguments (default: all)"),
+                                   "arguments (default: all in grad, jvp and "
+                                   "check; none in run, emit and dot)"),
                           cl::value_desc("x,W,..."), cl::CommaSeparated,
-                          cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(CheckCmd),
+                          cl::sub(RunCmd), cl::sub(GradCmd), cl::sub(JvpCmd),
+                          cl::sub(CheckCmd), cl::sub(EmitCmd), cl::sub(DotCmd),
                           cl::cat(Cat));
-cl::list<std::string> GradArgs("grad",
-                               cl::desc("Also compute the gradient with "
-                                        "respect to these arguments"),
-                               cl::value_desc("x,W,..."), cl::CommaSeparated,
-                               cl::sub(RunCmd), cl::cat(Cat));
+cl::list<std::string> GradAlias("grad", cl::desc("Alias for --wrt"),
+                                cl::value_desc("x,W,..."), cl::CommaSeparated,
+                                cl::sub(RunCmd), cl::sub(DotCmd), cl::cat(Cat));
 cl::opt<bool> Vjp("vjp",
                   cl::desc("Vector-Jacobian product: one cotangent argument "
                            "per output (named d<output>) instead of a seed 1 "
-                           "for a scalar output"),
-                  cl::sub(GradCmd), cl::sub(RunCmd), cl::cat(Cat));
-cl::opt<bool> NoOpt("O0", cl::desc("Do not simplify the derived functions"),
+                           "for a scalar output (default: off)"),
+                  cl::sub(GradCmd), cl::sub(RunCmd), cl::sub(EmitCmd),
+                  cl::cat(Cat));
+cl::opt<bool> HasAux("has-aux",
+                     cl::desc("Differentiate only the first result, the loss; "
+                              "the other results are auxiliary outputs, "
+                              "returned as they are (JAX's has_aux; default: "
+                              "off)"),
+                     cl::sub(GradCmd), cl::sub(RunCmd), cl::sub(EmitCmd),
+                     cl::cat(Cat));
+cl::opt<bool> NoOpt("O0",
+                    cl::desc("Do not simplify the derived functions (default: "
+                             "simplify)"),
                     cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(RunCmd),
-                    cl::sub(CheckCmd), cl::cat(Cat));
+                    cl::sub(CheckCmd), cl::sub(EmitCmd), cl::cat(Cat));
 cl::opt<bool> PrintAfterAll("print-after-all",
                             cl::desc("Print the IR after each pass that "
                                      "changed it (to stderr)"),
@@ -88,19 +106,35 @@ cl::opt<bool> VerifyEach("verify-each",
                          cl::desc("Verify the IR after each pass"),
                          cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(RunCmd),
                          cl::cat(Cat));
-cl::opt<uint64_t> Seed("seed", cl::desc("Random seed of the inputs"),
+cl::opt<std::string> ModuleOutput("o",
+                                  cl::desc("Write the module to this file "
+                                           "(default: standard output)"),
+                                  cl::value_desc("path"), cl::init("-"),
+                                  cl::sub(ParseCmd), cl::sub(GradCmd),
+                                  cl::sub(JvpCmd), cl::cat(Cat));
+cl::opt<uint64_t> Seed("seed",
+                       cl::desc("Random seed of the inputs (default: 1)"),
                        cl::init(1), cl::sub(CheckCmd), cl::cat(Cat));
-cl::opt<double> Tolerance("tol", cl::desc("Largest accepted relative error"),
+cl::opt<double> Tolerance("tol",
+                          cl::desc("Largest accepted relative error "
+                                   "(default: 1e-6)"),
                           cl::init(1e-6), cl::sub(CheckCmd), cl::cat(Cat));
+cl::opt<bool> Strict("strict",
+                     cl::desc("Fail when a derivative is not exercised: zero, "
+                              "like its finite difference, everywhere it was "
+                              "checked (default: a warning)"),
+                     cl::sub(CheckCmd), cl::cat(Cat));
 cl::list<std::string>
     Args("arg",
          cl::desc("An argument: name=NUMBER, name=[[1,2],[3,4]] "
-                  "or name=@file.npy|json"),
+                  "or name=@file.npy|json (check: pins it; the others are "
+                  "sampled)"),
          cl::value_desc("name=VALUE"), cl::sub(RunCmd), cl::sub(DotCmd),
-         cl::cat(Cat));
+         cl::sub(CheckCmd), cl::cat(Cat));
 enum class Backend { Jit, Interp };
 cl::opt<Backend> RunBackend(
-    "backend", cl::desc("How to evaluate"), cl::init(Backend::Jit),
+    "backend", cl::desc("How to evaluate (default: jit)"),
+    cl::init(Backend::Jit),
     cl::values(clEnumValN(Backend::Jit, "jit",
                           "compile with LLVM (ORC JIT) and run natively"),
                clEnumValN(Backend::Interp, "interp",
@@ -112,7 +146,7 @@ cl::opt<bool> Stats("stats",
                     cl::sub(RunCmd), cl::cat(Cat));
 cl::opt<bool> NoBlas("no-blas",
                      cl::desc("Lower matmul and dot to loops instead of "
-                              "CBLAS calls"),
+                              "CBLAS calls (default: CBLAS)"),
                      cl::sub(RunCmd), cl::sub(EmitCmd), cl::sub(LowerCmd),
                      cl::cat(Cat));
 cl::opt<bool> NoCache(
@@ -123,11 +157,28 @@ cl::opt<bool> NoCache(
     cl::sub(RunCmd), cl::cat(Cat));
 enum class Format { Text, Json };
 cl::opt<Format> OutFormat(
-    "format", cl::desc("Output format"), cl::init(Format::Text),
+    "format", cl::desc("Output format (default: text)"), cl::init(Format::Text),
     cl::values(clEnumValN(Format::Text, "text", "aligned, for people"),
                clEnumValN(Format::Json, "json",
                           "{\"outputs\": [...], \"gradients\": {...}}")),
     cl::sub(RunCmd), cl::cat(Cat));
+cl::opt<bool> Full("full",
+                   cl::desc("Print every element (default: a tensor of more "
+                            "than 1000 elements is summarized with '...', as "
+                            "numpy prints it)"),
+                   cl::sub(RunCmd), cl::cat(Cat));
+cl::opt<std::string> SaveNpz("save",
+                             cl::desc("Also write the results and gradients "
+                                      "to one .npz file, named as for "
+                                      "--output-dir (default: none)"),
+                             cl::value_desc("out.npz"), cl::sub(RunCmd),
+                             cl::cat(Cat));
+cl::opt<std::string> OutputDir("output-dir",
+                               cl::desc("Also write each result to "
+                                        "DIR/<name>.npy and each gradient to "
+                                        "DIR/d<name>.npy (default: none)"),
+                               cl::value_desc("DIR"), cl::sub(RunCmd),
+                               cl::cat(Cat));
 
 int fail(const llvm::Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "gradc") << msg << '\n';
@@ -149,18 +200,39 @@ std::unique_ptr<Module> load(llvm::SourceMgr &sm) {
   return m;
 }
 
+/// "@f, @g" (the first few).
+static std::string functionList(const Module &m) {
+  std::string s;
+  for (size_t i = 0; i < m.functions.size(); ++i) {
+    if (i == 8) {
+      s += ", ...";
+      break;
+    }
+    s += (i ? ", @" : "@") + m.functions[i]->name;
+  }
+  return s;
+}
+
 Function *findFunction(Module &m) {
   if (FuncName.empty()) {
     if (m.functions.size() == 1)
       return m.functions[0].get();
-    fail("the module has " + llvm::Twine(m.functions.size()) +
-         " functions; choose one with --func");
+    if (m.functions.empty())
+      fail("'" + InputFile + "' has no functions");
+    else
+      fail("the module has " + llvm::Twine(m.functions.size()) +
+           " functions: " + functionList(m) + "; choose one with --func");
     return nullptr;
   }
   llvm::StringRef name = llvm::StringRef(FuncName).ltrim('@');
   if (Function *f = m.lookup(name))
     return f;
-  fail("no function '@" + name + "' in '" + InputFile + "'");
+  std::vector<std::string> names;
+  for (const auto &g : m.functions)
+    names.push_back(g->name);
+  std::string hint = didYouMean(name, names, "@");
+  fail("no function '@" + name + "' in '" + InputFile + "'" +
+       (hint.empty() ? "; it has " + functionList(m) : hint));
   return nullptr;
 }
 
@@ -169,33 +241,69 @@ Function *loadFunction(llvm::SourceMgr &sm, std::unique_ptr<Module> &m) {
   return m ? findFunction(*m) : nullptr;
 }
 
-/// Builds the values of `params` (arguments of `f`) from the --arg options.
-bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
-                 std::vector<Tensor> &out) {
-  llvm::StringMap<Tensor> given;
+std::vector<std::string> wrtArgs() {
+  std::vector<std::string> names;
+  for (auto *list : {&Wrt, &GradAlias})
+    for (const std::string &w : *list)
+      names.push_back(llvm::StringRef(w).trim().ltrim('%').str());
+  return names;
+}
+
+bool parseArgs(const Function &f, llvm::ArrayRef<Value *> params,
+               llvm::StringMap<Tensor> &given) {
   for (const std::string &a : Args) {
     auto [name, text] = llvm::StringRef(a).split('=');
     name = name.trim().ltrim('%');
     if (!llvm::StringRef(a).contains('=') || name.empty())
       return fail("--arg expects name=VALUE, got '" + a + "'"), false;
     if (given.count(name))
-      return fail("argument '" + name + "' is given twice"), false;
+      return fail("argument '%" + name + "' is given twice"), false;
     bool known =
         llvm::any_of(params, [&](Value *v) { return v->name == name; });
-    if (!known)
-      return fail("'@" + f.name + "' has no argument '" + name + "'"), false;
-    auto t = text.starts_with("@") ? loadValueFile(text.drop_front())
+    if (!known) {
+      std::vector<std::string> names;
+      std::string list;
+      for (const Value *v : params) {
+        names.push_back(v->name);
+        list += (list.empty() ? "%" : ", %") + v->name;
+      }
+      std::string hint = didYouMean(name, names, "%");
+      return fail("'@" + f.name + "' has no argument '%" + name + "'" +
+                  (hint.empty() ? "; its arguments are " + list : hint)),
+             false;
+    }
+    bool integral = false;
+    auto t = text.starts_with("@") ? loadValueFile(text.drop_front(), &integral)
                                    : parseValue(text);
     if (!t)
-      return fail("argument '" + name + "': " + llvm::toString(t.takeError())),
+      return fail("argument '%" + name + "': " + llvm::toString(t.takeError())),
              false;
+    // Integers from a file convert exactly, or not at all.
+    const Value *param =
+        *llvm::find_if(params, [&](Value *v) { return v->name == name; });
+    if (integral && param->type.dtype == DType::F32)
+      for (double v : t->data)
+        if (double(float(v)) != v)
+          return fail("argument '%" + name + "': " + fmt::format("{:.0f}", v) +
+                      " in '" + text.drop_front() +
+                      "' has no exact f32 value (f32 holds integers up to "
+                      "2^24 exactly)"),
+                 false;
     given[name] = std::move(*t);
   }
+  return true;
+}
+
+bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
+                 std::vector<Tensor> &out) {
+  llvm::StringMap<Tensor> given;
+  if (!parseArgs(f, params, given))
+    return false;
   std::string missing;
   for (Value *v : params) {
     auto it = given.find(v->name);
     if (it == given.end())
-      missing += (missing.empty() ? "'" : ", '") + v->name + "'";
+      missing += (missing.empty() ? "'%" : ", '%") + v->name + "'";
     else
       out.push_back(it->second);
   }
@@ -205,23 +313,8 @@ bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
   return true;
 }
 
-} // namespace gradc::driver
-
-using namespace gradc::driver;
-
-namespace {
-
-int runParse() {
-  llvm::SourceMgr sm;
-  auto m = load(sm);
-  if (!m)
-    return 1;
-  print(*m, llvm::outs());
-  return 0;
-}
-
 /// Simplifies `f` with the default pipeline unless -O0.
-bool simplify(Function &f, llvm::SourceMgr &sm) {
+static bool simplify(Function &f, llvm::SourceMgr &sm) {
   if (NoOpt)
     return true;
   PassManager pm(simplificationPipeline());
@@ -233,12 +326,12 @@ bool simplify(Function &f, llvm::SourceMgr &sm) {
   return pm.run(f);
 }
 
-/// Builds @f.grad for `wrt` (with --vjp: cotangent arguments).
 Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,
                       llvm::SourceMgr &sm) {
   GradOptions opts;
   opts.wrt = std::move(wrt);
   opts.vjp = Vjp;
+  opts.hasAux = HasAux;
   auto g = buildGradient(m, f, opts);
   if (!g) {
     fail(llvm::toString(g.takeError()));
@@ -247,26 +340,62 @@ Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,
   return simplify(**g, sm) ? *g : nullptr;
 }
 
+} // namespace gradc::driver
+
+using namespace gradc::driver;
+
+namespace {
+
+/// Prints the module to -o (default: stdout).
+int printModule(const Module &m) {
+  Outputs outs;
+  llvm::raw_pwrite_stream *os = outs.open(ModuleOutput);
+  if (!os)
+    return 1;
+  print(m, *os);
+  return outs.commit() ? 0 : 1;
+}
+
+int runParse() {
+  llvm::SourceMgr sm;
+  auto m = load(sm);
+  if (!m)
+    return 1;
+  return printModule(*m);
+}
+
+/// Array names for --output-dir and --save: `name`, or `name.1` for a name
+/// already used.
+std::string npyName(llvm::StringSet<> &used, const std::string &name) {
+  std::string s = name;
+  for (unsigned i = 1; !used.insert(s).second; ++i)
+    s = name + "." + std::to_string(i);
+  return s;
+}
+
 int runRun() {
   llvm::SourceMgr sm;
   std::unique_ptr<Module> m;
   Function *f = loadFunction(sm, m);
   if (!f)
     return 1;
-  // With --grad, evaluate @f.grad instead: its results are @f's results
+  // With --wrt, evaluate @f.grad instead: its results are @f's results
   // followed by the gradients; its extra argument is the seed 1 (or, with
   // --vjp, the cotangents given with --arg).
+  std::vector<std::string> wrt = wrtArgs();
   Function *target = f;
-  if (!GradArgs.empty()) {
-    target = addGradient(*m, *f, GradArgs, sm);
+  if (!wrt.empty()) {
+    target = addGradient(*m, *f, wrt, sm);
     if (!target)
       return 1;
-  } else if (Vjp) {
-    return fail("--vjp needs --grad to say which gradients to compute");
+  } else if (Vjp || HasAux) {
+    return fail(llvm::Twine(Vjp ? "--vjp" : "--has-aux") +
+                " needs --wrt to say which gradients to compute");
   }
   std::vector<Tensor> args;
   if (target != f && !Vjp) {
-    // The seed cotangent of the scalar output is 1 and is not an --arg.
+    // The seed cotangent of the scalar output (with --has-aux: of the first
+    // output) is 1 and is not an --arg.
     if (!collectArgs(*f, f->args, args))
       return 1;
     args.push_back(Tensor::scalar(f->resultTypes[0].dtype, 1.0));
@@ -330,20 +459,43 @@ int runRun() {
     return fail(llvm::toString(outs.takeError()));
   size_t numOut = f->results.size();
   std::vector<Tensor> values(outs->begin(), outs->begin() + numOut);
-  std::vector<NamedTensor> grads;
-  for (size_t i = numOut; i < outs->size(); ++i)
-    grads.push_back(
-        {llvm::StringRef(GradArgs[i - numOut]).trim().ltrim('%').str(),
-         (*outs)[i]});
-  if (OutFormat == Format::Json) {
-    printJson(values, grads, llvm::outs());
-    return 0;
-  }
-  std::vector<NamedTensor> named;
+  std::vector<NamedTensor> named, grads;
   for (size_t i = 0; i < numOut; ++i)
     named.push_back({f->results[i]->name, values[i]});
-  printText(named, grads, llvm::outs());
-  return 0;
+  for (size_t i = numOut; i < outs->size(); ++i)
+    grads.push_back({wrt[i - numOut], (*outs)[i]});
+  // --output-dir and --save: NAME.npy per result, dNAME.npy per gradient.
+  std::vector<NamedTensor> arrays;
+  llvm::StringSet<> used;
+  for (const NamedTensor &nt : named)
+    arrays.push_back({npyName(used, nt.first), nt.second});
+  for (const NamedTensor &nt : grads)
+    arrays.push_back({npyName(used, "d" + nt.first), nt.second});
+  Outputs files;
+  if (!OutputDir.empty()) {
+    if (auto ec = llvm::sys::fs::create_directories(OutputDir))
+      return fail("cannot create '" + OutputDir + "': " + ec.message());
+    for (const NamedTensor &a : arrays) {
+      llvm::SmallString<128> path(OutputDir.getValue());
+      llvm::sys::path::append(path, a.first + ".npy");
+      llvm::raw_pwrite_stream *os = files.open(path);
+      if (!os)
+        return 1;
+      writeNpy(a.second, *os);
+    }
+  }
+  if (!SaveNpz.empty()) {
+    llvm::raw_pwrite_stream *os = files.open(SaveNpz);
+    if (!os)
+      return 1;
+    if (auto e = writeNpz(arrays, *os))
+      return fail(llvm::toString(std::move(e)));
+  }
+  if (OutFormat == Format::Json)
+    printJson(values, grads, llvm::outs());
+  else
+    printText(named, grads, llvm::outs(), /*summarize=*/!Full);
+  return files.commit() ? 0 : 1;
 }
 
 int runGrad(bool forward) {
@@ -353,20 +505,19 @@ int runGrad(bool forward) {
   if (!f)
     return 1;
   if (forward) {
-    auto j = buildJvp(*m, *f, Wrt);
+    auto j = buildJvp(*m, *f, wrtArgs());
     if (!j)
       return fail(llvm::toString(j.takeError()));
     if (!simplify(**j, sm))
       return 1;
-  } else if (!addGradient(*m, *f, Wrt, sm)) {
+  } else if (!addGradient(*m, *f, wrtArgs(), sm)) {
     return 1;
   }
   // The derived function is verified like parsed input before it is printed.
   DiagEngine diag(sm);
   if (!verify(*m, diag))
     return fail("internal error: the derived function does not verify");
-  print(*m, llvm::outs());
-  return 0;
+  return printModule(*m);
 }
 
 int runCheck() {
@@ -376,10 +527,15 @@ int runCheck() {
   if (!f)
     return 1;
   CheckOptions opts;
-  opts.wrt = Wrt;
+  opts.wrt = wrtArgs();
   opts.seed = Seed;
   opts.tolerance = Tolerance;
   opts.simplify = !NoOpt;
+  llvm::StringMap<Tensor> pinned;
+  if (!parseArgs(*f, f->args, pinned))
+    return 1;
+  for (auto &kv : pinned)
+    opts.pinned[kv.getKey().str()] = kv.getValue();
   auto report = gradCheck(*f, opts);
   if (!report)
     return fail(llvm::toString(report.takeError()));
@@ -389,14 +545,68 @@ int runCheck() {
   for (auto &[sym, n] : report->dims)
     os << ", " << sym << "=" << n;
   os << "\n";
-  for (const CheckRow &r : report->rows)
+  for (const std::string &p : report->pinned)
+    os << "  " << llvm::format("%-12s", p.c_str()) << " pinned by --arg\n";
+  unsigned unexercised = 0;
+  for (const CheckRow &r : report->rows) {
+    unexercised += r.ok && !r.exercised;
     os << llvm::format("  %-12s %-24s max rel error %.3e  %s\n", r.what.c_str(),
-                       r.type.c_str(), r.maxRelError, r.ok ? "ok" : "FAILED");
+                       r.type.c_str(), r.maxRelError,
+                       !r.ok         ? "FAILED"
+                       : r.exercised ? "ok"
+                                     : "not exercised");
+  }
+  os.flush();
   if (!report->ok())
     return fail("a derivative differs from finite differences by more than "
                 "--tol=" +
                 llvm::Twine(fmt::format("{:g}", double(Tolerance))));
+  if (unexercised) {
+    std::string msg = fmt::format(
+        "{} of {} checks {} not exercised: the derivative and its finite "
+        "difference are zero at every input checked, so they say nothing; "
+        "pin the inputs that decide which branch is taken (integer labels, "
+        "say) with --arg, or try another --seed",
+        unexercised, report->rows.size(), unexercised == 1 ? "was" : "were");
+    if (Strict)
+      return fail(msg + " (--strict)");
+    llvm::WithColor::warning(llvm::errs(), "gradc") << msg << '\n';
+  }
   return 0;
+}
+
+/// `--arg x 1` parses as `--arg x` and a second input file; say what is
+/// meant instead of LLVM's "Too many positional arguments".
+bool checkArgSpelling(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef a = argv[i];
+    if (a == "--")
+      break;
+    llvm::StringRef v;
+    int next = i + 1; // the argument after the value
+    if (a == "--arg" || a == "-arg") {
+      if (i + 1 >= argc)
+        break;
+      v = argv[i + 1];
+      next = i + 2;
+    } else if (!a.consume_front("--arg=") && !a.consume_front("-arg=")) {
+      continue;
+    } else {
+      v = a;
+    }
+    // The value that should have followed '=': anything but an option (a
+    // negative number is a value).
+    llvm::StringRef n = next < argc ? argv[next] : "";
+    bool isValue =
+        !n.empty() && (!n.starts_with("-") || n == "-inf" || n == "-Infinity" ||
+                       (n.size() > 1 && (std::isdigit(n[1]) || n[1] == '.')));
+    if (!v.contains('=') && isValue) {
+      fail("--arg expects name=VALUE, got '" + v + "' (write --arg " + v + "=" +
+           argv[next] + ")");
+      return false;
+    }
+  }
+  return true;
 }
 
 } // namespace
@@ -407,16 +617,22 @@ int main(int argc, char **argv) {
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "gradc 0.1 (LLVM " LLVM_VERSION_STRING ")\n";
   });
+  if (!checkArgSpelling(argc, argv))
+    return 1;
   cl::ParseCommandLineOptions(
       argc, argv,
       "gradc: a compiler from computational graphs to gradient code\n\n"
-      "  gradc parse FILE              verify and print the canonical IR\n"
-      "  gradc run FILE --func f --arg x=VALUE ... [--grad x,W [--vjp]]\n"
-      "  gradc grad FILE --func f [--wrt x,W] [--vjp]   add and print @f.grad\n"
-      "  gradc jvp FILE --func f [--wrt x,W]            add and print @f.jvp\n"
-      "  gradc check FILE --func f [--wrt x,W] [--seed N]\n"
-      "  gradc emit FILE --target llvm|asm|obj|cpp [-o out] [--header out.h]\n"
-      "  gradc dot FILE --func f [--grad x,W] [--arg ...] [-o graph.dot]\n"
+      "  gradc parse FILE [-o out.gir]  verify and print the canonical IR\n"
+      "  gradc run FILE --func f --arg x=VALUE ... [--wrt x,W [--vjp]]\n"
+      "  gradc grad FILE --func f [--wrt x,W] [--vjp] [-o out.gir]   add "
+      "@f.grad\n"
+      "  gradc jvp FILE --func f [--wrt x,W] [-o out.gir]            add "
+      "@f.jvp\n"
+      "  gradc check FILE --func f [--wrt x,W] [--arg x=VALUE] [--seed N] "
+      "[--strict]\n"
+      "  gradc emit FILE [--func f --wrt x,W] --target llvm|asm|obj|cpp [-o "
+      "out] [--header out.h]\n"
+      "  gradc dot FILE --func f [--wrt x,W] [--arg ...] [-o graph.dot]\n"
       "  gradc lower FILE [--func f] [--no-blas]        print the loop IR\n");
   if (ParseCmd)
     return runParse();

@@ -24,6 +24,10 @@ struct GradOptions {
   /// cotangent (`%df`). true (vector-Jacobian product): one cotangent per
   /// output, any shapes.
   bool vjp = false;
+  /// JAX's has_aux: only @f's first result (the loss) is differentiated and
+  /// takes a cotangent (a scalar seed unless `vjp`); the other results are
+  /// auxiliary outputs, returned as they are, without cotangents.
+  bool hasAux = false;
   /// Whether @f.grad returns @f's results before the gradients.
   bool primalResults = true;
   /// Name of the new function; default `<f>.grad`.
@@ -45,6 +49,10 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
 llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
                                     const std::vector<std::string> &wrt,
                                     std::string name = "");
+
+/// "'@f' has no argument '%w'; its arguments are %x, %y" (or "did you mean
+/// '%x'?" when one is close).
+std::string noSuchArgument(const Function &f, llvm::StringRef name);
 
 /// Resolves `wrt` names (empty: all arguments) to argument indices.
 llvm::Expected<std::vector<unsigned>>

@@ -19,6 +19,13 @@ namespace gradc {
 
 /// A TargetMachine for the host CPU (its name and features, like -mcpu=native).
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine();
+/// A TargetMachine for object files and assembly: position-independent
+/// code, small code model, for `cpu` ("host": this machine's CPU and
+/// features, like -march=native; otherwise an LLVM CPU name such as
+/// "x86-64-v3", with only its own features) plus the features in `mattr`
+/// ("+avx2,-fma"). Unknown names are errors, with a suggestion.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createObjectTargetMachine(llvm::StringRef cpu, llvm::StringRef mattr);
 /// Runs the new pass manager's O3 pipeline for `tm` over `m`.
 void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm);
 /// Writes `m` as assembly or an object file for `tm`.

@@ -98,6 +98,14 @@ struct OpDef {
   /// Whether the `: T` after the op gives the result's element type (`cast`,
   /// `one_hot`, `iota`, `argmax`): a bare element type is enough there.
   bool typeFromDecl = false;
+  /// What numpy, PyTorch or JAX call this op, suggested when one of these
+  /// names is used ("unknown operation 'where'; did you mean 'select'?").
+  std::vector<const char *> otherNames = {};
+
+  OpDef knownAs(std::vector<const char *> names) && {
+    otherNames = std::move(names);
+    return std::move(*this);
+  }
 
   OpDef withCpp(const char *op, const char *body) && {
     cppOperator = op;
@@ -112,6 +120,10 @@ struct OpDef {
 };
 
 const OpDef &opDef(OpKind k);
+
+/// "; did you mean 'select'?" for a name that is not an op: an op's other
+/// name (`where`) or a near miss (`matmull`); "" if none fits.
+std::string suggestOp(llvm::StringRef name);
 
 /// Infers `op`'s result type with its shape rule after checking attributes.
 Type inferType(const Op &op, std::string &err);

@@ -1,6 +1,6 @@
 // Calls the LSTM cell's gradient through the C ABI (an object file from
 // `gradc emit` and its header): the loss and the sum of dW, then a label out
-// of range (return code 2).
+// of range (return code 3, GRADC_BAD_INDEX).
 #include "lstm.h"
 
 #include <cstdio>
