@@ -31,6 +31,12 @@ function(gradc_add_gradient target)
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "gradc_add_gradient(${target}): no SOURCES")
   endif()
+  get_target_property(type ${target} TYPE)
+  if(NOT ARG_CPP AND type MATCHES "SHARED_LIBRARY|MODULE_LIBRARY")
+    message(FATAL_ERROR "gradc_add_gradient(${target}): the object files of "
+      "'gradc emit' are not position-independent, so they cannot go into a "
+      "shared library; add CPP to compile C++ source instead")
+  endif()
   if(NOT ARG_OUTPUT_DIR)
     set(ARG_OUTPUT_DIR ${CMAKE_CURRENT_BINARY_DIR}/gradc/${target})
   endif()
@@ -58,7 +64,7 @@ function(gradc_add_gradient target)
         -DCPP=${ARG_CPP} -DBLAS=${blas} -DOUT=${out} -DHEADER=${hdr}
         -DGIR=${ARG_OUTPUT_DIR}/${stem}.grad.gir
         -P ${_GRADC_GENERATE_SCRIPT}
-      DEPENDS ${src} gradc::gradc ${_GRADC_GENERATE_SCRIPT}
+      DEPENDS ${src} $<TARGET_FILE:gradc::gradc> ${_GRADC_GENERATE_SCRIPT}
       COMMENT "gradc: ${stem}.gir -> ${stem}.h, ${out}"
       VERBATIM)
     if(NOT ARG_CPP)

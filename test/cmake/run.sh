@@ -5,8 +5,9 @@
 # downstream project Inputs/consumer/ against it (gradc_add_gradient: objects with
 # BLAS, C++ source, VJPs without BLAS; the installed libraries), compares its
 # numbers with the interpreter, checks that a .gir error fails the build
-# with gradc's diagnostic, that an unwritable prefix fails the install, and
-# that the installed Python module imports.
+# with gradc's diagnostic and a shared library without CPP the configure,
+# that an unwritable prefix fails the install, and that the installed Python
+# module imports.
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -104,6 +105,14 @@ grep -q "bad.gir:2:8: error: axis 2 is out of range for rank 1" \
   "$TMP/bad.log" || { cat "$TMP/bad.log"; fail "no diagnostic"; }
 grep -q "gradc_add_gradient: 'gradc grad .*bad.gir --func loss' failed" \
   "$TMP/bad.log" || { cat "$TMP/bad.log"; fail "no failing command"; }
+
+echo "== a shared library target needs CPP"
+if "$CMAKE" -S "$HERE/Inputs/consumer" -B "$TMP/b" -DCONSUMER_BAD=OFF \
+  -DCONSUMER_SHARED=ON >"$TMP/shared.log" 2>&1; then
+  fail "configuring a shared library with an object succeeded"
+fi
+grep -q "add CPP to" "$TMP/shared.log" || { cat "$TMP/shared.log"; fail \
+  "no clear error for a shared library"; }
 
 if [ "${GRADC_HAVE_PYTHON:-OFF}" = ON ]; then
   echo "== the installed Python module"
