@@ -26,7 +26,6 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -780,17 +779,23 @@ public:
                 "dot(): args has no value for '" + name + "' (it needs " +
                     std::to_string(params.size()) + " values)");
         ++used;
-        py::array_t<double> a =
-            py::array_t<double, py::array::c_style | py::array::forcecast>::
-                ensure(given[py::str(name)]);
-        if (!a)
-          raise(PyExc_TypeError, "dot(): '" + name +
-                                     "' is not a number or "
-                                     "an array");
+        PyObject *conv = PyArray_FromAny(
+            given[py::str(name)].ptr(), PyArray_DescrFromType(NPY_FLOAT64), 0,
+            0, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST,
+            nullptr);
+        if (!conv) {
+          PyErr_Clear();
+          raise(PyExc_TypeError,
+                "dot(): '" + name + "' is not a number or an array");
+        }
+        py::object keep = py::reinterpret_steal<py::object>(conv);
+        auto *arr = (PyArrayObject *)conv;
+        const double *data = (const double *)PyArray_DATA(arr);
         Tensor t;
         t.dtype = type.dtype;
-        t.shape.assign(a.shape(), a.shape() + a.ndim());
-        t.data.assign(a.data(), a.data() + a.size());
+        t.shape.assign(PyArray_SHAPE(arr),
+                       PyArray_SHAPE(arr) + PyArray_NDIM(arr));
+        t.data.assign(data, data + PyArray_SIZE(arr));
         opts.args.push_back(std::move(t));
       }
       if (used != given.size())

@@ -154,3 +154,22 @@ def test_too_large_sizes_are_refused():
                                           r"buffers for these sizes"):
         f(x)
     assert f(np.ones(3)).shape == (3, 3)
+
+
+def test_bad_arguments_to_module_methods():
+    with pytest.raises(TypeError, match="gradc.compile expects IR text or a "
+                                        "path, not 'int'"):
+        gradc.compile(3)
+    m = gradc.compile(MLP)
+    with pytest.raises(TypeError, match=r"wrt must be parameter names"):
+        m.value_and_grad("loss", wrt=[1])
+    s = gradc.compile(example("scalar.gir"))
+    with pytest.raises(TypeError, match="args has values for names that "
+                                        "'@f' does not have"):
+        s.dot(args={"x": 1, "y": 2, "z": 3, "w": 4})
+    with pytest.raises(TypeError, match="'x' is not a number or an array"):
+        s.dot(args={"x": "one", "y": 2, "z": 3})
+    with pytest.raises(ValueError, match="'@f' has no argument 'q'"):
+        s.dot(grad=["q"])
+    with pytest.raises(ValueError, match="'@f' has no argument 'q'"):
+        s.check(wrt="q")
