@@ -13,6 +13,11 @@ from typing import Dict, List, NamedTuple
 
 from ._gradc import CompileError, Function, Module, have_blas
 
+# Tracebacks say gradc.CompileError, gradc.Module, gradc.Function.
+for _t in (CompileError, Function, Module):
+    _t.__module__ = __name__
+del _t
+
 __all__ = ["compile", "Module", "Function", "CompileError", "CheckReport",
            "CheckRow", "have_blas"]
 

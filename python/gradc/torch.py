@@ -64,7 +64,9 @@ def function(module, name=None):
             arrays = [_to_numpy(fname, p, ty, t)
                       for p, ty, t in zip(params, types, tensors)]
             out = f(*arrays)
-            ctx.arrays = arrays
+            # Saved as tensors, so that torch detects in-place changes to
+            # them before the backward pass.
+            ctx.save_for_backward(*tensors)
             outs = out if isinstance(out, tuple) else (out,)
             ctx.out_dtypes = [o.dtype for o in outs]
             res = tuple(_torch.from_numpy(_np.asarray(o)) for o in outs)
@@ -79,7 +81,9 @@ def function(module, name=None):
             cot = [g.detach().to(_torch.float32 if dt == _np.float32 else
                                  _torch.float64).contiguous().numpy()
                    for g, dt in zip(grads, ctx.out_dtypes)]
-            _, g = module.vjp(fname, wrt=wrt)(*ctx.arrays, *cot)
+            arrays = [_to_numpy(fname, p, ty, t)
+                      for p, ty, t in zip(params, types, ctx.saved_tensors)]
+            _, g = module.vjp(fname, wrt=wrt)(*arrays, *cot)
             return tuple(_torch.from_numpy(_np.asarray(g[p])) if p in g
                          else None for p in params)
 

@@ -123,3 +123,16 @@ def test_float32_and_bad_tensors():
     # Non-contiguous tensors are copied.
     h, _ = layer(torch.ones(4, 2, dtype=torch.float64).t(), W, b)
     assert h.shape == (2, 8)
+
+
+def test_in_place_changes_before_backward_are_detected():
+    m = gradc.compile(MLP)
+    layer = gradc.torch.function(m, "layer")
+    X = torch.ones(2, 4, dtype=torch.float64)
+    W = torch.ones(4, 8, dtype=torch.float64, requires_grad=True)
+    b = torch.ones(8, dtype=torch.float64)
+    h, s = layer(X, W, b)
+    X.add_(1)  # X was saved for the backward pass
+    with pytest.raises(RuntimeError, match="modified by an inplace "
+                                           "operation"):
+        s.backward()

@@ -116,7 +116,7 @@ grep -q "add CPP to" "$TMP/shared.log" || { cat "$TMP/shared.log"; fail \
 
 if [ "${GRADC_HAVE_PYTHON:-OFF}" = ON ]; then
   echo "== the installed Python module"
-  SITE=$PREFIX/lib/python3/dist-packages
+  SITE=$PREFIX/$GRADC_PYTHON_INSTALL_DIR
   PYTHONPATH=$SITE "$PY" -c "
 import gradc, numpy as np
 assert gradc.__file__.startswith('$SITE'), gradc.__file__
