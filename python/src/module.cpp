@@ -489,7 +489,13 @@ private:
       }
       return &b.scalars[i];
     } else {
-      // Lists and other array-likes: converted to an array of the type.
+      // Lists and other array-likes: converted to an array of the type;
+      // not None or text, which numpy would turn into NaN or parse.
+      if (obj == Py_None || PyUnicode_Check(obj) || PyBytes_Check(obj))
+        raise(PyExc_TypeError, c.userName + "(): argument '" + name +
+                                   "' of type " + t.str() +
+                                   " must be a numpy array or a number, not '" +
+                                   std::string(Py_TYPE(obj)->tp_name) + "'");
       PyObject *conv = PyArray_FromAny(
           obj, PyArray_DescrFromType(npyType(t.dtype)), 0, 0,
           NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST,

@@ -83,6 +83,13 @@ def test_missing_extra_and_duplicate_arguments(layer):
         layer(X, "W", b)
     with pytest.raises(TypeError, match="must be a numpy array or a number"):
         layer(X, [[1, 2], [3]], b)  # ragged
+    s = gradc.compile(example("scalar.gir"))["f"]
+    with pytest.raises(TypeError, match=re.escape(
+            "f(): argument 'y' of type f64 must be a numpy array or a number, "
+            "not 'NoneType'")):
+        s(1.0, None, 2.0)  # numpy would make it NaN
+    with pytest.raises(TypeError, match="not 'str'"):
+        s(1.0, "2.5", 2.0)  # numpy would parse it
 
 
 def test_non_contiguous_arrays_are_refused(layer):
