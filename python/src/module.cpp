@@ -38,7 +38,6 @@
 #include <map>
 #include <mutex>
 #include <shared_mutex>
-#include <sstream>
 
 namespace py = pybind11;
 using namespace gradc;
