@@ -267,6 +267,14 @@ public:
   }
 
   bool failed() const { return failed_ != 0; }
+  /// What one call of @f.grad holds at its peak beyond its inputs: the
+  /// intermediate buffers (`gradc run --stats`) and the results.
+  int64_t peakBytes() const {
+    int64_t bytes = workspaceBytes(*g_, SymEnv());
+    for (const auto &o : out_)
+      bytes += int64_t(o.size() * sizeof(float));
+    return bytes;
+  }
   double frontMs = 0, compileMs = 0, fwdOnlyMs = 0, gradOnlyMs = 0;
 
 private:
@@ -335,6 +343,7 @@ int main(int argc, char **argv) {
     r.grad = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
     printf("RESULT|%s|c++|%.6g|%.6g|%s\n", w.id, r.cppFwd, r.cppGrad, w.unit);
     printf("RESULT|%s|gradc|%.6g|%.6g|%s\n", w.id, r.fwd, r.grad, w.unit);
+    printf("MEM|%s|gradc|%lld\n", w.id, (long long)c.peakBytes());
     printf("INFO|%s|parse+grad+simplify %.2f ms; JIT compile of @f and "
            "@f.grad together %.1f ms, @f alone %.1f ms, @f.grad alone %.1f "
            "ms\n",

@@ -26,12 +26,57 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo &&
   NOTE+=" OPENBLAS_CORETYPE=SkylakeX"
 fi
 
+# The peers' hand-written C++ (../shared/peers/cpp, or $PEERS_CPP): built
+# here in the peers' four configurations (g++ and clang++-19, each with and
+# without -ffast-math; clang only where it is installed) and run in the same
+# run, so that the summary can compare gradc with the fastest C++ there is.
+PEERS_CPP=${PEERS_CPP:-$ROOT/../shared/peers/cpp}
+PEERS_BIN=$BUILD/peers
+build_peers() {
+  [ -f "$PEERS_CPP/common.h" ] || return 0
+  mkdir -p "$PEERS_BIN"
+  local common="-O3 -march=native -fopenmp-simd -std=c++17" w c cxx flags name
+  for w in w1_scalar w2_logreg w3_mlp w4_elementwise w5_deep; do
+    for c in gxx gxxfm clang clangfm; do
+      case $c in
+      gxx) cxx=g++ flags="" name="c++ peers g++" ;;
+      gxxfm) cxx=g++ flags="-ffast-math" name="c++ peers g++ -ffast-math" ;;
+      clang) cxx=clang++-19 flags="" name="c++ peers clang++" ;;
+      clangfm) cxx=clang++-19 flags="-ffast-math -fveclib=libmvec"
+        name="c++ peers clang++ -ffast-math" ;;
+      esac
+      command -v "$cxx" >/dev/null || continue
+      local bin="$PEERS_BIN/${w}_$c"
+      [ "$bin" -nt "$PEERS_CPP/$w.cpp" ] && [ "$bin" -nt "$PEERS_CPP/common.h" ] ||
+        $cxx $common $flags -DIMPL_NAME="\"$name\"" "$PEERS_CPP/$w.cpp" \
+          -o "$bin" -I"$(dirname "$(find /usr/include -name cblas.h | head -1)")" \
+          -lopenblas -lm 2>>"$PEERS_BIN/build.log"
+    done
+  done
+}
+run_peers() {
+  if [ ! -f "$PEERS_CPP/common.h" ]; then
+    echo "NOTE|peers' C++ not found at $PEERS_CPP: ratios are to bench/baselines only"
+    return 0
+  fi
+  local ids w bin
+  ids=$(printf '%s\n' "$@" | grep -xE 'w[1-5]' || true) # none: all
+  for w in w1_scalar w2_logreg w3_mlp w4_elementwise w5_deep; do
+    [ -z "$ids" ] || grep -qx "${w%%_*}" <<<"$ids" || continue
+    for bin in "$PEERS_BIN/${w}"_*; do
+      [ -x "$bin" ] && "$bin" | grep '^RESULT'
+    done
+  done
+}
+build_peers
+
 {
   cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
   echo "INFO|host $(uname -n), $cpu, $(getconf _NPROCESSORS_ONLN) cpus"
   echo "INFO|uptime at start: $(uptime)"
   [ -z "${NOTE:-}" ] || echo "$NOTE"
   "$BUILD/bin/gradc-bench" "$@" || echo "FAIL|gradc-bench exited with status $?"
+  run_peers "$@"
   if "$PY" -c 'import torch, numpy' 2>/dev/null; then
     echo "INFO|torch $("$PY" -c 'import torch; print(torch.__version__)')"
     ids=$(printf '%s\n' "$@" | grep -xE 'w[1-5]' || true) # none: all

@@ -1,25 +1,56 @@
 #!/usr/bin/env python3
 """Reads the RESULT|CHECK lines of one bench/run.sh log and prints, per
-workload, every implementation's medians and its ratios to the same run's
-hand-written C++. Usage: summary.py LOG"""
+workload, every implementation's medians, its ratios to the project's own
+hand-written C++ (bench/baselines, "c++") and to the fastest C++ of the same
+run (the project's own or any build of ../shared/peers/cpp, "c++ peers ...";
+fwd and fwd+grad minimized separately). Usage: summary.py LOG"""
 import sys
 
-results, checks = {}, {}
+results, checks, mem = {}, {}, {}
 for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("|")
     if f[0] == "RESULT":
         results.setdefault(f[1], []).append((f[2], float(f[3]), float(f[4]), f[5]))
+    elif f[0] == "MEM":
+        mem.setdefault(f[1], {})[f[2]] = int(f[3])
     elif f[0] == "CHECK":
         checks[(f[1], f[2].split(" vs ")[0])] = f[4]
 
-print("| workload | impl | unit | fwd | fwd+grad | grad/fwd | x C++ fwd | x C++ fwd+grad | check |")
-print("|---|---|---|--:|--:|--:|--:|--:|---|")
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "-"
+
+
+print("| workload | impl | unit | fwd | fwd+grad | grad/fwd | x own C++ fwd+grad "
+      "| x fastest C++ fwd | x fastest C++ fwd+grad | check |")
+print("|---|---|---|--:|--:|--:|--:|--:|--:|---|")
+best = {}
 for w in sorted(results):
     rows = results[w]
-    cpp = next((r for r in rows if r[0] == "c++"), None)
+    own = next((r for r in rows if r[0] == "c++"), None)
+    cpp = [r for r in rows if r[0] == "c++" or r[0].startswith("c++ ")]
+    bf = min((r[1] for r in cpp), default=0)
+    bg = min((r[2] for r in cpp), default=0)
+    fastest = min(cpp, key=lambda r: r[2])[0] if cpp else "-"
+    best[w] = fastest
     for impl, fwd, grad, unit in rows:
-        rf = f"{fwd / cpp[1]:.2f}" if cpp else "-"
-        rg = f"{grad / cpp[2]:.2f}" if cpp else "-"
         check = checks.get((w, impl), "(reference)" if impl == "c++" else "-")
         print(f"| {w} | {impl} | {unit} | {fwd:.4g} | {grad:.4g} | {grad / fwd:.2f} "
-              f"| {rf} | {rg} | {check} |")
+              f"| {ratio(grad, own[2]) if own else '-'} | {ratio(fwd, bf)} "
+              f"| {ratio(grad, bg)} | {check} |")
+print()
+for w in sorted(best):
+    print(f"fastest C++ fwd+grad for {w}: {best[w]}")
+
+if mem:
+    print()
+    print("Peak bytes held by one value+gradient call beyond its inputs (gradc: "
+          "intermediate buffers + results, as `gradc run --stats`; torch: every "
+          "allocation torch.profiler records, outputs included):")
+    print()
+    print("| workload | gradc | torch eager | torch / gradc |")
+    print("|---|--:|--:|--:|")
+    for w in sorted(mem):
+        g, t = mem[w].get("gradc"), mem[w].get("torch eager")
+        r = f"{t / g:.2f}" if g and t else "-"
+        print(f"| {w} | {g if g is not None else '-'} | {t if t is not None else '-'} | {r} |")

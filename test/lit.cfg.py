@@ -14,6 +14,14 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(
     config.gradc_obj_root, "test", lit_config.params.get("backend", "jit"))
 
+# The JIT's compile cache lives in the exec root, emptied at each run, never
+# in the user's home.
+import shutil
+
+cache_dir = os.path.join(config.test_exec_root, "compile-cache")
+shutil.rmtree(cache_dir, ignore_errors=True)
+config.environment["GRADC_CACHE_DIR"] = cache_dir
+
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["gradc"], [config.gradc_tools_dir])

@@ -56,6 +56,26 @@ def bench(fn, reps=9, min_rep_s=0.02):
     return statistics.median(times)
 
 
+def peak_bytes(fn):
+    """The peak of the bytes that one call of fn holds allocated beyond what
+    was allocated before it (its outputs included): every CPU allocation and
+    free that torch.profiler records (profile_memory=True), in order."""
+    from torch.profiler import ProfilerActivity, profile
+
+    fn()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
+        out = fn()
+    events = [(e.start_us(), i, e.nbytes())
+              for i, e in enumerate(p.profiler.kineto_results.events())
+              if e.name() == "[memory]"]
+    cur = peak = 0
+    for _, _, nbytes in sorted(events):
+        cur += nbytes
+        peak = max(peak, cur)
+    del out
+    return peak
+
+
 def run(w, loss, args, wrt, unit="ms", scale=1e3):
     """Times loss(*args) under no_grad and loss + autograd.grad wrt args[i]
     for i in wrt; checks value and gradients against float64 (rel 1e-4)."""
@@ -72,6 +92,7 @@ def run(w, loss, args, wrt, unit="ms", scale=1e3):
 
     f, g = bench(fwd) * scale, bench(vg) * scale
     print(f"RESULT|{w}|torch eager|{f:.6g}|{g:.6g}|{unit}", flush=True)
+    print(f"MEM|{w}|torch eager|{peak_bytes(vg)}", flush=True)
     ref64 = [a.double().requires_grad_(i in wrt) for i, a in enumerate(args)]
     L64 = loss(*ref64)
     ref = [L64] + list(torch.autograd.grad(L64, [ref64[i] for i in wrt]))

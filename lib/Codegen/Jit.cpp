@@ -1,6 +1,8 @@
 //===- Jit.cpp - Host target machine, O3, object files and ORC LLJIT ------===//
 #include "gradc/Codegen/Jit.h"
+#include "gradc/Codegen/CompileCache.h"
 #include "gradc/IR/ABI.h"
+#include "gradc/IR/Printer.h"
 #include "gradc/Interp/Interpreter.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -8,6 +10,7 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/ObjectFile.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
@@ -104,9 +107,9 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
   auto start = std::chrono::steady_clock::now();
   initTargets();
   std::unique_ptr<Jit> j(new Jit());
-  auto lljit = llvm::orc::LLJITBuilder()
-                   .setJITTargetMachineBuilder(hostBuilder())
-                   .create();
+  llvm::orc::JITTargetMachineBuilder jtmb = hostBuilder();
+  auto lljit =
+      llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create();
   if (!lljit)
     return lljit.takeError();
   j->jit_ = std::move(*lljit);
@@ -139,14 +142,45 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "gradc was built without a BLAS");
 #endif
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  std::unique_ptr<llvm::Module> mod = lowerToLLVM(m, *ctx, opts);
-  auto tm = hostBuilder().createTargetMachine();
-  if (!tm)
-    return tm.takeError();
-  optimizeModule(*mod, **tm);
-  if (auto e = j->jit_->addIRModule(
-          llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))))
+  // The object code: from the persistent cache, or lowered, optimized and
+  // compiled here (and then stored in the cache).
+  CompileCache cache = opts.cache ? CompileCache::open() : CompileCache("");
+  std::string digest;
+  std::unique_ptr<llvm::MemoryBuffer> obj;
+  if (opts.cache) {
+    std::string key;
+    llvm::raw_string_ostream os(key);
+    os << "blas=" << opts.blas
+       << " only=" << (opts.only ? opts.only->name : std::string("*"))
+       << " cpu=" << jtmb.getCPU()
+       << " features=" << jtmb.getFeatures().getString() << "\n";
+    print(m, os);
+    digest = CompileCache::digest(key);
+    obj = cache.load(digest);
+    if (obj && !llvm::object::ObjectFile::createObjectFile(*obj)) {
+      cache.remove(digest); // not an object file: compile it anew
+      obj = nullptr;
+    }
+    j->fromCache_ = obj != nullptr;
+  }
+  if (!obj) {
+    auto tm = jtmb.createTargetMachine();
+    if (!tm)
+      return tm.takeError();
+    llvm::LLVMContext ctx;
+    std::unique_ptr<llvm::Module> mod = lowerToLLVM(m, ctx, opts);
+    optimizeModule(*mod, **tm);
+    llvm::SmallVector<char, 0> code;
+    llvm::raw_svector_ostream os(code);
+    if (auto e =
+            emitMachineCode(*mod, **tm, os, llvm::CodeGenFileType::ObjectFile))
+      return e;
+    llvm::StringRef bytes(code.data(), code.size());
+    if (opts.cache)
+      cache.store(digest, bytes);
+    obj = llvm::MemoryBuffer::getMemBufferCopy(bytes, "gradc-jit");
+  }
+  if (auto e = j->jit_->addObjectFile(std::move(obj)))
     return e;
   // Look every function up now, so that compile time is measured here.
   for (const auto &f : m.functions)

@@ -110,6 +110,12 @@ cl::opt<bool> NoBlas("no-blas",
                      cl::desc("Lower matmul and dot to loops instead of "
                               "CBLAS calls"),
                      cl::sub(RunCmd), cl::sub(EmitCmd), cl::cat(Cat));
+cl::opt<bool> NoCache(
+    "no-cache",
+    cl::desc("Compile with LLVM even if the compile cache has the object "
+             "code, and do not store it ($GRADC_CACHE_DIR, else "
+             "$XDG_CACHE_HOME/gradc, else ~/.cache/gradc; default: use it)"),
+    cl::sub(RunCmd), cl::cat(Cat));
 enum class Format { Text, Json };
 cl::opt<Format> OutFormat(
     "format", cl::desc("Output format"), cl::init(Format::Text),
@@ -269,6 +275,7 @@ int runRun() {
     LowerOptions lo;
     lo.blas = kHaveBlas && !NoBlas;
     lo.only = target; // compile only the function that runs
+    lo.cache = !NoCache;
     auto jit = Jit::create(*m, lo);
     if (!jit)
       return fail(llvm::toString(jit.takeError()));
@@ -277,8 +284,10 @@ int runRun() {
       auto syms = bindArguments(*target, symsArgs);
       if (syms)
         llvm::errs() << llvm::format(
-            "stats: compile %.1f ms, peak intermediate buffers %lld bytes\n",
-            (*jit)->compileMillis(), (long long)workspaceBytes(*target, *syms));
+            "stats: compile %.1f ms%s, peak intermediate buffers %lld bytes\n",
+            (*jit)->compileMillis(),
+            (*jit)->fromCache() ? " (object code from the cache)" : "",
+            (long long)workspaceBytes(*target, *syms));
       else
         llvm::consumeError(syms.takeError());
     }

@@ -42,11 +42,14 @@ public:
                                            std::vector<Tensor> args);
   /// Milliseconds spent lowering, optimizing and compiling.
   double compileMillis() const { return compileMs_; }
+  /// True if the object code came from the persistent compile cache.
+  bool fromCache() const { return fromCache_; }
 
 private:
   Jit() = default;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   double compileMs_ = 0;
+  bool fromCache_ = false;
 };
 
 } // namespace gradc

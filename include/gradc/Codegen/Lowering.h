@@ -35,6 +35,9 @@ struct LowerOptions {
   bool blas = kHaveBlas;
   /// Lower only this function of the module (default: all).
   const Function *only = nullptr;
+  /// Jit::create only: keep the object code in the persistent compile cache
+  /// (include/gradc/Codegen/CompileCache.h) and reuse it from there.
+  bool cache = false;
 };
 
 /// Lowers every function of the verified module `m`.
