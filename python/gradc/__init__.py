@@ -22,12 +22,15 @@ __all__ = ["compile", "Module", "Function", "CompileError", "CheckReport",
            "CheckRow", "have_blas"]
 
 
-def compile(source, name=None):
+def compile(source, name=None, cache=True):
     """Parses and verifies a module; returns a gradc.Module.
 
     `source` is IR text (a str containing '{' or a newline, or bytes) or the
     path of a .gir file (a str without them, or an os.PathLike). `name` is
     the file name that diagnostics show (default: the path, or "<string>").
+    With cache (the default), JIT-compiled object code is kept in and reused
+    from gradc's persistent compile cache, as `gradc run` does (docs/driver.md;
+    $GRADC_CACHE_DIR, else $XDG_CACHE_HOME/gradc, else ~/.cache/gradc).
     Errors in the source raise gradc.CompileError whose message is the
     clang-style diagnostic text: file:line:col, the source line, a caret.
     """
@@ -39,11 +42,11 @@ def compile(source, name=None):
         path = os.fspath(source)
         with open(path, encoding="utf-8") as f:
             text = f.read()
-        return Module(text, name or path)
+        return Module(text, name or path, cache)
     if not isinstance(source, str):
         raise TypeError("gradc.compile expects IR text or a path, not %r"
                         % type(source).__name__)
-    return Module(source, name or "<string>")
+    return Module(source, name or "<string>", cache)
 
 
 class CheckRow(NamedTuple):

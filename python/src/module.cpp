@@ -108,6 +108,7 @@ struct Compiled {
   std::unique_ptr<Jit> jit;
   Jit::PackedFn fn = nullptr;
   const Function *target = nullptr;
+  bool fromCache = false; // the object code came from the compile cache
 
   Kind kind = Kind::Plain;
   std::string userName;   // the function the user asked for (no '@')
@@ -126,6 +127,7 @@ struct Compiled {
 /// The state a Module and its callables share.
 struct State {
   std::string source, bufferName;
+  bool useCache = true; // the JIT's persistent compile cache
   Parsed parsed;
   std::atomic<bool> closed{false};
   std::mutex mu; // guards `cache` and compiling into it
@@ -215,6 +217,7 @@ std::string build(State &st, Compiled &c, const std::string &fname, Kind kind,
   c.target = target;
   LowerOptions lo;
   lo.only = target;
+  lo.cache = st.useCache;
   auto jit = Jit::create(m, lo);
   if (!jit)
     return "cannot compile '@" + target->name +
@@ -223,6 +226,7 @@ std::string build(State &st, Compiled &c, const std::string &fname, Kind kind,
   if (!fn)
     return "cannot compile '@" + target->name +
            "': " + llvm::toString(fn.takeError());
+  c.fromCache = (*jit)->fromCache();
   c.jit = std::move(*jit);
   c.fn = *fn;
   describe(c);
@@ -419,6 +423,7 @@ public:
   }
   std::vector<std::string> wrt() const { return c_->gradNames; }
   const std::string &name() const { return c_->userName; }
+  bool fromCache() const { return c_->fromCache; }
 
 private:
   std::string paramList(size_t n) const {
@@ -578,10 +583,11 @@ private:
 /// A gradc.Module.
 class PyModule {
 public:
-  PyModule(const std::string &text, const std::string &bufferName)
+  PyModule(const std::string &text, const std::string &bufferName, bool cache)
       : st_(std::make_shared<State>()) {
     st_->source = text;
     st_->bufferName = bufferName;
+    st_->useCache = cache;
     std::string diags;
     st_->parsed = parse(text, bufferName, diags);
     if (!st_->parsed.mod)
@@ -860,6 +866,9 @@ PYBIND11_MODULE(_gradc, m) {
       .def("_input_pointers", &Callable::inputPointers,
            "The data pointers a call with these arguments passes (tests)")
       .def_property_readonly("name", &Callable::name)
+      .def_property_readonly("from_cache", &Callable::fromCache,
+                             "Whether its object code came from the "
+                             "persistent compile cache")
       .def_property_readonly("parameters", &Callable::parameters,
                              "The names of the arguments, in order")
       .def_property_readonly("parameter_types", &Callable::parameterTypes,
@@ -873,8 +882,9 @@ PYBIND11_MODULE(_gradc, m) {
       });
 
   py::class_<PyModule>(m, "Module", "A parsed and verified .gir module")
-      .def(py::init<const std::string &, const std::string &>(),
-           py::arg("text"), py::arg("name") = "<string>")
+      .def(py::init<const std::string &, const std::string &, bool>(),
+           py::arg("text"), py::arg("name") = "<string>",
+           py::arg("cache") = true)
       .def_property_readonly("text", &PyModule::text,
                              "The canonical IR of the module")
       .def_property_readonly("functions", &PyModule::functions,

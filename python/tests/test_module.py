@@ -237,3 +237,21 @@ def test_gradc_imports_without_torch():
                        text=True)
     assert p.returncode == 0, p.stderr
     assert "gradc.torch needs PyTorch" in p.stdout
+
+
+def test_the_compile_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADC_CACHE_DIR", str(tmp_path / "cache"))
+    text = open(example("scalar.gir")).read()
+    f1 = gradc.compile(text)["f"]
+    assert not f1.from_cache
+    entries = list((tmp_path / "cache").iterdir())
+    assert len(entries) == 1 and entries[0].suffix == ".o"
+    f2 = gradc.compile(text)["f"]  # another module, the same code
+    assert f2.from_cache
+    assert f2(1.0, 2.0, 3.0) == f1(1.0, 2.0, 3.0) == 9.0
+    f3 = gradc.compile(text, cache=False)["f"]
+    assert not f3.from_cache
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    vg = gradc.compile(text).value_and_grad()  # another function: compiled
+    assert not vg.from_cache
+    assert len(list((tmp_path / "cache").iterdir())) == 2

@@ -16,6 +16,7 @@ PY=${PYTHON:-python3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 PREFIX=$TMP/prefix
+export GRADC_CACHE_DIR=$TMP/compile-cache # not the user's
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 echo "== install into $PREFIX"
