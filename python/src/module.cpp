@@ -172,8 +172,10 @@ void describe(Compiled &c) {
   }
 }
 
-/// Builds and compiles the function `key` asks for, in a copy of the module.
-/// Runs without the GIL; returns the error text, or "" on success.
+/// Builds @fname (or its derivative, by `kind`) in a fresh copy of the
+/// module and JIT-compiles it into `c`. Runs without the GIL; returns the
+/// error text ("" on success), `userError` telling a bad `wrt` or function
+/// from a failure to compile.
 std::string build(State &st, Compiled &c, const std::string &fname, Kind kind,
                   const std::vector<std::string> &wrt, bool &userError) {
   std::string diags;
@@ -232,8 +234,6 @@ std::string build(State &st, Compiled &c, const std::string &fname, Kind kind,
   describe(c);
   return "";
 }
-
-class PyModule;
 
 /// A compiled function as Python sees it.
 class Callable {
