@@ -19,7 +19,10 @@ fi
 
 PACKAGES=(build-essential cmake ninja-build python3 llvm-19-dev llvm-19-tools
           zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libopenblas-dev
-          graphviz python3-numpy python3-sklearn)
+          graphviz
+          # the Python module (python/) and its tests and examples
+          pybind11-dev python3-dev python3-numpy python3-pytest
+          python3-sklearn python3-torch)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

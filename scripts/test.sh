@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up gradc and runs every test (unit tests and the lit suite) under ctest.
+# Sets up gradc and runs every test (unit tests, lit, pytest, the CMake
+# package) under ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
