@@ -20,7 +20,8 @@ from torch.autograd.function import once_differentiable as _once
 
 __all__ = ["function"]
 
-_DTYPES = {"f32": _torch.float32, "f64": _torch.float64}
+_DTYPES = {"f32": _torch.float32, "f64": _torch.float64,
+           "i32": _torch.int32, "i64": _torch.int64}
 
 
 def _dtype_of(type_str):
@@ -48,7 +49,8 @@ def function(module, name=None):
     differentiates through gradc's compiled vector-Jacobian product.
 
     Arguments are passed positionally or by parameter name. Each must be a
-    CPU tensor of the parameter's dtype (float32 for f32, float64 for f64);
+    CPU tensor of the parameter's dtype (float32 for f32, float64 for f64,
+    int32 for i32, int64 for i64: labels and indices, never differentiated);
     non-contiguous tensors are copied. It returns one tensor, or a tuple for
     several results. Gradients flow to every input that requires them; the
     backward pass is not itself differentiable (no double backward).

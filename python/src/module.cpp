@@ -16,6 +16,7 @@
 #include "gradc/CppGen/CppEmitter.h"
 #include "gradc/IR/ABI.h"
 #include "gradc/IR/Printer.h"
+#include "gradc/Interp/Interpreter.h"
 #include "gradc/Parser/Parser.h"
 #include "gradc/Transforms/Passes.h"
 #include "gradc/Verifier/Verifier.h"
@@ -66,9 +67,33 @@ std::string shapeStr(llvm::ArrayRef<int64_t> s) {
   return r;
 }
 
-int npyType(DType t) { return t == DType::F32 ? NPY_FLOAT32 : NPY_FLOAT64; }
-const char *npyName(DType t) { return t == DType::F32 ? "float32" : "float64"; }
-size_t elemSize(DType t) { return t == DType::F32 ? 4 : 8; }
+int npyType(DType t) {
+  switch (t) {
+  case DType::F32:
+    return NPY_FLOAT32;
+  case DType::F64:
+    return NPY_FLOAT64;
+  case DType::I32:
+    return NPY_INT32;
+  case DType::I64:
+    return NPY_INT64;
+  }
+  return NPY_FLOAT64;
+}
+const char *npyName(DType t) {
+  switch (t) {
+  case DType::F32:
+    return "float32";
+  case DType::F64:
+    return "float64";
+  case DType::I32:
+    return "int32";
+  case DType::I64:
+    return "int64";
+  }
+  return "float64";
+}
+size_t elemSize(DType t) { return dtypeSize(t); }
 
 /// A parsed and verified module with its source, for the diagnostics.
 struct Parsed {
@@ -364,6 +389,8 @@ public:
     }
     if (closed)
       raiseClosed();
+    if (rc == 3) // GRADC_BAD_INDEX
+      raise(PyExc_IndexError, c.userName + "(): " + indexError(b));
     if (rc != 0)
       raise(PyExc_MemoryError,
             c.userName + "(): cannot allocate its intermediate buffers");
@@ -379,6 +406,48 @@ public:
       res[k] = py::reinterpret_steal<py::object>(s);
     }
     return package(res);
+  }
+
+  /// Why a call returned GRADC_BAD_INDEX: the interpreter, run on the same
+  /// arguments, stops at the same op and names it and the index.
+  std::string indexError(const Bound &b) const {
+    const Function &f = *c_->target;
+    std::vector<Tensor> args;
+    for (size_t i = 0; i < f.args.size(); ++i) {
+      const Type &t = f.args[i]->type;
+      std::vector<int64_t> shape;
+      for (const Dim &d : t.dims)
+        shape.push_back(d.isSym() ? b.dims[llvm::find(c_->dimNames, d.sym) -
+                                           c_->dimNames.begin()]
+                                  : d.size);
+      Tensor x(t.dtype, shape);
+      x.data.resize(numElements(shape));
+      auto *p = static_cast<const char *>(b.in[i]);
+      for (size_t e = 0; e < x.data.size(); ++e) {
+        auto get = [&](auto v) {
+          std::memcpy(&v, p + e * sizeof(v), sizeof(v));
+          return double(v);
+        };
+        switch (t.dtype) {
+        case DType::F32:
+          x.data[e] = get(float());
+          break;
+        case DType::F64:
+          x.data[e] = get(double());
+          break;
+        case DType::I32:
+          x.data[e] = get(int32_t());
+          break;
+        case DType::I64:
+          x.data[e] = get(int64_t());
+          break;
+        }
+      }
+      args.push_back(std::move(x));
+    }
+    auto r = evaluate(f, std::move(args));
+    return r ? std::string("an index is out of range")
+             : llvm::toString(r.takeError());
   }
 
   /// The pointers a call would pass for these arguments (for tests).
@@ -482,6 +551,34 @@ private:
     } else if (t.isScalar() && (PyFloat_Check(obj) || PyLong_Check(obj) ||
                                 PyArray_IsScalar(obj, Number))) {
       // A number: converted, stored in the call's own slot.
+      if (isInt(t.dtype)) {
+        // An integer argument takes integers only (not 1.5, not 1.0).
+        if (PyFloat_Check(obj) || PyArray_IsScalar(obj, Floating) ||
+            PyArray_IsScalar(obj, ComplexFloating))
+          raise(PyExc_TypeError, c.userName + "(): argument '" + name +
+                                     "' of type " + t.str() +
+                                     " must be an integer, not '" +
+                                     std::string(Py_TYPE(obj)->tp_name) + "'");
+        int overflow = 0;
+        PyObject *idx = PyNumber_Index(obj);
+        if (!idx)
+          throw py::error_already_set();
+        long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+        Py_DECREF(idx);
+        if (v == -1 && PyErr_Occurred())
+          throw py::error_already_set();
+        if (overflow || (t.dtype == DType::I32 && (v < INT32_MIN || v > INT32_MAX)))
+          raise(PyExc_OverflowError, c.userName + "(): argument '" + name +
+                                         "' does not fit in " + t.str());
+        if (t.dtype == DType::I32) {
+          int32_t x = int32_t(v);
+          std::memcpy(&b.scalars[i], &x, 4);
+        } else {
+          int64_t x = v;
+          std::memcpy(&b.scalars[i], &x, 8);
+        }
+        return &b.scalars[i];
+      }
       double v = PyFloat_AsDouble(obj);
       if (v == -1.0 && PyErr_Occurred())
         throw py::error_already_set();

@@ -255,3 +255,49 @@ def test_the_compile_cache(tmp_path, monkeypatch):
     vg = gradc.compile(text).value_and_grad()  # another function: compiled
     assert not vg.from_cache
     assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+XENT = """
+func @xent(%x: f32[N,3], %y: i64[N,1]) -> (f32) {
+  %l = log_softmax %x {axis=1}
+  %p = gather_elements %l, %y {axis=1}
+  %s = sum %p
+  %n = neg %s
+  return %n
+}
+"""
+
+
+def test_integer_labels():
+    m = gradc.compile(XENT)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    y = np.array([[0], [2], [1], [2], [0]])
+    loss, g = m.value_and_grad("xent")(x, y)
+    assert list(g) == ["x"]  # integer labels have no derivative
+    logp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    assert abs(loss - -np.take_along_axis(logp, y, 1).sum()) < 1e-4
+    p = np.exp(logp)
+    onehot = np.zeros_like(p)
+    np.put_along_axis(onehot, y, 1, 1)
+    np.testing.assert_allclose(g["x"], p - onehot, atol=1e-5)
+    with pytest.raises(IndexError, match=r"'%p = gather_elements': index 5 "
+                       r"\(at \[1,0\] of the indices\) is out of range for "
+                       r"axis 1 of size 3"):
+        m.value_and_grad("xent")(x, np.array([[0], [5], [1], [2], [0]]))
+    with pytest.raises(ValueError, match=r"needs int64 .*y.astype\(numpy.int64\)"):
+        m.value_and_grad("xent")(x, y.astype(np.int32))
+
+
+def test_integer_scalar_argument():
+    m = gradc.compile("""
+func @pick(%x: f64[4], %i: i64) -> (f64) {
+  %v = gather %x, %i {axis=0}
+  return %v
+}
+""")
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    assert m["pick"](x, 2) == 3.0
+    assert m["pick"](x, np.int64(-1)) == 4.0
+    with pytest.raises(TypeError, match="must be an integer, not 'float'"):
+        m["pick"](x, 1.0)
