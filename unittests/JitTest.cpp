@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <malloc.h>
 #include <random>
 
 using namespace gradc;
@@ -194,6 +195,31 @@ TEST(JitVsInterpreter, RandomPrograms) {
     addGradient(*m);
     EXPECT_EQ(compare(*m, i, kHaveBlas), "") << test::printed(*m);
   }
+}
+
+// A function with an intermediate buffer keeps its arena between calls;
+// destroying the Jit frees it. Before, every Jit leaked its largest arena
+// (test/fuzz/reproducers/jit-arena-leak.gir): 20 Jits of an 8 MiB arena
+// leaked 160 MiB.
+TEST(Jit, DestroyingTheJitFreesTheArena) {
+  auto m = test::parse("func @f(%x: f64[1024,1024]) -> f64 {\n"
+                       "  %e = exp %x\n  %t = transpose %e\n"
+                       "  %s = sum %t\n  return %s\n}\n");
+  ASSERT_TRUE(m);
+  Tensor x(DType::F64, {1024, 1024});
+  auto heap = [] { return int64_t(mallinfo2().uordblks + mallinfo2().hblkhd); };
+  int64_t before = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto jit = Jit::create(*m, LowerOptions{});
+    ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
+    auto r = (*jit)->call(*m->functions[0], {x});
+    ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+    EXPECT_EQ(r->at(0).data[0], 1024.0 * 1024.0);
+    jit->reset();
+    if (i == 1)
+      before = heap();
+  }
+  EXPECT_LT(heap() - before, int64_t(32) << 20);
 }
 
 } // namespace

@@ -155,7 +155,15 @@ llvm::Error emitMachineCode(llvm::Module &m, llvm::TargetMachine &tm,
   return llvm::Error::success();
 }
 
-Jit::~Jit() = default;
+Jit::~Jit() {
+  // Free the arena the module keeps between calls (its code goes with jit_).
+  if (jit_ && !releaseSymbol_.empty()) {
+    if (auto sym = jit_->lookup(releaseSymbol_))
+      sym->toPtr<void (*)()>()();
+    else
+      llvm::consumeError(sym.takeError());
+  }
+}
 
 llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
                                                  const LowerOptions &opts) {
@@ -172,6 +180,7 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
   if (!lljit)
     return lljit.takeError();
   j->jit_ = std::move(*lljit);
+  j->releaseSymbol_ = releaseSymbolName(m, opts);
   auto &lib = j->jit_->getMainJITDylib();
   // libc and libm (malloc, free, tanh, ...) come from this process.
   auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(

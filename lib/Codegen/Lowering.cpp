@@ -17,6 +17,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/Transforms/Utils/ModuleUtils.h"
 
 #include <cmath>
 
@@ -33,6 +34,13 @@ using loops::Stmt;
 
 std::string packedSymbolName(const Function &f) {
   return cSymbolName(f.name) + "__packed";
+}
+
+std::string releaseSymbolName(const Module &m, const LowerOptions &opts) {
+  for (const auto &f : m.functions)
+    if (!opts.only || opts.only == f.get())
+      return cSymbolName(f->name) + "__release";
+  return "";
 }
 
 namespace {
@@ -515,6 +523,28 @@ void addPackedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
 
 } // namespace
 
+/// `void name(void)`: frees the cached arena (if any function has one) and
+/// clears it; also run at exit through llvm.global_dtors.
+static void addRelease(llvm::Module &m, llvm::StringRef name) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::IRBuilder<> b(ctx);
+  auto *fn = llvm::Function::Create(
+      llvm::FunctionType::get(b.getVoidTy(), false),
+      llvm::GlobalValue::ExternalLinkage, name, m);
+  fn->setDoesNotThrow();
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
+  if (auto *block = m.getNamedGlobal("gradc.arena")) {
+    auto freeFn = m.getOrInsertFunction(
+        "free", llvm::FunctionType::get(b.getVoidTy(), {b.getPtrTy()}, false));
+    b.CreateCall(freeFn, {b.CreateLoad(b.getPtrTy(), block)});
+    b.CreateStore(llvm::Constant::getNullValue(b.getPtrTy()), block);
+    if (auto *size = m.getNamedGlobal("gradc.arena.size"))
+      b.CreateStore(b.getInt64(0), size);
+  }
+  b.CreateRetVoid();
+  llvm::appendToGlobalDtors(m, fn, 65535);
+}
+
 std::unique_ptr<llvm::Module>
 lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   auto mod = std::make_unique<llvm::Module>("gradc", ctx);
@@ -526,6 +556,8 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
     llvm::Function *fn = Renderer(*lf, *mod).run();
     addPackedEntry(*f, fn, *mod);
   }
+  if (std::string name = releaseSymbolName(m, opts); !name.empty())
+    addRelease(*mod, name);
   if (llvm::verifyModule(*mod, &llvm::errs()))
     llvm::report_fatal_error("gradc: internal error: invalid LLVM IR");
   return mod;

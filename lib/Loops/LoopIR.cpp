@@ -262,8 +262,14 @@ void LoopBuilder::loops(Index extents, llvm::function_ref<void(Index)> body) {
 void LoopBuilder::chunkedLoops(Index extents,
                                llvm::function_ref<void(Index)> body,
                                const Chunking *chunk) {
-  if (!chunk || extents.empty())
+  if (!chunk)
     return loops(extents, body);
+  if (extents.empty()) { // one element (a scalar), one block
+    chunk->begin();
+    body({});
+    chunk->end();
+    return;
+  }
   const Expr *n = extents.back();
   loops(extents.drop_back(), [&](Index outer) {
     forLoop(i(0), n, kChunk, [&](const Expr *c) {

@@ -45,7 +45,7 @@ public:
   llvm::Expected<PackedFn> lookup(const Function &f);
   /// Checks the arguments like the interpreter, calls `f`, returns its
   /// results (stored as doubles like the interpreter's tensors).
-  /// An index out of range in the compiled code (return code 2) is an error
+  /// An index out of range in the compiled code (return code 3) is an error
   /// with the code std::errc::result_out_of_range; the interpreter, run on
   /// the same arguments, names the op and the index.
   llvm::Expected<std::vector<Tensor>> call(const Function &f,
@@ -60,6 +60,7 @@ private:
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   double compileMs_ = 0;
   bool fromCache_ = false;
+  std::string releaseSymbol_;
 };
 
 } // namespace gradc

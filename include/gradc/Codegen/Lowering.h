@@ -46,6 +46,12 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts);
 /// The name of the packed entry point of `f`.
 std::string packedSymbolName(const Function &f);
 
+/// The function that frees the arena the module's functions keep between
+/// calls (`<first function>__release`): Jit's destructor calls it, and an
+/// object file registers it as a destructor run at exit. Empty if no
+/// function is lowered.
+std::string releaseSymbolName(const Module &m, const LowerOptions &opts);
+
 /// Bytes of the intermediate buffers one call of `f` allocates, for the given
 /// symbolic dims (what `gradc run --stats` reports as the peak).
 int64_t workspaceBytes(const Function &f, const SymEnv &syms);
