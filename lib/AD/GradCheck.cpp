@@ -68,8 +68,8 @@ public:
           wrtNames.push_back(a->name);
       if (wrtNames.empty())
         return fail("'@" + f_->name +
-                  "' has no floating-point argument that is not pinned; "
-                  "nothing is left to check");
+                    "' has no floating-point argument that is not pinned; "
+                    "nothing is left to check");
     }
     auto wrt = resolveWrt(*f_, wrtNames);
     if (!wrt)
@@ -99,12 +99,7 @@ public:
   }
 
 private:
-  Shape shapeOf(const Type &t) {
-    Shape s;
-    for (const Dim &d : t.dims)
-      s.push_back(d.isSym() ? syms_[d.sym] : d.size);
-    return s;
-  }
+  Shape shapeOf(const Type &t) { return resolve(t.dims, syms_); }
   /// |x| in [0.1, 2], random sign unless `positive`; an integer (an index)
   /// is 0 or 1, valid for every sampled dim.
   Tensor random(const Type &t, bool positive) {

@@ -278,7 +278,7 @@ llvm::Expected<std::vector<Tensor>> Jit::call(const Function &f,
   for (const Type &t : f.resultTypes) {
     int64_t n = dtypeSize(t.dtype);
     for (const Dim &d : t.dims) {
-      int64_t size = d.isSym() ? syms->lookup(d.sym) : d.size;
+      int64_t size = resolve(d, *syms);
       n = size > (int64_t(1) << 40) / n ? (int64_t(1) << 40) : n * size;
     }
     bytes += n;
@@ -321,9 +321,7 @@ llvm::Expected<std::vector<Tensor>> Jit::call(const Function &f,
   std::vector<Tensor> results;
   std::vector<void *> out;
   for (const Type &t : f.resultTypes) {
-    Shape s;
-    for (const Dim &d : t.dims)
-      s.push_back(d.isSym() ? syms->lookup(d.sym) : d.size);
+    Shape s = resolve(t.dims, *syms);
     results.emplace_back(t.dtype, s);
     results.back().data.resize(numElements(s));
   }

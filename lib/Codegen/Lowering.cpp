@@ -528,9 +528,9 @@ void addPackedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
 static void addRelease(llvm::Module &m, llvm::StringRef name) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::IRBuilder<> b(ctx);
-  auto *fn = llvm::Function::Create(
-      llvm::FunctionType::get(b.getVoidTy(), false),
-      llvm::GlobalValue::ExternalLinkage, name, m);
+  auto *fn =
+      llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), false),
+                             llvm::GlobalValue::ExternalLinkage, name, m);
   fn->setDoesNotThrow();
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
   if (auto *block = m.getNamedGlobal("gradc.arena")) {

@@ -15,6 +15,13 @@ static std::string shapeStr(const Shape &s) {
   return r + "]";
 }
 
+Shape resolve(llvm::ArrayRef<Dim> dims, const SymEnv &syms) {
+  Shape s;
+  for (const Dim &d : dims)
+    s.push_back(resolve(d, syms));
+  return s;
+}
+
 llvm::Expected<SymEnv> bindArguments(const Function &f,
                                      std::vector<Tensor> &args) {
   auto fail = [](const llvm::Twine &msg) {

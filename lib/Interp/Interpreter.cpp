@@ -19,9 +19,7 @@ llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
     env[f.args[i]] = std::move(args[i]);
   for (const auto &op : f.ops) {
     // Refuse to allocate a value larger than the interpreter's limit.
-    Shape sizes;
-    for (const Dim &d : op->result->type.dims)
-      sizes.push_back(d.isSym() ? syms->lookup(d.sym) : d.size);
+    Shape sizes = resolve(op->result->type.dims, *syms);
     if (!checkedProduct(sizes, kMaxEvalElements))
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),

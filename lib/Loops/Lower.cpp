@@ -292,7 +292,7 @@ int64_t arenaBytes(const LoopFunction &fn, const SymEnv &syms) {
   for (const Slot &s : fn.slots) {
     int64_t n = dtypeSize(s.dtype);
     for (const Dim &d : s.dims)
-      n *= d.isSym() ? syms.lookup(d.sym) : d.size;
+      n *= resolve(d, syms);
     total += (n + kArenaAlign - 1) & ~(kArenaAlign - 1);
   }
   return total;

@@ -297,13 +297,6 @@ Type reduceType(const Type &t, const std::vector<int64_t> &axes,
   return out;
 }
 
-Shape resolve(const std::vector<Dim> &dims, const SymEnv &syms) {
-  Shape s;
-  for (const Dim &d : dims)
-    s.push_back(d.isSym() ? syms.lookup(d.sym) : d.size);
-  return s;
-}
-
 std::vector<Dim> dimsOf(const Shape &s) {
   std::vector<Dim> d;
   for (int64_t n : s)

@@ -38,8 +38,6 @@ bool intListAttr(const Op &op, const char *name, std::vector<int64_t> &out,
                  std::string &err);
 /// Checks that every operand has the same element type.
 bool sameDType(llvm::ArrayRef<Type> in, llvm::StringRef op, std::string &err);
-/// Resolves dims against the symbol environment.
-Shape resolve(const std::vector<Dim> &dims, const SymEnv &syms);
 std::vector<Dim> dimsOf(const Shape &s);
 
 // --- Kernel helpers

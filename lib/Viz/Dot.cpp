@@ -119,10 +119,8 @@ llvm::Expected<ValueMap> gradients(const Function &f,
   if (!syms)
     return syms.takeError();
   for (size_t i = f.args.size(); i < p->args.size(); ++i) {
-    Shape s;
-    for (const Dim &d : p->args[i]->type.dims)
-      s.push_back(d.isSym() ? syms->lookup(d.sym) : d.size);
-    in.push_back(Tensor(p->args[i]->type.dtype, s));
+    in.push_back(
+        Tensor(p->args[i]->type.dtype, resolve(p->args[i]->type.dims, *syms)));
   }
   for (Tensor &t : cotangents(f, given))
     in.push_back(std::move(t));

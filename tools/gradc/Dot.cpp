@@ -19,7 +19,7 @@ cl::opt<std::string> DotOutput("o",
                                cl::desc("Output file (default: standard "
                                         "output)"),
                                cl::value_desc("path"), cl::init("-"),
-                               cl::sub(DotCmd), cl::cat(Cat));
+                               cl::sub(DotCmd()), cl::cat(Cat()));
 enum class DotFormat { Dot, Svg, Png };
 cl::opt<DotFormat> DotFmt(
     "format", cl::desc("Output format (default: dot)"),
@@ -27,7 +27,7 @@ cl::opt<DotFormat> DotFmt(
     cl::values(clEnumValN(DotFormat::Dot, "dot", "Graphviz source"),
                clEnumValN(DotFormat::Svg, "svg", "SVG, rendered by Graphviz"),
                clEnumValN(DotFormat::Png, "png", "PNG, rendered by Graphviz")),
-    cl::sub(DotCmd), cl::cat(Cat));
+    cl::sub(DotCmd()), cl::cat(Cat()));
 
 /// Writes `text` to `path` ("-" is stdout), in place only once complete.
 int writeOut(llvm::StringRef path, llvm::StringRef text) {

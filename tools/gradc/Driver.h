@@ -16,14 +16,28 @@
 
 namespace gradc::driver {
 
-extern llvm::cl::OptionCategory Cat;
-extern llvm::cl::SubCommand EmitCmd, DotCmd, LowerCmd;
-extern llvm::cl::opt<std::string> InputFile; // positional <file.gir>
-extern llvm::cl::opt<std::string> FuncName;  // --func
-extern llvm::cl::list<std::string> Args;     // --arg name=VALUE
-extern llvm::cl::opt<bool> NoBlas;           // --no-blas
-extern llvm::cl::opt<bool> Vjp;              // --vjp
-extern llvm::cl::opt<bool> HasAux;           // --has-aux
+// The category and the subcommands are built on first use, so that options
+// in any file can name them whatever the order of static initialization.
+llvm::cl::OptionCategory &Cat();
+llvm::cl::SubCommand &ParseCmd();
+llvm::cl::SubCommand &RunCmd();
+llvm::cl::SubCommand &GradCmd();
+llvm::cl::SubCommand &JvpCmd();
+llvm::cl::SubCommand &CheckCmd();
+llvm::cl::SubCommand &EmitCmd();
+llvm::cl::SubCommand &LowerCmd();
+llvm::cl::SubCommand &DotCmd();
+extern llvm::cl::opt<std::string> InputFile;  // positional <file.gir>
+extern llvm::cl::opt<std::string> FuncName;   // --func
+extern llvm::cl::list<std::string> Args;      // --arg name=VALUE
+extern llvm::cl::opt<bool> NoBlas;            // --no-blas
+extern llvm::cl::opt<bool> Vjp;               // --vjp
+extern llvm::cl::opt<bool> HasAux;            // --has-aux
+extern llvm::cl::list<std::string> Wrt;       // --wrt
+extern llvm::cl::list<std::string> GradAlias; // --grad
+extern llvm::cl::opt<bool> NoOpt;             // -O0
+extern llvm::cl::opt<bool> PrintAfterAll;     // --print-after-all
+extern llvm::cl::opt<bool> VerifyEach;        // --verify-each
 
 /// Prints `gradc: error: msg`; returns 1 (the exit code).
 int fail(const llvm::Twine &msg);
@@ -44,6 +58,9 @@ bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
 /// The arguments to differentiate with respect to: --wrt and its alias
 /// --grad, without '%'.
 std::vector<std::string> wrtArgs();
+/// Simplifies `f` with the default pipeline (-O0, --print-after-all and
+/// --verify-each apply); false after an error.
+bool simplify(Function &f, llvm::SourceMgr &sm);
 /// Builds and simplifies @f.grad for `wrt` (--vjp, --has-aux, -O0 apply);
 /// null after an error.
 Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,

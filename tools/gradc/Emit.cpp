@@ -23,18 +23,18 @@ cl::opt<Target>
                           clEnumValN(Target::Obj, "obj",
                                      "an object file (position-independent)"),
                           clEnumValN(Target::Cpp, "cpp", "C++17 source")),
-               cl::sub(EmitCmd), cl::cat(Cat));
+               cl::sub(EmitCmd()), cl::cat(Cat()));
 cl::opt<std::string> OutputFile("o",
                                 cl::desc("Output file (default: standard "
                                          "output for text, FILE.o for "
                                          "objects)"),
-                                cl::value_desc("path"), cl::sub(EmitCmd),
-                                cl::cat(Cat));
+                                cl::value_desc("path"), cl::sub(EmitCmd()),
+                                cl::cat(Cat()));
 cl::opt<std::string> HeaderFile("header",
                                 cl::desc("Also write a C header declaring "
                                          "the functions (default: none)"),
-                                cl::value_desc("path"), cl::sub(EmitCmd),
-                                cl::cat(Cat));
+                                cl::value_desc("path"), cl::sub(EmitCmd()),
+                                cl::cat(Cat()));
 cl::opt<std::string> Cpu("cpu",
                          cl::desc("The CPU to compile for: 'host' (this "
                                   "machine's CPU and features, like "
@@ -42,12 +42,12 @@ cl::opt<std::string> Cpu("cpu",
                                   "as x86-64-v3 for objects that run on other "
                                   "machines (default: host)"),
                          cl::value_desc("name"), cl::init("host"),
-                         cl::sub(EmitCmd), cl::cat(Cat));
+                         cl::sub(EmitCmd()), cl::cat(Cat()));
 cl::opt<std::string> Mattr("mattr",
                            cl::desc("CPU features to add or remove, like "
                                     "+avx2,-fma (default: none)"),
-                           cl::value_desc("+a,-b,..."), cl::sub(EmitCmd),
-                           cl::cat(Cat));
+                           cl::value_desc("+a,-b,..."), cl::sub(EmitCmd()),
+                           cl::cat(Cat()));
 
 /// Fails if two functions (or their wrappers) would get the same C symbol.
 bool checkSymbols(const Module &m) {

@@ -34,103 +34,24 @@ namespace cl = llvm::cl;
 
 namespace gradc::driver {
 
-cl::OptionCategory Cat("gradc options");
-cl::SubCommand ParseCmd("parse",
-                        "Verify a .gir file and print its canonical IR");
-cl::SubCommand RunCmd("run", "Evaluate a function (and its gradient): "
-                             "compiled with LLVM and run natively, or with "
-                             "--backend interp by the reference interpreter");
-cl::SubCommand GradCmd("grad",
-                       "Add the reverse-mode function @f.grad and print "
-                       "the module");
-cl::SubCommand JvpCmd("jvp", "Add the forward-mode function @f.jvp and print "
-                             "the module");
-cl::SubCommand CheckCmd("check", "Check @f's derivatives against finite "
-                                 "differences");
-cl::SubCommand EmitCmd("emit", "Compile the module (with --wrt: and @f.grad) "
-                               "to LLVM IR, assembly, an object file or C++ "
-                               "source");
-cl::SubCommand LowerCmd("lower", "Print the loop IR of each function (the "
-                                 "stage both backends render)");
-cl::SubCommand DotCmd("dot", "Draw a function (and its adjoint) as a "
-                             "Graphviz graph");
-
-cl::opt<std::string> InputFile(cl::Positional,
-                               cl::desc("<file.gir> (default: standard input)"),
-                               cl::init("-"), cl::sub(ParseCmd),
-                               cl::sub(RunCmd), cl::sub(GradCmd),
-                               cl::sub(JvpCmd), cl::sub(CheckCmd),
-                               cl::sub(EmitCmd), cl::sub(DotCmd),
-                               cl::sub(LowerCmd), cl::cat(Cat));
-cl::opt<std::string> FuncName("func",
-                              cl::desc("The function to use (default: the "
-                                       "module's only function)"),
-                              cl::value_desc("name"), cl::sub(RunCmd),
-                              cl::sub(GradCmd), cl::sub(JvpCmd),
-                              cl::sub(CheckCmd), cl::sub(EmitCmd),
-                              cl::sub(DotCmd), cl::sub(LowerCmd), cl::cat(Cat));
-cl::list<std::string> Wrt("wrt",
-                          cl::desc("Differentiate with respect to these "
-                                   "arguments (default: all in grad, jvp and "
-                                   "check; none in run, emit and dot)"),
-                          cl::value_desc("x,W,..."), cl::CommaSeparated,
-                          cl::sub(RunCmd), cl::sub(GradCmd), cl::sub(JvpCmd),
-                          cl::sub(CheckCmd), cl::sub(EmitCmd), cl::sub(DotCmd),
-                          cl::cat(Cat));
-cl::list<std::string> GradAlias("grad", cl::desc("Alias for --wrt"),
-                                cl::value_desc("x,W,..."), cl::CommaSeparated,
-                                cl::sub(RunCmd), cl::sub(DotCmd), cl::cat(Cat));
-cl::opt<bool> Vjp("vjp",
-                  cl::desc("Vector-Jacobian product: one cotangent argument "
-                           "per output (named d<output>) instead of a seed 1 "
-                           "for a scalar output (default: off)"),
-                  cl::sub(GradCmd), cl::sub(RunCmd), cl::sub(EmitCmd),
-                  cl::cat(Cat));
-cl::opt<bool> HasAux("has-aux",
-                     cl::desc("Differentiate only the first result, the loss; "
-                              "the other results are auxiliary outputs, "
-                              "returned as they are (JAX's has_aux; default: "
-                              "off)"),
-                     cl::sub(GradCmd), cl::sub(RunCmd), cl::sub(EmitCmd),
-                     cl::cat(Cat));
-cl::opt<bool> NoOpt("O0",
-                    cl::desc("Do not simplify the derived functions (default: "
-                             "simplify)"),
-                    cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(RunCmd),
-                    cl::sub(CheckCmd), cl::sub(EmitCmd), cl::cat(Cat));
-cl::opt<bool> PrintAfterAll("print-after-all",
-                            cl::desc("Print the IR after each pass that "
-                                     "changed it (to stderr)"),
-                            cl::sub(GradCmd), cl::sub(JvpCmd), cl::cat(Cat));
-cl::opt<bool> VerifyEach("verify-each",
-                         cl::desc("Verify the IR after each pass"),
-                         cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(RunCmd),
-                         cl::cat(Cat));
 cl::opt<std::string> ModuleOutput("o",
                                   cl::desc("Write the module to this file "
                                            "(default: standard output)"),
                                   cl::value_desc("path"), cl::init("-"),
-                                  cl::sub(ParseCmd), cl::sub(GradCmd),
-                                  cl::sub(JvpCmd), cl::cat(Cat));
+                                  cl::sub(ParseCmd()), cl::sub(GradCmd()),
+                                  cl::sub(JvpCmd()), cl::cat(Cat()));
 cl::opt<uint64_t> Seed("seed",
                        cl::desc("Random seed of the inputs (default: 1)"),
-                       cl::init(1), cl::sub(CheckCmd), cl::cat(Cat));
+                       cl::init(1), cl::sub(CheckCmd()), cl::cat(Cat()));
 cl::opt<double> Tolerance("tol",
                           cl::desc("Largest accepted relative error "
                                    "(default: 1e-6)"),
-                          cl::init(1e-6), cl::sub(CheckCmd), cl::cat(Cat));
+                          cl::init(1e-6), cl::sub(CheckCmd()), cl::cat(Cat()));
 cl::opt<bool> Strict("strict",
                      cl::desc("Fail when a derivative is not exercised: zero, "
                               "like its finite difference, everywhere it was "
                               "checked (default: a warning)"),
-                     cl::sub(CheckCmd), cl::cat(Cat));
-cl::list<std::string>
-    Args("arg",
-         cl::desc("An argument: name=NUMBER, name=[[1,2],[3,4]] "
-                  "or name=@file.npy|json (check: pins it; the others are "
-                  "sampled)"),
-         cl::value_desc("name=VALUE"), cl::sub(RunCmd), cl::sub(DotCmd),
-         cl::sub(CheckCmd), cl::cat(Cat));
+                     cl::sub(CheckCmd()), cl::cat(Cat()));
 enum class Backend { Jit, Interp };
 cl::opt<Backend> RunBackend(
     "backend", cl::desc("How to evaluate (default: jit)"),
@@ -139,206 +60,41 @@ cl::opt<Backend> RunBackend(
                           "compile with LLVM (ORC JIT) and run natively"),
                clEnumValN(Backend::Interp, "interp",
                           "the reference interpreter")),
-    cl::sub(RunCmd), cl::cat(Cat));
+    cl::sub(RunCmd()), cl::cat(Cat()));
 cl::opt<bool> Stats("stats",
                     cl::desc("Report compile time and the peak bytes of "
                              "intermediate buffers (jit, to stderr)"),
-                    cl::sub(RunCmd), cl::cat(Cat));
-cl::opt<bool> NoBlas("no-blas",
-                     cl::desc("Lower matmul and dot to loops instead of "
-                              "CBLAS calls (default: CBLAS)"),
-                     cl::sub(RunCmd), cl::sub(EmitCmd), cl::sub(LowerCmd),
-                     cl::cat(Cat));
+                    cl::sub(RunCmd()), cl::cat(Cat()));
 cl::opt<bool> NoCache(
     "no-cache",
     cl::desc("Compile with LLVM even if the compile cache has the object "
              "code, and do not store it ($GRADC_CACHE_DIR, else "
              "$XDG_CACHE_HOME/gradc, else ~/.cache/gradc; default: use it)"),
-    cl::sub(RunCmd), cl::cat(Cat));
+    cl::sub(RunCmd()), cl::cat(Cat()));
 enum class Format { Text, Json };
 cl::opt<Format> OutFormat(
     "format", cl::desc("Output format (default: text)"), cl::init(Format::Text),
     cl::values(clEnumValN(Format::Text, "text", "aligned, for people"),
                clEnumValN(Format::Json, "json",
                           "{\"outputs\": [...], \"gradients\": {...}}")),
-    cl::sub(RunCmd), cl::cat(Cat));
+    cl::sub(RunCmd()), cl::cat(Cat()));
 cl::opt<bool> Full("full",
                    cl::desc("Print every element (default: a tensor of more "
                             "than 1000 elements is summarized with '...', as "
                             "numpy prints it)"),
-                   cl::sub(RunCmd), cl::cat(Cat));
+                   cl::sub(RunCmd()), cl::cat(Cat()));
 cl::opt<std::string> SaveNpz("save",
                              cl::desc("Also write the results and gradients "
                                       "to one .npz file, named as for "
                                       "--output-dir (default: none)"),
-                             cl::value_desc("out.npz"), cl::sub(RunCmd),
-                             cl::cat(Cat));
+                             cl::value_desc("out.npz"), cl::sub(RunCmd()),
+                             cl::cat(Cat()));
 cl::opt<std::string> OutputDir("output-dir",
                                cl::desc("Also write each result to "
                                         "DIR/<name>.npy and each gradient to "
                                         "DIR/d<name>.npy (default: none)"),
-                               cl::value_desc("DIR"), cl::sub(RunCmd),
-                               cl::cat(Cat));
-
-int fail(const llvm::Twine &msg) {
-  llvm::WithColor::error(llvm::errs(), "gradc") << msg << '\n';
-  return 1;
-}
-
-/// Reads, parses and verifies the input; diagnostics go to stderr.
-std::unique_ptr<Module> load(llvm::SourceMgr &sm) {
-  auto buf = llvm::MemoryBuffer::getFileOrSTDIN(InputFile, /*IsText=*/true);
-  if (!buf) {
-    fail("cannot read '" + InputFile + "': " + buf.getError().message());
-    return nullptr;
-  }
-  sm.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
-  DiagEngine diag(sm);
-  auto m = parseModule(diag);
-  if (!m || !verify(*m, diag))
-    return nullptr;
-  return m;
-}
-
-/// "@f, @g" (the first few).
-static std::string functionList(const Module &m) {
-  std::string s;
-  for (size_t i = 0; i < m.functions.size(); ++i) {
-    if (i == 8) {
-      s += ", ...";
-      break;
-    }
-    s += (i ? ", @" : "@") + m.functions[i]->name;
-  }
-  return s;
-}
-
-Function *findFunction(Module &m) {
-  if (FuncName.empty()) {
-    if (m.functions.size() == 1)
-      return m.functions[0].get();
-    if (m.functions.empty())
-      fail("'" + InputFile + "' has no functions");
-    else
-      fail("the module has " + llvm::Twine(m.functions.size()) +
-           " functions: " + functionList(m) + "; choose one with --func");
-    return nullptr;
-  }
-  llvm::StringRef name = llvm::StringRef(FuncName).ltrim('@');
-  if (Function *f = m.lookup(name))
-    return f;
-  std::vector<std::string> names;
-  for (const auto &g : m.functions)
-    names.push_back(g->name);
-  std::string hint = didYouMean(name, names, "@");
-  fail("no function '@" + name + "' in '" + InputFile + "'" +
-       (hint.empty() ? "; it has " + functionList(m) : hint));
-  return nullptr;
-}
-
-Function *loadFunction(llvm::SourceMgr &sm, std::unique_ptr<Module> &m) {
-  m = load(sm);
-  return m ? findFunction(*m) : nullptr;
-}
-
-std::vector<std::string> wrtArgs() {
-  std::vector<std::string> names;
-  for (auto *list : {&Wrt, &GradAlias})
-    for (const std::string &w : *list)
-      names.push_back(llvm::StringRef(w).trim().ltrim('%').str());
-  return names;
-}
-
-bool parseArgs(const Function &f, llvm::ArrayRef<Value *> params,
-               llvm::StringMap<Tensor> &given) {
-  for (const std::string &a : Args) {
-    auto [name, text] = llvm::StringRef(a).split('=');
-    name = name.trim().ltrim('%');
-    if (!llvm::StringRef(a).contains('=') || name.empty())
-      return fail("--arg expects name=VALUE, got '" + a + "'"), false;
-    if (given.count(name))
-      return fail("argument '%" + name + "' is given twice"), false;
-    bool known =
-        llvm::any_of(params, [&](Value *v) { return v->name == name; });
-    if (!known) {
-      std::vector<std::string> names;
-      std::string list;
-      for (const Value *v : params) {
-        names.push_back(v->name);
-        list += (list.empty() ? "%" : ", %") + v->name;
-      }
-      std::string hint = didYouMean(name, names, "%");
-      return fail("'@" + f.name + "' has no argument '%" + name + "'" +
-                  (hint.empty() ? "; its arguments are " + list : hint)),
-             false;
-    }
-    bool integral = false;
-    auto t = text.starts_with("@") ? loadValueFile(text.drop_front(), &integral)
-                                   : parseValue(text);
-    if (!t)
-      return fail("argument '%" + name + "': " + llvm::toString(t.takeError())),
-             false;
-    // Integers from a file convert exactly, or not at all.
-    const Value *param =
-        *llvm::find_if(params, [&](Value *v) { return v->name == name; });
-    if (integral && param->type.dtype == DType::F32)
-      for (double v : t->data)
-        if (double(float(v)) != v)
-          return fail("argument '%" + name + "': " + fmt::format("{:.0f}", v) +
-                      " in '" + text.drop_front() +
-                      "' has no exact f32 value (f32 holds integers up to "
-                      "2^24 exactly)"),
-                 false;
-    given[name] = std::move(*t);
-  }
-  return true;
-}
-
-bool collectArgs(const Function &f, llvm::ArrayRef<Value *> params,
-                 std::vector<Tensor> &out) {
-  llvm::StringMap<Tensor> given;
-  if (!parseArgs(f, params, given))
-    return false;
-  std::string missing;
-  for (Value *v : params) {
-    auto it = given.find(v->name);
-    if (it == given.end())
-      missing += (missing.empty() ? "'%" : ", '%") + v->name + "'";
-    else
-      out.push_back(it->second);
-  }
-  if (!missing.empty())
-    return fail("missing argument(s) " + missing + " (use --arg name=VALUE)"),
-           false;
-  return true;
-}
-
-/// Simplifies `f` with the default pipeline unless -O0.
-static bool simplify(Function &f, llvm::SourceMgr &sm) {
-  if (NoOpt)
-    return true;
-  PassManager pm(simplificationPipeline());
-  if (PrintAfterAll)
-    pm.printAfterAll(&llvm::errs());
-  DiagEngine diag(sm);
-  if (VerifyEach)
-    pm.verifyEach(&diag);
-  return pm.run(f);
-}
-
-Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,
-                      llvm::SourceMgr &sm) {
-  GradOptions opts;
-  opts.wrt = std::move(wrt);
-  opts.vjp = Vjp;
-  opts.hasAux = HasAux;
-  auto g = buildGradient(m, f, opts);
-  if (!g) {
-    fail(llvm::toString(g.takeError()));
-    return nullptr;
-  }
-  return simplify(**g, sm) ? *g : nullptr;
-}
+                               cl::value_desc("DIR"), cl::sub(RunCmd()),
+                               cl::cat(Cat()));
 
 } // namespace gradc::driver
 
@@ -613,7 +369,7 @@ bool checkArgSpelling(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(Cat);
+  cl::HideUnrelatedOptions(Cat());
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "gradc 0.1 (LLVM " LLVM_VERSION_STRING ")\n";
   });
@@ -634,21 +390,21 @@ int main(int argc, char **argv) {
       "out] [--header out.h]\n"
       "  gradc dot FILE --func f [--wrt x,W] [--arg ...] [-o graph.dot]\n"
       "  gradc lower FILE [--func f] [--no-blas]        print the loop IR\n");
-  if (ParseCmd)
+  if (ParseCmd())
     return runParse();
-  if (RunCmd)
+  if (RunCmd())
     return runRun();
-  if (GradCmd)
+  if (GradCmd())
     return runGrad(/*forward=*/false);
-  if (JvpCmd)
+  if (JvpCmd())
     return runGrad(/*forward=*/true);
-  if (CheckCmd)
+  if (CheckCmd())
     return runCheck();
-  if (EmitCmd)
+  if (EmitCmd())
     return runEmit();
-  if (DotCmd)
+  if (DotCmd())
     return runDot();
-  if (LowerCmd)
+  if (LowerCmd())
     return runLower();
   return fail("expected a subcommand; see 'gradc --help'");
 }

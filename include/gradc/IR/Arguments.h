@@ -19,6 +19,13 @@ namespace gradc {
 /// Sizes of the symbolic dims of a function call.
 using SymEnv = llvm::StringMap<int64_t>;
 
+/// The size of `d` for the bound symbolic dims `syms`.
+inline int64_t resolve(const Dim &d, const SymEnv &syms) {
+  return d.isSym() ? syms.lookup(d.sym) : d.size;
+}
+/// The shape of `dims` for the bound symbolic dims `syms`.
+Shape resolve(llvm::ArrayRef<Dim> dims, const SymEnv &syms);
+
 /// Checks `args` against the signature of `f` (converting each to the
 /// argument's element type) and binds the symbolic dims.
 llvm::Expected<SymEnv> bindArguments(const Function &f,
