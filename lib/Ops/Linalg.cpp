@@ -3,6 +3,8 @@
 
 #include "gradc/Loops/LoopBuilder.h"
 
+#include <optional>
+
 namespace gradc::ops {
 namespace {
 
@@ -143,6 +145,32 @@ Tensor evalMatMul(const Op &, llvm::ArrayRef<const Tensor *> in,
 // for y = x W, dx = W dy, dW = x dy^T.
 Grads vjpMatMul(Builder &b, const Op &op, Value *dy) {
   Value *a = op.operands[0], *w = op.operands[1];
+  if (a->type.rank() >= 3 && w->type.rank() == 2) {
+    // [..., M, K] x [K, N] (a linear layer on a batch of matrices): the
+    // leading dims are rows, so dW = A'^T dY' with A' = A as [P, K] and
+    // dY' = dY as [P, N]: one 2-D matmul (one GEMM), not a batch of
+    // products summed afterwards. P must be a single dim: the product of
+    // fixed ones, or one symbolic dim among ones.
+    std::optional<Dim> rows = Dim::fixed(1);
+    for (size_t i = 0; i + 1 < a->type.rank(); ++i) {
+      const Dim &d = a->type.dims[i];
+      if (d.isOne())
+        continue;
+      if (rows->isOne())
+        rows = d;
+      else if (!d.isSym() && !rows->isSym())
+        rows = Dim::fixed(rows->size * d.size);
+      else
+        rows.reset();
+      if (!rows)
+        break;
+    }
+    if (rows) {
+      Value *a2 = b.reshape(a, {*rows, a->type.dims.back()});
+      Value *dy2 = b.reshape(dy, {*rows, dy->type.dims.back()});
+      return {b.matmul(dy, b.transpose(w)), b.matmul(b.transpose(a2), dy2)};
+    }
+  }
   if (a->type.rank() >= 3 || w->type.rank() >= 3) {
     // Batched: vectors become [1,K] / [K,1] matrices; dA = dY B^T and
     // dB = A^T dY per batch, summed over the batch dims an operand was
