@@ -290,6 +290,10 @@ void Renderer::call(const loops::KernelCall &c) {
   LV *one = llvm::ConstantFP::get(t, 1.0),
      *zero = llvm::ConstantFP::get(t, 0.0);
   LV *a = ptrs_.lookup(c.a), *bb = ptrs_.lookup(c.b), *out = ptrs_.lookup(c.c);
+  auto offset = [&](LV *p, const Expr *off) {
+    return off ? b_.CreateInBoundsGEP(t, p, expr(off)) : p;
+  };
+  a = offset(a, c.offA), bb = offset(bb, c.offB), out = offset(out, c.offC);
   switch (c.kind) {
   case loops::KernelCall::Gemm:
     blas(p + "gemm", b_.getVoidTy(),
@@ -528,9 +532,9 @@ void addPackedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
 static void addRelease(llvm::Module &m, llvm::StringRef name) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::IRBuilder<> b(ctx);
-  auto *fn = llvm::Function::Create(
-      llvm::FunctionType::get(b.getVoidTy(), false),
-      llvm::GlobalValue::ExternalLinkage, name, m);
+  auto *fn =
+      llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), false),
+                             llvm::GlobalValue::ExternalLinkage, name, m);
   fn->setDoesNotThrow();
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
   if (auto *block = m.getNamedGlobal("gradc.arena")) {

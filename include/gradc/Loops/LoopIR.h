@@ -108,6 +108,9 @@ struct KernelCall {
   const Expr *m = nullptr, *n = nullptr, *k = nullptr, *lda = nullptr,
              *ldb = nullptr;
   const Buffer *a = nullptr, *b = nullptr, *c = nullptr;
+  /// Gemm: element offsets into a, b and c (null: 0), for one matrix of a
+  /// batch (a call inside loops over the batch dims).
+  const Expr *offA = nullptr, *offB = nullptr, *offC = nullptr;
 };
 
 /// What a backend wants from the lowering.
