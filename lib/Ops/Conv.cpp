@@ -551,6 +551,55 @@ void loopsConv(LoopBuilder &b, const Op &op) {
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
   int64_t og = w.groups > 1 ? wv->type.dims[0].size / w.groups : 0;
   const Expr *cg = b.dim(wv->type.dims[1]);
+  if (w.dh == 1 && w.dw == 1 && w.sw == 1 && w.groups == 1 &&
+      !b.options().wideAccumulators) {
+    // Rows of the output: y[n,o,i,:] = b[o], then for each input channel
+    // and kernel tap (p, q), y[n,o,i,j] += w[o,c,p,q] x[n,c,i sh+p-pt,
+    // j+q-pl] over the j where the tap is inside the input. The innermost
+    // loop runs along a row of x and of y (unit stride: it vectorizes),
+    // accumulating in the element type, like the matmul loops.
+    std::vector<const Expr *> ys = b.shape(y->type.dims);
+    const loops::Buffer *out = b.bufferOf(y);
+    int64_t kh = wv->type.dims[2].size, kw = wv->type.dims[3].size;
+    const Expr *ow = ys[3];
+    auto clampLo = [&](const Expr *v) {
+      return b.select(b.ilt(v, b.i(0)), b.i(0), v);
+    };
+    b.loops({ys[0], ys[1], ys[2]}, [&](loops::Index r) {
+      const Expr *row = b.let("row", b.linear({r[0], r[1], r[2], b.i(0)}, ys));
+      const Expr *init = op.operands.size() == 3
+                             ? b.let("bias", b.element(op.operands[2], {r[1]}))
+                             : b.f(0, et);
+      b.loops({ow},
+              [&](loops::Index j) { b.storeAt(out, b.add(row, j[0]), init); });
+      const Expr *h0 = b.let("h0", b.mul(r[2], b.i(w.sh)));
+      const Expr *pLo =
+          b.let("p.lo", clampLo(b.sadd(b.i(w.pt), b.mul(h0, b.i(-1)))));
+      const Expr *pHi = b.let(
+          "p.hi", b.min(b.i(kh), b.sadd(b.i(h + w.pt), b.mul(h0, b.i(-1)))));
+      b.loops({cg}, [&](loops::Index ci) {
+        b.forLoop(pLo, pHi, 1, [&](const Expr *p) {
+          const Expr *ih = b.let("ih", b.sadd(b.add(h0, p), b.i(-w.pt)));
+          for (int64_t q = 0; q < kw; ++q) {
+            // taps inside: 0 <= j + q - pl < W
+            const Expr *wq =
+                b.let("wq", b.element(wv, {r[1], ci[0], p, b.i(q)}));
+            int64_t lo = std::max<int64_t>(0, w.pl - q);
+            const Expr *hi = b.min(ow, b.i(wi + w.pl - q));
+            b.forLoop(b.i(lo), hi, 1, [&](const Expr *j) {
+              const Expr *xv =
+                  b.element(x, {r[0], ci[0], ih, b.sadd(j, b.i(q - w.pl))});
+              const Expr *off = b.add(row, j);
+              b.storeAt(out, off,
+                        b.apply(OpKind::Add, {b.load(out, off),
+                                              b.apply(OpKind::Mul, {wq, xv})}));
+            });
+          }
+        });
+      });
+    });
+    return;
+  }
   if (w.dh == 1 && w.dw == 1) {
     // Undilated: each output's taps inside the input form a rectangle of
     // the kernel, so the loops run over it alone (no masking).
@@ -626,6 +675,45 @@ void loopsGradFilter(LoopBuilder &b, const Op &op) {
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
   int64_t cgs = dw->type.dims[1].size,
           og = w.groups > 1 ? dw->type.dims[0].size / w.groups : 0;
+  auto clampLo = [&](const Expr *v) {
+    return b.select(b.ilt(v, b.i(0)), b.i(0), v);
+  };
+  if (w.dh == 1 && w.dw == 1 && w.sh == 1 && w.sw == 1 && w.groups == 1 &&
+      !b.options().wideAccumulators) {
+    // Unit strides: for each filter tap, the outputs whose tap (p, q) is
+    // inside the input form a rectangle; sum over it with the innermost
+    // loop along rows of dy and x (it vectorizes), in the element type
+    // per image and in double across images.
+    unsigned accF = b.local("acc.row", et);
+    const Expr *oh = b.dim(dy->type.dims[2]), *ow = b.dim(dy->type.dims[3]);
+    b.loops(b.shape(dw->type.dims), [&](loops::Index k) {
+      const Expr *p = k[2], *q = k[3];
+      const Expr *iLo =
+          b.let("i.lo", clampLo(b.sadd(b.i(w.pt), b.mul(p, b.i(-1)))));
+      const Expr *iHi =
+          b.let("i.hi", b.min(oh, b.sadd(b.i(h + w.pt), b.mul(p, b.i(-1)))));
+      const Expr *jLo =
+          b.let("j.lo", clampLo(b.sadd(b.i(w.pl), b.mul(q, b.i(-1)))));
+      const Expr *jHi =
+          b.let("j.hi", b.min(ow, b.sadd(b.i(wi + w.pl), b.mul(q, b.i(-1)))));
+      b.assign(acc, b.f(0, Scalar::F64));
+      b.loops({b.dim(dy->type.dims[0])}, [&](loops::Index n) {
+        b.assign(accF, b.f(0, et));
+        b.forLoop(iLo, iHi, 1, [&](const Expr *i) {
+          const Expr *ih = b.let("ih", b.sadd(b.add(i, p), b.i(-w.pt)));
+          b.forLoop(jLo, jHi, 1, [&](const Expr *j) {
+            const Expr *xv =
+                b.element(x, {n[0], k[1], ih, b.sadd(b.add(j, q), b.i(-w.pl))});
+            const Expr *g = b.element(dy, {n[0], k[0], i, j});
+            b.accumulate(accF, b.apply(OpKind::Mul, {g, xv}));
+          });
+        });
+        b.accumulate(acc, b.cast(b.read(accF), Scalar::F64));
+      });
+      b.store(dw, k, b.cast(b.read(acc), et));
+    });
+    return;
+  }
   b.loops(b.shape(dw->type.dims), [&](loops::Index k) {
     b.assign(acc, b.f(0, Scalar::F64));
     const Expr *c = k[1];
