@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs gradc-bench (W1-W8: gradc's JIT against the hand-written
 # C++ in one process; W6-W8 have no C++), then the PyTorch eager scripts,
-# all single-threaded (W6-W8 also with torch's default thread count), and
+# all single-threaded (W6-W8 also with torch on every CPU), and
 # prints medians and ratios against this run's C++ and PyTorch.
 #   bench/run.sh [gradc-bench options, e.g. --reps 9 w3 w4]
 # The log goes to $BENCH_LOG (default build/bench.log). PY (default
@@ -91,11 +91,11 @@ build_peers
         (cd "$ROOT/bench/torch" && "$PY" "$w.py")
       fi
     done
-    # W6-W8 again with torch's default thread count (all cores)
+    # W6-W8 again with torch on every CPU
     for w in w6_cnn w7_transformer w8_lstm; do
       if [ -z "$ids" ] || grep -qx "${w%%_*}" <<<"$ids"; then
         (cd "$ROOT/bench/torch" && env -u OMP_NUM_THREADS \
-          -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS TORCH_THREADS=default \
+          -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS TORCH_THREADS=all \
           "$PY" "$w.py")
       fi
     done

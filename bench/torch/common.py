@@ -1,24 +1,24 @@
 """Shared helpers of the PyTorch workloads: the splitmix64 inputs of
 bench/BenchUtil.h (bit-identical float32), timing like gradc-bench, and
-RESULT/CHECK lines. Single-threaded, unless TORCH_THREADS=default: then
-torch keeps its default thread count (bench/run.sh unsets OMP_NUM_THREADS
-and OPENBLAS_NUM_THREADS for that run) and the rows are named
+RESULT/CHECK lines. Single-threaded, unless TORCH_THREADS=all: then torch
+runs on every CPU (torch.set_num_threads(os.cpu_count()); its default here
+would be 1, one per physical core; bench/run.sh unsets OMP_NUM_THREADS and
+OPENBLAS_NUM_THREADS for that run) and the rows are named
 "torch eager (N threads)"."""
 import os
 import statistics
 import sys
 import time
 
-DEFAULT_THREADS = os.environ.get("TORCH_THREADS") == "default"
-if not DEFAULT_THREADS:
+ALL_THREADS = os.environ.get("TORCH_THREADS") == "all"
+if not ALL_THREADS:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-if not DEFAULT_THREADS:
-    torch.set_num_threads(1)
-IMPL = ("torch eager" if not DEFAULT_THREADS
+torch.set_num_threads(os.cpu_count() if ALL_THREADS else 1)
+IMPL = ("torch eager" if not ALL_THREADS
         else f"torch eager ({torch.get_num_threads()} threads)")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -103,7 +103,7 @@ def run(w, loss, args, wrt, unit="ms", scale=1e3):
 
     f, g = bench(fwd) * scale, bench(vg) * scale
     print(f"RESULT|{w}|{impl}|{f:.6g}|{g:.6g}|{unit}", flush=True)
-    if not DEFAULT_THREADS:
+    if not ALL_THREADS:
         print(f"MEM|{w}|{impl}|{peak_bytes(vg)}", flush=True)
     ref = reference64(loss, args, wrt)
     check(w, impl, vg(), ref)
@@ -139,7 +139,7 @@ def check_gradc(w, gir, loss, args, wrt, arrays, names):
     takes them) and checks it against torch float64 of loss(*args), as
     `check`. Skipped with a NOTE when gradc's
     module is not importable (PYTHONPATH=build/python)."""
-    if DEFAULT_THREADS:
+    if ALL_THREADS:
         return
     sys.path.insert(0, os.path.join(os.environ.get("GRADC_BUILD", os.path.join(ROOT, "build")),
                                     "python"))

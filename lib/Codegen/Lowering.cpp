@@ -299,7 +299,7 @@ void Renderer::call(const loops::KernelCall &c) {
     blas(p + "gemm", b_.getVoidTy(),
          {i32, i32, i32, i32, i32, i32, t, ptr, i32, ptr, i32, t, ptr, i32},
          {rowMajor, flag(c.transA), flag(c.transB), i(c.m), i(c.n), i(c.k), one,
-          a, i(c.lda), bb, i(c.ldb), zero, out, i(c.n)});
+          a, i(c.lda), bb, i(c.ldb), c.accumulate ? one : zero, out, i(c.n)});
     return;
   case loops::KernelCall::Gemv:
     blas(p + "gemv", b_.getVoidTy(),

@@ -280,8 +280,8 @@ std::string Renderer::call(const loops::KernelCall &c) {
     return p + "gemm(CblasRowMajor, " + flag(c.transA) + ", " + flag(c.transB) +
            ", " + i(c.m) + ", " + i(c.n) + ", " + i(c.k) + ", " + one + ", " +
            at(c.a, c.offA) + ", " + i(c.lda) + ", " + at(c.b, c.offB) + ", " +
-           i(c.ldb) + ", " + zero + ", " + at(c.c, c.offC) + ", " + i(c.n) +
-           ");";
+           i(c.ldb) + ", " + (c.accumulate ? one : zero) + ", " +
+           at(c.c, c.offC) + ", " + i(c.n) + ");";
   }
   case loops::KernelCall::Gemv:
     return p + "gemv(CblasRowMajor, " + flag(c.transA) + ", " + i(c.m) + ", " +

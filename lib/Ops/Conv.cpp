@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace gradc::ops {
 namespace {
@@ -512,8 +513,9 @@ Grads vjpAvgPoolGrad(Builder &b, const Op &op, Value *g) {
 }
 
 //===-------------------------------------------------------------------===//
-// Loop lowerings: direct loops (no im2col yet). A tap outside the input
-// (padding) is masked: its index is clamped to 0 and its value replaced.
+// Loop lowerings: direct loops (without BLAS, or with groups). A tap outside
+// the input (padding) is masked: its index is clamped to 0 and its value
+// replaced.
 //===-------------------------------------------------------------------===//
 
 using loops::Expr;
@@ -543,7 +545,200 @@ Tap tapAt(LoopBuilder &b, const Window &w, int64_t h, int64_t wi, const Expr *i,
   return {valid, b.select(valid, ih, b.i(0)), b.select(valid, iw, b.i(0))};
 }
 
+//===-------------------------------------------------------------------===//
+// im2col + GEMM (with BLAS, one group): per image, the columns
+// col[(c,p,q), (i,j)] = x[n, c, tap (p,q) of output (i,j)] (0 in the
+// padding) go to a scratch buffer, and
+//   conv2d:             y[n] (as [O, OH*OW]) = w (as [O, C*KH*KW]) col
+//   conv2d_grad_filter: dw += dy[n] col^T            (summed over images)
+//   conv2d_grad_input:  col = w^T dy[n], then each column added back to
+//                       its tap of dx[n] (col2im)
+// Each product is one sgemm/dgemm call.
+//===-------------------------------------------------------------------===//
+
+/// The loops of a Gemm kernel call: its fallback where CBLAS is not used.
+void gemmLoops(LoopBuilder &b, const loops::KernelCall &c) {
+  Scalar et = loops::scalarOf(c.dtype);
+  Scalar accT = b.options().wideAccumulators ? Scalar::F64 : et;
+  auto at = [&](const loops::Buffer *buf, const Expr *off, bool trans,
+                const Expr *ld, const Expr *r, const Expr *col) {
+    const Expr *e = trans ? b.add(b.mul(col, ld), r) : b.add(b.mul(r, ld), col);
+    return b.load(buf, off ? b.add(off, e) : e);
+  };
+  unsigned acc = b.local("acc", accT);
+  b.loops({c.m, c.n}, [&](loops::Index mn) {
+    const Expr *co = b.add(b.mul(mn[0], c.n), mn[1]);
+    if (c.offC)
+      co = b.add(c.offC, co);
+    b.assign(acc, c.accumulate ? b.cast(b.load(c.c, co), accT) : b.f(0, accT));
+    b.loops({c.k}, [&](loops::Index k) {
+      const Expr *av = at(c.a, c.offA, c.transA, c.lda, mn[0], k[0]);
+      const Expr *bv = at(c.b, c.offB, c.transB, c.ldb, k[0], mn[1]);
+      b.assign(acc, b.apply(OpKind::Add,
+                            {b.read(acc),
+                             b.apply(OpKind::Mul,
+                                     {b.cast(av, accT), b.cast(bv, accT)})}));
+    });
+    b.storeAt(c.c, co, b.cast(b.read(acc), et));
+  });
+}
+
+struct Im2Col {
+  Window w;
+  int64_t C, H, W, KH, KW, OH, OW;
+  int64_t rows() const { return C * KH * KW; }
+  int64_t cols() const { return OH * OW; }
+};
+
+/// The im2col geometry of a conv-family op (x: [N,C,H,W], w: [O,C,KH,KW],
+/// y: [N,O,OH,OW]), or nothing when it does not take this path.
+std::optional<Im2Col> im2colOf(LoopBuilder &b, const Op &op, const Type &x,
+                               const Type &w, const Type &y) {
+  Window win = windowOrDie(op);
+  if (!b.blas() || win.groups != 1)
+    return std::nullopt;
+  for (const Type *t : {&x, &w, &y})
+    for (size_t i = 1; i < 4; ++i)
+      if (t->dims[i].isSym())
+        return std::nullopt;
+  if (y.dtype != DType::F32 && y.dtype != DType::F64)
+    return std::nullopt;
+  return Im2Col{win,
+                x.dims[1].size,
+                x.dims[2].size,
+                x.dims[3].size,
+                w.dims[2].size,
+                w.dims[3].size,
+                y.dims[2].size,
+                y.dims[3].size};
+}
+
+/// col[(c,p,q), (i,j)] = x[n, c, tap] of image n (0 in the padding).
+void fillColumns(LoopBuilder &b, const Im2Col &g, const Value *x, const Expr *n,
+                 const loops::Buffer *col, Scalar et) {
+  b.loops({b.i(g.C), b.i(g.KH), b.i(g.KW)}, [&](loops::Index t) {
+    const Expr *row =
+        b.let("col.row", b.mul(b.linear(t, {b.i(g.C), b.i(g.KH), b.i(g.KW)}),
+                               b.i(g.cols())));
+    b.loops({b.i(g.OH), b.i(g.OW)}, [&](loops::Index ij) {
+      Tap tp = tapAt(b, g.w, g.H, g.W, ij[0], ij[1], t[1], t[2]);
+      const Expr *xv = b.element(x, {n, t[0], tp.ih, tp.iw});
+      b.storeAt(col, b.add(row, b.linear(ij, {b.i(g.OH), b.i(g.OW)})),
+                b.select(tp.valid, xv, b.f(0, et)));
+    });
+  });
+}
+
+loops::KernelCall gemmCall(DType dt) {
+  loops::KernelCall c;
+  c.kind = loops::KernelCall::Gemm;
+  c.dtype = dt;
+  return c;
+}
+
+bool convIm2Col(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *wv = op.operands[1], *y = op.result;
+  auto g = im2colOf(b, op, x->type, wv->type, y->type);
+  const loops::Buffer *wb = b.bufferOf(wv), *out = b.bufferOf(y);
+  if (!g || !wb || !out)
+    return false;
+  Scalar et = loops::scalarOf(y->type.dtype);
+  int64_t O = wv->type.dims[0].size;
+  const loops::Buffer *col =
+      b.scratch("col." + y->name, y->type.dtype,
+                {Dim::fixed(g->rows()), Dim::fixed(g->cols())});
+  b.loops({b.dim(x->type.dims[0])}, [&](loops::Index n) {
+    fillColumns(b, *g, x, n[0], col, et);
+    loops::KernelCall c = gemmCall(y->type.dtype);
+    c.a = wb, c.b = col, c.c = out;
+    c.m = b.i(O), c.n = b.i(g->cols()), c.k = b.i(g->rows());
+    c.lda = b.i(g->rows()), c.ldb = b.i(g->cols());
+    c.offC = b.mul(n[0], b.i(O * g->cols()));
+    b.call(c, [&] { gemmLoops(b, c); });
+    if (op.operands.size() == 3)
+      b.loops({b.i(O), b.i(g->cols())}, [&](loops::Index oj) {
+        const Expr *off = b.add(c.offC, b.linear(oj, {b.i(O), b.i(g->cols())}));
+        b.storeAt(out, off,
+                  b.apply(OpKind::Add, {b.load(out, off),
+                                        b.element(op.operands[2], {oj[0]})}));
+      });
+  });
+  return true;
+}
+
+bool gradFilterIm2Col(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *dy = op.operands[1], *dw = op.result;
+  auto g = im2colOf(b, op, x->type, dw->type, dy->type);
+  const loops::Buffer *dyb = b.bufferOf(dy), *out = b.bufferOf(dw);
+  if (!g || !dyb || !out)
+    return false;
+  Scalar et = loops::scalarOf(dw->type.dtype);
+  int64_t O = dw->type.dims[0].size;
+  const loops::Buffer *col =
+      b.scratch("col." + dw->name, dw->type.dtype,
+                {Dim::fixed(g->rows()), Dim::fixed(g->cols())});
+  b.loops({b.i(O), b.i(g->rows())}, [&](loops::Index k) {
+    b.storeAt(out, b.linear(k, {b.i(O), b.i(g->rows())}), b.f(0, et));
+  });
+  b.loops({b.dim(x->type.dims[0])}, [&](loops::Index n) {
+    fillColumns(b, *g, x, n[0], col, et);
+    loops::KernelCall c = gemmCall(dw->type.dtype);
+    c.a = dyb, c.b = col, c.c = out;
+    c.transB = true;
+    c.accumulate = true;
+    c.m = b.i(O), c.n = b.i(g->rows()), c.k = b.i(g->cols());
+    c.lda = b.i(g->cols()), c.ldb = b.i(g->cols());
+    c.offA = b.mul(n[0], b.i(O * g->cols()));
+    b.call(c, [&] { gemmLoops(b, c); });
+  });
+  return true;
+}
+
+bool gradInputIm2Col(LoopBuilder &b, const Op &op) {
+  const Value *dy = op.operands[0], *wv = op.operands[1], *dx = op.result;
+  auto g = im2colOf(b, op, dx->type, wv->type, dy->type);
+  const loops::Buffer *dyb = b.bufferOf(dy), *wb = b.bufferOf(wv),
+                      *out = b.bufferOf(dx);
+  if (!g || !dyb || !wb || !out)
+    return false;
+  Scalar et = loops::scalarOf(dx->type.dtype);
+  int64_t O = wv->type.dims[0].size;
+  const loops::Buffer *col =
+      b.scratch("col." + dx->name, dx->type.dtype,
+                {Dim::fixed(g->rows()), Dim::fixed(g->cols())});
+  std::vector<const Expr *> xs = b.shape(dx->type.dims);
+  b.loops(xs, [&](loops::Index i) { b.store(dx, i, b.f(0, et)); });
+  b.loops({xs[0]}, [&](loops::Index n) {
+    loops::KernelCall c = gemmCall(dx->type.dtype);
+    c.a = wb, c.b = dyb, c.c = col;
+    c.transA = true;
+    c.m = b.i(g->rows()), c.n = b.i(g->cols()), c.k = b.i(O);
+    c.lda = b.i(g->rows()), c.ldb = b.i(g->cols());
+    c.offB = b.mul(n[0], b.i(O * g->cols()));
+    b.call(c, [&] { gemmLoops(b, c); });
+    // col2im: every column back to its tap (the padding's are dropped).
+    b.loops({b.i(g->C), b.i(g->KH), b.i(g->KW)}, [&](loops::Index t) {
+      const Expr *row = b.let(
+          "col.row", b.mul(b.linear(t, {b.i(g->C), b.i(g->KH), b.i(g->KW)}),
+                           b.i(g->cols())));
+      b.loops({b.i(g->OH), b.i(g->OW)}, [&](loops::Index ij) {
+        Tap tp = tapAt(b, g->w, g->H, g->W, ij[0], ij[1], t[1], t[2]);
+        const Expr *off =
+            b.let("off", b.linear({n[0], t[0], tp.ih, tp.iw}, xs));
+        const Expr *v =
+            b.load(col, b.add(row, b.linear(ij, {b.i(g->OH), b.i(g->OW)})));
+        b.storeAt(out, off,
+                  b.apply(OpKind::Add, {b.load(out, off),
+                                        b.select(tp.valid, v, b.f(0, et))}));
+      });
+    });
+  });
+  return true;
+}
+
 void loopsConv(LoopBuilder &b, const Op &op) {
+  if (convIm2Col(b, op))
+    return;
   const Value *x = op.operands[0], *wv = op.operands[1], *y = op.result;
   Window w = windowOrDie(op);
   Scalar et = loops::scalarOf(y->type.dtype);
@@ -668,6 +863,8 @@ void loopsConv(LoopBuilder &b, const Op &op) {
 
 // dw[o,c,p,q] = sum over n, i, j of dy[n,o,i,j] x[n, g*C/g + c, tap].
 void loopsGradFilter(LoopBuilder &b, const Op &op) {
+  if (gradFilterIm2Col(b, op))
+    return;
   const Value *x = op.operands[0], *dy = op.operands[1], *dw = op.result;
   Window w = windowOrDie(op);
   Scalar et = loops::scalarOf(dw->type.dtype);
@@ -736,6 +933,8 @@ void loopsGradFilter(LoopBuilder &b, const Op &op) {
 // dx = 0, then every tap adds dy * w at its (clamped) input position; a tap
 // in the padding adds 0.
 void loopsGradInput(LoopBuilder &b, const Op &op) {
+  if (gradInputIm2Col(b, op))
+    return;
   const Value *dy = op.operands[0], *wv = op.operands[1], *dx = op.result;
   Window w = windowOrDie(op);
   Scalar et = loops::scalarOf(dx->type.dtype);
