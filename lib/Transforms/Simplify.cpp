@@ -10,6 +10,7 @@
 #include "gradc/Transforms/Passes.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
@@ -105,6 +106,14 @@ private:
         return ifSameType(op, x0);
       if (isSplat(x0, 0))
         return ifSameType(op, x1);
+      return padsToConcat(op, x0, x1);
+    case OpKind::Pad:
+      // Nothing padded: the operand itself.
+      if (const Attr *pads = op.attr("pads");
+          pads && llvm::all_of(pads->list, [](const Dim &d) {
+            return !d.isSym() && d.size == 0;
+          }))
+        return ifSameType(op, x0);
       return nullptr;
     case OpKind::Sub:
       if (isSplat(x1, 0))
@@ -156,6 +165,69 @@ private:
     default:
       return nullptr;
     }
+  }
+
+  /// pad(a) + pad(b), each padded with zeros along one and the same axis
+  /// only, a's slab just before b's: pad(concat(a, b)) (nested concats
+  /// flattened). The adjoint of a value's slices (an LSTM's gates, its time
+  /// steps) is such a sum: one copy per slab instead of a zero-filled
+  /// tensor per slice and a full-size add for each.
+  Value *padsToConcat(const Op &op, Value *x0, Value *x1) {
+    struct Slab {
+      Value *src;
+      unsigned axis;
+      int64_t begin, end, total;
+    };
+    auto slab = [&](Value *v) -> std::optional<Slab> {
+      const Op *p = v->def;
+      if (!p || p->kind != OpKind::Pad || !(v->type == op.result->type) ||
+          p->floatAttr("value", 0.0) != 0.0)
+        return std::nullopt;
+      const Attr *pads = p->attr("pads");
+      unsigned r = v->type.rank();
+      if (!pads || pads->list.size() != 2 * r)
+        return std::nullopt;
+      std::optional<unsigned> axis;
+      for (unsigned i = 0; i < r; ++i) {
+        const Dim &b = pads->list[i], &e = pads->list[i + r];
+        if (b.isSym() || e.isSym())
+          return std::nullopt;
+        if (b.size == 0 && e.size == 0)
+          continue;
+        if (axis)
+          return std::nullopt;
+        axis = i;
+      }
+      if (!axis || v->type.dims[*axis].isSym())
+        return std::nullopt;
+      int64_t total = v->type.dims[*axis].size;
+      return Slab{p->operands[0], *axis, pads->list[*axis].size,
+                  total - pads->list[*axis + r].size, total};
+    };
+    auto a = slab(x0), b = slab(x1);
+    if (!a || !b || a->axis != b->axis)
+      return nullptr;
+    if (b->end == a->begin)
+      std::swap(a, b);
+    if (a->end != b->begin)
+      return nullptr;
+    std::vector<Value *> parts;
+    for (Value *v : {a->src, b->src}) {
+      const Op *d = v->def;
+      if (d && d->kind == OpKind::Concat && d->attr("axis") &&
+          d->attr("axis")->i == int64_t(a->axis))
+        parts.insert(parts.end(), d->operands.begin(), d->operands.end());
+      else
+        parts.push_back(v);
+    }
+    Value *c = b_.create(OpKind::Concat, parts,
+                         {{"axis", Attr::integer(a->axis), {}}});
+    if (a->begin == 0 && b->end == a->total)
+      return ifSameType(op, c);
+    std::vector<int64_t> pads(2 * op.result->type.rank(), 0);
+    pads[a->axis] = a->begin;
+    pads[a->axis + op.result->type.rank()] = a->total - b->end;
+    return ifSameType(op, b_.pad(c, pads));
   }
 
   /// Evaluates an op whose operands are all small constants.
