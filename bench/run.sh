@@ -66,6 +66,8 @@ run_peers() {
   fi
   local ids w bin
   ids=$(printf '%s\n' "$@" | grep -xE 'w[1-5]' || true) # none: all
+  # only workloads without peers' C++ (w6-w8) asked for: none
+  [ -n "$ids" ] || ! printf '%s\n' "$@" | grep -qxE 'w[6-8]' || return 0
   for w in w1_scalar w2_logreg w3_mlp w4_elementwise w5_deep; do
     [ -z "$ids" ] || grep -qx "${w%%_*}" <<<"$ids" || continue
     for bin in "$PEERS_BIN/${w}"_*; do
