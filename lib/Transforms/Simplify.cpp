@@ -20,6 +20,9 @@ namespace {
 
 /// Results up to this many elements are folded into constants.
 constexpr int64_t kMaxFoldElements = 64;
+/// pad(a) + pad(b) -> pad(concat(a, b)) splices a concat's operands into
+/// the new concat while it has fewer than this many.
+constexpr size_t kMaxConcatFlatten = 256;
 
 class Simplifier {
 public:
@@ -214,8 +217,11 @@ private:
     std::vector<Value *> parts;
     for (Value *v : {a->src, b->src}) {
       const Op *d = v->def;
+      // Flattened up to kMaxConcatFlatten operands, so that a chain of n
+      // slabs costs O(n) and not O(n^2) operand copies.
       if (d && d->kind == OpKind::Concat && d->attr("axis") &&
-          d->attr("axis")->i == int64_t(a->axis))
+          d->attr("axis")->i == int64_t(a->axis) &&
+          d->operands.size() < kMaxConcatFlatten)
         parts.insert(parts.end(), d->operands.begin(), d->operands.end());
       else
         parts.push_back(v);
