@@ -109,7 +109,9 @@ private:
         return ifSameType(op, x0);
       if (isSplat(x0, 0))
         return ifSameType(op, x1);
-      return padsToConcat(op, x0, x1);
+      if (Value *c = padsToConcat(op, x0, x1))
+        return c;
+      return stackedProducts(op, x0, x1);
     case OpKind::Pad:
       // Nothing padded: the operand itself.
       if (const Attr *pads = op.attr("pads");
@@ -234,6 +236,66 @@ private:
     pads[a->axis] = a->begin;
     pads[a->axis + op.result->type.rank()] = a->total - b->end;
     return ifSameType(op, b_.pad(c, pads));
+  }
+
+  /// A^T B + C^T D (2-D, static) -> concat(A, C)^T concat(B, D) along the
+  /// rows: one GEMM instead of two and a full-size add, when copying C and
+  /// D costs less than that add (few rows, a large product: the weight
+  /// gradient of a recurrent layer, a sum over its time steps). The concats
+  /// are extended along a chain, up to kMaxConcatFlatten operands.
+  Value *stackedProducts(const Op &op, Value *x0, Value *x1) {
+    struct Product {
+      Value *a, *b; // a^T b
+    };
+    auto product = [&](Value *v) -> std::optional<Product> {
+      const Op *m = v->def;
+      if (!m || m->kind != OpKind::MatMul || v->type.rank() != 2 ||
+          !v->type.isStatic())
+        return std::nullopt;
+      const Op *t = m->operands[0]->def;
+      if (!t || t->kind != OpKind::Transpose || t->attr("perm") ||
+          t->operands[0]->type.rank() != 2 || m->operands[1]->type.rank() != 2)
+        return std::nullopt;
+      return Product{t->operands[0], m->operands[1]};
+    };
+    auto p = product(x0), q = product(x1);
+    if (!p || !q || !(x0->type == op.result->type) ||
+        !(x1->type == op.result->type) || p->a->type.dtype != q->a->type.dtype)
+      return nullptr;
+    // Put the one that is already a stack (if any) first.
+    auto stacked = [](const Product &r) {
+      return r.a->def && r.a->def->kind == OpKind::Concat && r.b->def &&
+             r.b->def->kind == OpKind::Concat;
+    };
+    if (stacked(*q) && !stacked(*p))
+      std::swap(p, q);
+    int64_t K = op.result->type.dims[0].size, N = op.result->type.dims[1].size;
+    int64_t rows = q->a->type.dims[0].size;
+    if (q->a->type.dims[0].isSym() || rows * (K + N) >= K * N)
+      return nullptr;
+    auto parts = [&](Value *v, Value *w, size_t limit) {
+      std::vector<Value *> r;
+      const Op *d = v->def;
+      if (d && d->kind == OpKind::Concat && d->attr("axis") &&
+          d->attr("axis")->i == 0 && d->operands.size() < limit)
+        r.assign(d->operands.begin(), d->operands.end());
+      else
+        r.push_back(v);
+      r.push_back(w);
+      return r;
+    };
+    // Splice only when both sides are stacks of the same length.
+    size_t limit = kMaxConcatFlatten;
+    if (!stacked(*p) ||
+        p->a->def->operands.size() != p->b->def->operands.size())
+      limit = 0;
+    std::vector<Value *> as = parts(p->a, q->a, limit),
+                         bs = parts(p->b, q->b, limit);
+    if (as.size() != bs.size())
+      return nullptr;
+    Value *a = b_.create(OpKind::Concat, as, {{"axis", Attr::integer(0), {}}});
+    Value *b = b_.create(OpKind::Concat, bs, {{"axis", Attr::integer(0), {}}});
+    return ifSameType(op, b_.matmul(b_.transpose(a), b));
   }
 
   /// Evaluates an op whose operands are all small constants.
