@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds and runs gradc-bench (W1-W5: gradc's JIT against the hand-written
-# C++ in one process), then the PyTorch eager scripts, all single-threaded,
-# and prints medians and ratios against this run's C++.
+# Builds and runs gradc-bench (W1-W8: gradc's JIT against the hand-written
+# C++ in one process; W6-W8 have no C++), then the PyTorch eager scripts,
+# all single-threaded (W6-W8 also with torch on every CPU), and
+# prints medians and ratios against this run's C++ and PyTorch.
 #   bench/run.sh [gradc-bench options, e.g. --reps 9 w3 w4]
 # The log goes to $BENCH_LOG (default build/bench.log). PY (default
 # /usr/bin/python3, Debian's python3-torch) runs the torch scripts.
@@ -14,6 +15,10 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 [ -f "$BUILD/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja
 ninja -C "$BUILD" gradc-bench >/dev/null
+# the Python module, with which bench/torch/w6-w8 check gradc's gradients
+ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q "^_gradc:" &&
+  ninja -C "$BUILD" _gradc >/dev/null
+export GRADC_BUILD=$BUILD
 
 # OpenBLAS 0.3.21 does not know newer CPUs (e.g. Emerald Rapids, family 6
 # model 207) and falls back to its generic SSE3 "Prescott" kernels, 4-5x
@@ -61,6 +66,8 @@ run_peers() {
   fi
   local ids w bin
   ids=$(printf '%s\n' "$@" | grep -xE 'w[1-5]' || true) # none: all
+  # only workloads without peers' C++ (w6-w8) asked for: none
+  [ -n "$ids" ] || ! printf '%s\n' "$@" | grep -qxE 'w[6-8]' || return 0
   for w in w1_scalar w2_logreg w3_mlp w4_elementwise w5_deep; do
     [ -z "$ids" ] || grep -qx "${w%%_*}" <<<"$ids" || continue
     for bin in "$PEERS_BIN/${w}"_*; do
@@ -79,10 +86,19 @@ build_peers
   run_peers "$@"
   if "$PY" -c 'import torch, numpy' 2>/dev/null; then
     echo "INFO|torch $("$PY" -c 'import torch; print(torch.__version__)')"
-    ids=$(printf '%s\n' "$@" | grep -xE 'w[1-5]' || true) # none: all
-    for w in w1_scalar w2_logreg w3_mlp w4_elementwise w5_deep; do
+    ids=$(printf '%s\n' "$@" | grep -xE 'w[1-8]' || true) # none: all
+    for w in w1_scalar w2_logreg w3_mlp w4_elementwise w5_deep w6_cnn \
+      w7_transformer w8_lstm; do
       if [ -z "$ids" ] || grep -qx "${w%%_*}" <<<"$ids"; then
         (cd "$ROOT/bench/torch" && "$PY" "$w.py")
+      fi
+    done
+    # W6-W8 again with torch on every CPU
+    for w in w6_cnn w7_transformer w8_lstm; do
+      if [ -z "$ids" ] || grep -qx "${w%%_*}" <<<"$ids"; then
+        (cd "$ROOT/bench/torch" && env -u OMP_NUM_THREADS \
+          -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS TORCH_THREADS=all \
+          "$PY" "$w.py")
       fi
     done
   else

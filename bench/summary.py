@@ -3,7 +3,8 @@
 workload, every implementation's medians, its ratios to the project's own
 hand-written C++ (bench/baselines, "c++") and to the fastest C++ of the same
 run (the project's own or any build of ../shared/peers/cpp, "c++ peers ...";
-fwd and fwd+grad minimized separately). Usage: summary.py LOG"""
+fwd and fwd+grad minimized separately), then gradc against each PyTorch row
+of the same run. Usage: summary.py LOG"""
 import sys
 
 results, checks, mem = {}, {}, {}
@@ -54,3 +55,19 @@ if mem:
         g, t = mem[w].get("gradc"), mem[w].get("torch eager")
         r = f"{t / g:.2f}" if g and t else "-"
         print(f"| {w} | {g if g is not None else '-'} | {t if t is not None else '-'} | {r} |")
+
+# gradc against PyTorch (single-threaded "torch eager", the multi-threaded
+# "torch eager (N threads)" rows of W6-W8, W8's "torch nn.LSTM"): same run.
+torch_rows = [(w, r, g) for w in sorted(results)
+              for g in results[w] if g[0] == "gradc"
+              for r in results[w] if r[0].startswith("torch")]
+if torch_rows:
+    print()
+    print("gradc against PyTorch in the same run (ratios > 1: gradc is faster):")
+    print()
+    print("| workload | torch impl | torch fwd | torch fwd+grad | gradc fwd | gradc fwd+grad "
+          "| torch/gradc fwd | torch/gradc fwd+grad | torch grad/fwd | gradc grad/fwd |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for w, (impl, tf, tg, unit), (_, gf, gg, _) in torch_rows:
+        print(f"| {w} | {impl} | {tf:.4g} | {tg:.4g} | {gf:.4g} | {gg:.4g} | {tf / gf:.2f} "
+              f"| {tg / gg:.2f} | {tg / tf:.2f} | {gg / gf:.2f} |")

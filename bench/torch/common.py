@@ -1,16 +1,26 @@
 """Shared helpers of the PyTorch workloads: the splitmix64 inputs of
 bench/BenchUtil.h (bit-identical float32), timing like gradc-bench, and
-RESULT/CHECK lines. Single-threaded."""
+RESULT/CHECK lines. Single-threaded, unless TORCH_THREADS=all: then torch
+runs on every CPU (torch.set_num_threads(os.cpu_count()); its default here
+would be 1, one per physical core; bench/run.sh unsets OMP_NUM_THREADS and
+OPENBLAS_NUM_THREADS for that run) and the rows are named
+"torch eager (N threads)"."""
 import os
 import statistics
+import sys
 import time
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+ALL_THREADS = os.environ.get("TORCH_THREADS") == "all"
+if not ALL_THREADS:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(os.cpu_count() if ALL_THREADS else 1)
+IMPL = ("torch eager" if not ALL_THREADS
+        else f"torch eager ({torch.get_num_threads()} threads)")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _bits24(seed, n):
@@ -80,6 +90,7 @@ def run(w, loss, args, wrt, unit="ms", scale=1e3):
     """Times loss(*args) under no_grad and loss + autograd.grad wrt args[i]
     for i in wrt; checks value and gradients against float64 (rel 1e-4)."""
     leaves = [a.clone().requires_grad_(i in wrt) for i, a in enumerate(args)]
+    impl = IMPL
     params = [leaves[i] for i in wrt]
 
     def fwd():
@@ -91,14 +102,53 @@ def run(w, loss, args, wrt, unit="ms", scale=1e3):
         return [L] + list(torch.autograd.grad(L, params))
 
     f, g = bench(fwd) * scale, bench(vg) * scale
-    print(f"RESULT|{w}|torch eager|{f:.6g}|{g:.6g}|{unit}", flush=True)
-    print(f"MEM|{w}|torch eager|{peak_bytes(vg)}", flush=True)
-    ref64 = [a.double().requires_grad_(i in wrt) for i, a in enumerate(args)]
+    print(f"RESULT|{w}|{impl}|{f:.6g}|{g:.6g}|{unit}", flush=True)
+    if not ALL_THREADS:
+        print(f"MEM|{w}|{impl}|{peak_bytes(vg)}", flush=True)
+    ref = reference64(loss, args, wrt)
+    check(w, impl, vg(), ref)
+    return ref
+
+
+def reference64(loss, args, wrt):
+    """loss and its gradients wrt args[i], i in wrt, in float64 (integer
+    arguments stay integers)."""
+    ref64 = [a.double().requires_grad_(i in wrt) if a.is_floating_point() else a
+             for i, a in enumerate(args)]
     L64 = loss(*ref64)
-    ref = [L64] + list(torch.autograd.grad(L64, [ref64[i] for i in wrt]))
-    got = vg()
-    errs = [float((a.double() - b).abs().max() / b.abs().max().clamp_min(1e-300))
+    return [L64] + list(torch.autograd.grad(L64, [ref64[i] for i in wrt]))
+
+
+def check(w, impl, got, ref, tol=1e-4):
+    """A CHECK line: max |got - ref| / max |ref| over the value and every
+    gradient (inf-norm relative error), below tol."""
+    got = [torch.as_tensor(np.asarray(a.detach() if torch.is_tensor(a) else a))
+           for a in got]
+    errs = [float((a.double().reshape(b.shape) - b.detach()).abs().max()
+                  / b.detach().abs().max().clamp_min(1e-300))
             for a, b in zip(got, ref)]
-    status = "PASS" if max(errs) < 1e-4 else "FAIL"
-    print(f"CHECK|{w}|torch eager vs torch float64|{max(errs):.3e}|{status}|"
-          f"value {got[0].item():.9g}", flush=True)
+    bad = len(got) != len(ref)
+    status = "PASS" if not bad and max(errs) < tol else "FAIL"
+    print(f"CHECK|{w}|{impl} vs torch float64|{max(errs):.3e}|{status}|"
+          f"value {float(got[0]):.9g}", flush=True)
+
+
+def check_gradc(w, gir, loss, args, wrt, arrays, names):
+    """Runs bench/workloads/<gir> through the gradc Python module (the JIT,
+    one call of value_and_grad wrt names) on `arrays` (args as the .gir
+    takes them) and checks it against torch float64 of loss(*args), as
+    `check`. Skipped with a NOTE when gradc's
+    module is not importable (PYTHONPATH=build/python)."""
+    if ALL_THREADS:
+        return
+    sys.path.insert(0, os.path.join(os.environ.get("GRADC_BUILD", os.path.join(ROOT, "build")),
+                                    "python"))
+    try:
+        import gradc
+    except ImportError as e:
+        print(f"NOTE|{w}|gradc's Python module not found ({e}): gradc not checked here")
+        return
+    m = gradc.compile(os.path.join(ROOT, "bench", "workloads", gir))
+    L, grads = m.value_and_grad("f", wrt=names)(*arrays)
+    ref = reference64(loss, args, wrt)
+    check(w, "gradc", [L] + [grads[n] for n in names], ref)

@@ -14,6 +14,7 @@
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
 #include "gradc/Support/Suggest.h"
+#include "gradc/Transforms/Passes.h"
 
 #include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseMap.h"
@@ -265,6 +266,10 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
   auto H = buildGradient(scratch, **G, transpose);
   if (!H)
     return H.takeError();
+  // H replays all of G, most of which J t does not use (with many
+  // parameters: one zero cotangent per parameter f does not read). Drop it
+  // before inlining H, so that the JVP costs a small factor of the VJP.
+  runDCE(**H);
 
   Function *j = m.addFunction(name);
   j->loc = f.loc;

@@ -290,12 +290,16 @@ void Renderer::call(const loops::KernelCall &c) {
   LV *one = llvm::ConstantFP::get(t, 1.0),
      *zero = llvm::ConstantFP::get(t, 0.0);
   LV *a = ptrs_.lookup(c.a), *bb = ptrs_.lookup(c.b), *out = ptrs_.lookup(c.c);
+  auto offset = [&](LV *p, const Expr *off) {
+    return off ? b_.CreateInBoundsGEP(t, p, expr(off)) : p;
+  };
+  a = offset(a, c.offA), bb = offset(bb, c.offB), out = offset(out, c.offC);
   switch (c.kind) {
   case loops::KernelCall::Gemm:
     blas(p + "gemm", b_.getVoidTy(),
          {i32, i32, i32, i32, i32, i32, t, ptr, i32, ptr, i32, t, ptr, i32},
          {rowMajor, flag(c.transA), flag(c.transB), i(c.m), i(c.n), i(c.k), one,
-          a, i(c.lda), bb, i(c.ldb), zero, out, i(c.n)});
+          a, i(c.lda), bb, i(c.ldb), c.accumulate ? one : zero, out, i(c.n)});
     return;
   case loops::KernelCall::Gemv:
     blas(p + "gemv", b_.getVoidTy(),

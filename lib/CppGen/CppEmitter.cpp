@@ -273,11 +273,16 @@ std::string Renderer::call(const loops::KernelCall &c) {
   auto flag = [](bool t) { return t ? "CblasTrans" : "CblasNoTrans"; };
   auto i = [&](const Expr *e) { return intArg(expr(e, true)); };
   switch (c.kind) {
-  case loops::KernelCall::Gemm:
+  case loops::KernelCall::Gemm: {
+    auto at = [&](const loops::Buffer *b, const Expr *off) {
+      return off ? "(" + buf(b) + " + " + expr(off, true) + ")" : buf(b);
+    };
     return p + "gemm(CblasRowMajor, " + flag(c.transA) + ", " + flag(c.transB) +
            ", " + i(c.m) + ", " + i(c.n) + ", " + i(c.k) + ", " + one + ", " +
-           buf(c.a) + ", " + i(c.lda) + ", " + buf(c.b) + ", " + i(c.ldb) +
-           ", " + zero + ", " + buf(c.c) + ", " + i(c.n) + ");";
+           at(c.a, c.offA) + ", " + i(c.lda) + ", " + at(c.b, c.offB) + ", " +
+           i(c.ldb) + ", " + (c.accumulate ? one : zero) + ", " +
+           at(c.c, c.offC) + ", " + i(c.n) + ");";
+  }
   case loops::KernelCall::Gemv:
     return p + "gemv(CblasRowMajor, " + flag(c.transA) + ", " + i(c.m) + ", " +
            i(c.n) + ", " + one + ", " + buf(c.a) + ", " + i(c.lda) + ", " +

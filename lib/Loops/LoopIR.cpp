@@ -483,11 +483,15 @@ public:
         const KernelCall &c = s.call;
         std::string p = c.dtype == DType::F32 ? "s" : "d";
         auto t = [](bool x) { return x ? "T" : "N"; };
+        auto at = [&](const Expr *off) {
+          return off ? " + " + expr(off) : std::string();
+        };
         if (c.kind == KernelCall::Gemm)
           os << p << "gemm." << t(c.transA) << t(c.transB) << " %" << c.c->name
-             << "[" << expr(c.m) << "," << expr(c.n) << "] = %" << c.a->name
-             << " (ld " << expr(c.lda) << "), %" << c.b->name << " (ld "
-             << expr(c.ldb) << "), k " << expr(c.k);
+             << at(c.offC) << "[" << expr(c.m) << "," << expr(c.n) << "] "
+             << (c.accumulate ? "+=" : "=") << " %" << c.a->name << at(c.offA)
+             << " (ld " << expr(c.lda) << "), %" << c.b->name << at(c.offB)
+             << " (ld " << expr(c.ldb) << "), k " << expr(c.k);
         else if (c.kind == KernelCall::Gemv)
           os << p << "gemv." << t(c.transA) << " %" << c.c->name << " = %"
              << c.a->name << "[" << expr(c.m) << "," << expr(c.n) << "] (ld "

@@ -71,6 +71,18 @@ public:
     return {bufferOf(v), false, v->type.dims};
   }
   const LoopOptions &options() const override { return opts_; }
+  const Buffer *scratch(llvm::StringRef name, DType dtype,
+                        std::vector<Dim> dims) override {
+    auto b = std::make_unique<Buffer>();
+    b->kind = Buffer::Arena;
+    b->index = fn_.slots.size();
+    b->name = name.str();
+    b->dtype = dtype;
+    b->dims = dims;
+    fn_.slots.push_back({dtype, std::move(dims)});
+    fn_.buffers.push_back(std::move(b));
+    return fn_.buffers.back().get();
+  }
 
 private:
   void enterScope() override { memo_.emplace_back(); }
@@ -284,6 +296,21 @@ int64_t arenaBytes(const Function &f, const SymEnv &syms) {
   LoopFunction fn;
   for (const Value *v : Plan(f).slots)
     fn.slots.push_back({v->type.dtype, v->type.dims});
+  // The scratch columns that the conv family's im2col lowering may add (a
+  // bound: it is taken with BLAS and one group only).
+  for (const auto &op : f.ops) {
+    const Type *w = nullptr, *y = nullptr;
+    if (op->kind == OpKind::Conv2D)
+      w = &op->operands[1]->type, y = &op->result->type;
+    else if (op->kind == OpKind::Conv2DGradInput)
+      w = &op->operands[1]->type, y = &op->operands[0]->type;
+    else if (op->kind == OpKind::Conv2DGradFilter)
+      w = &op->result->type, y = &op->operands[1]->type;
+    if (w && y && w->rank() == 4 && y->rank() == 4)
+      fn.slots.push_back(
+          {y->dtype,
+           {w->dims[1], w->dims[2], w->dims[3], y->dims[2], y->dims[3]}});
+  }
   return arenaBytes(fn, syms);
 }
 

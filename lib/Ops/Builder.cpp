@@ -99,6 +99,7 @@ Value *Builder::splat(double v, const Type &t) {
 std::vector<Value *> Builder::inlineCall(const Function &src,
                                          llvm::ArrayRef<Value *> args) {
   std::unordered_map<const Value *, Value *> map;
+  map.reserve(args.size() + src.ops.size());
   for (size_t i = 0; i < args.size(); ++i)
     map[src.args[i]] = args[i];
   for (const auto &op : src.ops) {

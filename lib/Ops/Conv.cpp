@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace gradc::ops {
 namespace {
@@ -512,8 +513,9 @@ Grads vjpAvgPoolGrad(Builder &b, const Op &op, Value *g) {
 }
 
 //===-------------------------------------------------------------------===//
-// Loop lowerings: direct loops (no im2col yet). A tap outside the input
-// (padding) is masked: its index is clamped to 0 and its value replaced.
+// Loop lowerings: direct loops (without BLAS, or with groups). A tap outside
+// the input (padding) is masked: its index is clamped to 0 and its value
+// replaced.
 //===-------------------------------------------------------------------===//
 
 using loops::Expr;
@@ -543,7 +545,200 @@ Tap tapAt(LoopBuilder &b, const Window &w, int64_t h, int64_t wi, const Expr *i,
   return {valid, b.select(valid, ih, b.i(0)), b.select(valid, iw, b.i(0))};
 }
 
+//===-------------------------------------------------------------------===//
+// im2col + GEMM (with BLAS, one group): per image, the columns
+// col[(c,p,q), (i,j)] = x[n, c, tap (p,q) of output (i,j)] (0 in the
+// padding) go to a scratch buffer, and
+//   conv2d:             y[n] (as [O, OH*OW]) = w (as [O, C*KH*KW]) col
+//   conv2d_grad_filter: dw += dy[n] col^T            (summed over images)
+//   conv2d_grad_input:  col = w^T dy[n], then each column added back to
+//                       its tap of dx[n] (col2im)
+// Each product is one sgemm/dgemm call.
+//===-------------------------------------------------------------------===//
+
+/// The loops of a Gemm kernel call: its fallback where CBLAS is not used.
+void gemmLoops(LoopBuilder &b, const loops::KernelCall &c) {
+  Scalar et = loops::scalarOf(c.dtype);
+  Scalar accT = b.options().wideAccumulators ? Scalar::F64 : et;
+  auto at = [&](const loops::Buffer *buf, const Expr *off, bool trans,
+                const Expr *ld, const Expr *r, const Expr *col) {
+    const Expr *e = trans ? b.add(b.mul(col, ld), r) : b.add(b.mul(r, ld), col);
+    return b.load(buf, off ? b.add(off, e) : e);
+  };
+  unsigned acc = b.local("acc", accT);
+  b.loops({c.m, c.n}, [&](loops::Index mn) {
+    const Expr *co = b.add(b.mul(mn[0], c.n), mn[1]);
+    if (c.offC)
+      co = b.add(c.offC, co);
+    b.assign(acc, c.accumulate ? b.cast(b.load(c.c, co), accT) : b.f(0, accT));
+    b.loops({c.k}, [&](loops::Index k) {
+      const Expr *av = at(c.a, c.offA, c.transA, c.lda, mn[0], k[0]);
+      const Expr *bv = at(c.b, c.offB, c.transB, c.ldb, k[0], mn[1]);
+      b.assign(acc, b.apply(OpKind::Add,
+                            {b.read(acc),
+                             b.apply(OpKind::Mul,
+                                     {b.cast(av, accT), b.cast(bv, accT)})}));
+    });
+    b.storeAt(c.c, co, b.cast(b.read(acc), et));
+  });
+}
+
+struct Im2Col {
+  Window w;
+  int64_t C, H, W, KH, KW, OH, OW;
+  int64_t rows() const { return C * KH * KW; }
+  int64_t cols() const { return OH * OW; }
+};
+
+/// The im2col geometry of a conv-family op (x: [N,C,H,W], w: [O,C,KH,KW],
+/// y: [N,O,OH,OW]), or nothing when it does not take this path.
+std::optional<Im2Col> im2colOf(LoopBuilder &b, const Op &op, const Type &x,
+                               const Type &w, const Type &y) {
+  Window win = windowOrDie(op);
+  if (!b.blas() || win.groups != 1)
+    return std::nullopt;
+  for (const Type *t : {&x, &w, &y})
+    for (size_t i = 1; i < 4; ++i)
+      if (t->dims[i].isSym())
+        return std::nullopt;
+  if (y.dtype != DType::F32 && y.dtype != DType::F64)
+    return std::nullopt;
+  return Im2Col{win,
+                x.dims[1].size,
+                x.dims[2].size,
+                x.dims[3].size,
+                w.dims[2].size,
+                w.dims[3].size,
+                y.dims[2].size,
+                y.dims[3].size};
+}
+
+/// col[(c,p,q), (i,j)] = x[n, c, tap] of image n (0 in the padding).
+void fillColumns(LoopBuilder &b, const Im2Col &g, const Value *x, const Expr *n,
+                 const loops::Buffer *col, Scalar et) {
+  b.loops({b.i(g.C), b.i(g.KH), b.i(g.KW)}, [&](loops::Index t) {
+    const Expr *row =
+        b.let("col.row", b.mul(b.linear(t, {b.i(g.C), b.i(g.KH), b.i(g.KW)}),
+                               b.i(g.cols())));
+    b.loops({b.i(g.OH), b.i(g.OW)}, [&](loops::Index ij) {
+      Tap tp = tapAt(b, g.w, g.H, g.W, ij[0], ij[1], t[1], t[2]);
+      const Expr *xv = b.element(x, {n, t[0], tp.ih, tp.iw});
+      b.storeAt(col, b.add(row, b.linear(ij, {b.i(g.OH), b.i(g.OW)})),
+                b.select(tp.valid, xv, b.f(0, et)));
+    });
+  });
+}
+
+loops::KernelCall gemmCall(DType dt) {
+  loops::KernelCall c;
+  c.kind = loops::KernelCall::Gemm;
+  c.dtype = dt;
+  return c;
+}
+
+bool convIm2Col(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *wv = op.operands[1], *y = op.result;
+  auto g = im2colOf(b, op, x->type, wv->type, y->type);
+  const loops::Buffer *wb = b.bufferOf(wv), *out = b.bufferOf(y);
+  if (!g || !wb || !out)
+    return false;
+  Scalar et = loops::scalarOf(y->type.dtype);
+  int64_t O = wv->type.dims[0].size;
+  const loops::Buffer *col =
+      b.scratch("col." + y->name, y->type.dtype,
+                {Dim::fixed(g->rows()), Dim::fixed(g->cols())});
+  b.loops({b.dim(x->type.dims[0])}, [&](loops::Index n) {
+    fillColumns(b, *g, x, n[0], col, et);
+    loops::KernelCall c = gemmCall(y->type.dtype);
+    c.a = wb, c.b = col, c.c = out;
+    c.m = b.i(O), c.n = b.i(g->cols()), c.k = b.i(g->rows());
+    c.lda = b.i(g->rows()), c.ldb = b.i(g->cols());
+    c.offC = b.mul(n[0], b.i(O * g->cols()));
+    b.call(c, [&] { gemmLoops(b, c); });
+    if (op.operands.size() == 3)
+      b.loops({b.i(O), b.i(g->cols())}, [&](loops::Index oj) {
+        const Expr *off = b.add(c.offC, b.linear(oj, {b.i(O), b.i(g->cols())}));
+        b.storeAt(out, off,
+                  b.apply(OpKind::Add, {b.load(out, off),
+                                        b.element(op.operands[2], {oj[0]})}));
+      });
+  });
+  return true;
+}
+
+bool gradFilterIm2Col(LoopBuilder &b, const Op &op) {
+  const Value *x = op.operands[0], *dy = op.operands[1], *dw = op.result;
+  auto g = im2colOf(b, op, x->type, dw->type, dy->type);
+  const loops::Buffer *dyb = b.bufferOf(dy), *out = b.bufferOf(dw);
+  if (!g || !dyb || !out)
+    return false;
+  Scalar et = loops::scalarOf(dw->type.dtype);
+  int64_t O = dw->type.dims[0].size;
+  const loops::Buffer *col =
+      b.scratch("col." + dw->name, dw->type.dtype,
+                {Dim::fixed(g->rows()), Dim::fixed(g->cols())});
+  b.loops({b.i(O), b.i(g->rows())}, [&](loops::Index k) {
+    b.storeAt(out, b.linear(k, {b.i(O), b.i(g->rows())}), b.f(0, et));
+  });
+  b.loops({b.dim(x->type.dims[0])}, [&](loops::Index n) {
+    fillColumns(b, *g, x, n[0], col, et);
+    loops::KernelCall c = gemmCall(dw->type.dtype);
+    c.a = dyb, c.b = col, c.c = out;
+    c.transB = true;
+    c.accumulate = true;
+    c.m = b.i(O), c.n = b.i(g->rows()), c.k = b.i(g->cols());
+    c.lda = b.i(g->cols()), c.ldb = b.i(g->cols());
+    c.offA = b.mul(n[0], b.i(O * g->cols()));
+    b.call(c, [&] { gemmLoops(b, c); });
+  });
+  return true;
+}
+
+bool gradInputIm2Col(LoopBuilder &b, const Op &op) {
+  const Value *dy = op.operands[0], *wv = op.operands[1], *dx = op.result;
+  auto g = im2colOf(b, op, dx->type, wv->type, dy->type);
+  const loops::Buffer *dyb = b.bufferOf(dy), *wb = b.bufferOf(wv),
+                      *out = b.bufferOf(dx);
+  if (!g || !dyb || !wb || !out)
+    return false;
+  Scalar et = loops::scalarOf(dx->type.dtype);
+  int64_t O = wv->type.dims[0].size;
+  const loops::Buffer *col =
+      b.scratch("col." + dx->name, dx->type.dtype,
+                {Dim::fixed(g->rows()), Dim::fixed(g->cols())});
+  std::vector<const Expr *> xs = b.shape(dx->type.dims);
+  b.loops(xs, [&](loops::Index i) { b.store(dx, i, b.f(0, et)); });
+  b.loops({xs[0]}, [&](loops::Index n) {
+    loops::KernelCall c = gemmCall(dx->type.dtype);
+    c.a = wb, c.b = dyb, c.c = col;
+    c.transA = true;
+    c.m = b.i(g->rows()), c.n = b.i(g->cols()), c.k = b.i(O);
+    c.lda = b.i(g->rows()), c.ldb = b.i(g->cols());
+    c.offB = b.mul(n[0], b.i(O * g->cols()));
+    b.call(c, [&] { gemmLoops(b, c); });
+    // col2im: every column back to its tap (the padding's are dropped).
+    b.loops({b.i(g->C), b.i(g->KH), b.i(g->KW)}, [&](loops::Index t) {
+      const Expr *row = b.let(
+          "col.row", b.mul(b.linear(t, {b.i(g->C), b.i(g->KH), b.i(g->KW)}),
+                           b.i(g->cols())));
+      b.loops({b.i(g->OH), b.i(g->OW)}, [&](loops::Index ij) {
+        Tap tp = tapAt(b, g->w, g->H, g->W, ij[0], ij[1], t[1], t[2]);
+        const Expr *off =
+            b.let("off", b.linear({n[0], t[0], tp.ih, tp.iw}, xs));
+        const Expr *v =
+            b.load(col, b.add(row, b.linear(ij, {b.i(g->OH), b.i(g->OW)})));
+        b.storeAt(out, off,
+                  b.apply(OpKind::Add, {b.load(out, off),
+                                        b.select(tp.valid, v, b.f(0, et))}));
+      });
+    });
+  });
+  return true;
+}
+
 void loopsConv(LoopBuilder &b, const Op &op) {
+  if (convIm2Col(b, op))
+    return;
   const Value *x = op.operands[0], *wv = op.operands[1], *y = op.result;
   Window w = windowOrDie(op);
   Scalar et = loops::scalarOf(y->type.dtype);
@@ -551,6 +746,55 @@ void loopsConv(LoopBuilder &b, const Op &op) {
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
   int64_t og = w.groups > 1 ? wv->type.dims[0].size / w.groups : 0;
   const Expr *cg = b.dim(wv->type.dims[1]);
+  if (w.dh == 1 && w.dw == 1 && w.sw == 1 && w.groups == 1 &&
+      !b.options().wideAccumulators) {
+    // Rows of the output: y[n,o,i,:] = b[o], then for each input channel
+    // and kernel tap (p, q), y[n,o,i,j] += w[o,c,p,q] x[n,c,i sh+p-pt,
+    // j+q-pl] over the j where the tap is inside the input. The innermost
+    // loop runs along a row of x and of y (unit stride: it vectorizes),
+    // accumulating in the element type, like the matmul loops.
+    std::vector<const Expr *> ys = b.shape(y->type.dims);
+    const loops::Buffer *out = b.bufferOf(y);
+    int64_t kh = wv->type.dims[2].size, kw = wv->type.dims[3].size;
+    const Expr *ow = ys[3];
+    auto clampLo = [&](const Expr *v) {
+      return b.select(b.ilt(v, b.i(0)), b.i(0), v);
+    };
+    b.loops({ys[0], ys[1], ys[2]}, [&](loops::Index r) {
+      const Expr *row = b.let("row", b.linear({r[0], r[1], r[2], b.i(0)}, ys));
+      const Expr *init = op.operands.size() == 3
+                             ? b.let("bias", b.element(op.operands[2], {r[1]}))
+                             : b.f(0, et);
+      b.loops({ow},
+              [&](loops::Index j) { b.storeAt(out, b.add(row, j[0]), init); });
+      const Expr *h0 = b.let("h0", b.mul(r[2], b.i(w.sh)));
+      const Expr *pLo =
+          b.let("p.lo", clampLo(b.sadd(b.i(w.pt), b.mul(h0, b.i(-1)))));
+      const Expr *pHi = b.let(
+          "p.hi", b.min(b.i(kh), b.sadd(b.i(h + w.pt), b.mul(h0, b.i(-1)))));
+      b.loops({cg}, [&](loops::Index ci) {
+        b.forLoop(pLo, pHi, 1, [&](const Expr *p) {
+          const Expr *ih = b.let("ih", b.sadd(b.add(h0, p), b.i(-w.pt)));
+          for (int64_t q = 0; q < kw; ++q) {
+            // taps inside: 0 <= j + q - pl < W
+            const Expr *wq =
+                b.let("wq", b.element(wv, {r[1], ci[0], p, b.i(q)}));
+            int64_t lo = std::max<int64_t>(0, w.pl - q);
+            const Expr *hi = b.min(ow, b.i(wi + w.pl - q));
+            b.forLoop(b.i(lo), hi, 1, [&](const Expr *j) {
+              const Expr *xv =
+                  b.element(x, {r[0], ci[0], ih, b.sadd(j, b.i(q - w.pl))});
+              const Expr *off = b.add(row, j);
+              b.storeAt(out, off,
+                        b.apply(OpKind::Add, {b.load(out, off),
+                                              b.apply(OpKind::Mul, {wq, xv})}));
+            });
+          }
+        });
+      });
+    });
+    return;
+  }
   if (w.dh == 1 && w.dw == 1) {
     // Undilated: each output's taps inside the input form a rectangle of
     // the kernel, so the loops run over it alone (no masking).
@@ -619,6 +863,8 @@ void loopsConv(LoopBuilder &b, const Op &op) {
 
 // dw[o,c,p,q] = sum over n, i, j of dy[n,o,i,j] x[n, g*C/g + c, tap].
 void loopsGradFilter(LoopBuilder &b, const Op &op) {
+  if (gradFilterIm2Col(b, op))
+    return;
   const Value *x = op.operands[0], *dy = op.operands[1], *dw = op.result;
   Window w = windowOrDie(op);
   Scalar et = loops::scalarOf(dw->type.dtype);
@@ -626,6 +872,45 @@ void loopsGradFilter(LoopBuilder &b, const Op &op) {
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
   int64_t cgs = dw->type.dims[1].size,
           og = w.groups > 1 ? dw->type.dims[0].size / w.groups : 0;
+  auto clampLo = [&](const Expr *v) {
+    return b.select(b.ilt(v, b.i(0)), b.i(0), v);
+  };
+  if (w.dh == 1 && w.dw == 1 && w.sh == 1 && w.sw == 1 && w.groups == 1 &&
+      !b.options().wideAccumulators) {
+    // Unit strides: for each filter tap, the outputs whose tap (p, q) is
+    // inside the input form a rectangle; sum over it with the innermost
+    // loop along rows of dy and x (it vectorizes), in the element type
+    // per image and in double across images.
+    unsigned accF = b.local("acc.row", et);
+    const Expr *oh = b.dim(dy->type.dims[2]), *ow = b.dim(dy->type.dims[3]);
+    b.loops(b.shape(dw->type.dims), [&](loops::Index k) {
+      const Expr *p = k[2], *q = k[3];
+      const Expr *iLo =
+          b.let("i.lo", clampLo(b.sadd(b.i(w.pt), b.mul(p, b.i(-1)))));
+      const Expr *iHi =
+          b.let("i.hi", b.min(oh, b.sadd(b.i(h + w.pt), b.mul(p, b.i(-1)))));
+      const Expr *jLo =
+          b.let("j.lo", clampLo(b.sadd(b.i(w.pl), b.mul(q, b.i(-1)))));
+      const Expr *jHi =
+          b.let("j.hi", b.min(ow, b.sadd(b.i(wi + w.pl), b.mul(q, b.i(-1)))));
+      b.assign(acc, b.f(0, Scalar::F64));
+      b.loops({b.dim(dy->type.dims[0])}, [&](loops::Index n) {
+        b.assign(accF, b.f(0, et));
+        b.forLoop(iLo, iHi, 1, [&](const Expr *i) {
+          const Expr *ih = b.let("ih", b.sadd(b.add(i, p), b.i(-w.pt)));
+          b.forLoop(jLo, jHi, 1, [&](const Expr *j) {
+            const Expr *xv =
+                b.element(x, {n[0], k[1], ih, b.sadd(b.add(j, q), b.i(-w.pl))});
+            const Expr *g = b.element(dy, {n[0], k[0], i, j});
+            b.accumulate(accF, b.apply(OpKind::Mul, {g, xv}));
+          });
+        });
+        b.accumulate(acc, b.cast(b.read(accF), Scalar::F64));
+      });
+      b.store(dw, k, b.cast(b.read(acc), et));
+    });
+    return;
+  }
   b.loops(b.shape(dw->type.dims), [&](loops::Index k) {
     b.assign(acc, b.f(0, Scalar::F64));
     const Expr *c = k[1];
@@ -648,6 +933,8 @@ void loopsGradFilter(LoopBuilder &b, const Op &op) {
 // dx = 0, then every tap adds dy * w at its (clamped) input position; a tap
 // in the padding adds 0.
 void loopsGradInput(LoopBuilder &b, const Op &op) {
+  if (gradInputIm2Col(b, op))
+    return;
   const Value *dy = op.operands[0], *wv = op.operands[1], *dx = op.result;
   Window w = windowOrDie(op);
   Scalar et = loops::scalarOf(dx->type.dtype);

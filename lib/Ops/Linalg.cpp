@@ -3,6 +3,8 @@
 
 #include "gradc/Loops/LoopBuilder.h"
 
+#include <optional>
+
 namespace gradc::ops {
 namespace {
 
@@ -143,6 +145,32 @@ Tensor evalMatMul(const Op &, llvm::ArrayRef<const Tensor *> in,
 // for y = x W, dx = W dy, dW = x dy^T.
 Grads vjpMatMul(Builder &b, const Op &op, Value *dy) {
   Value *a = op.operands[0], *w = op.operands[1];
+  if (a->type.rank() >= 3 && w->type.rank() == 2) {
+    // [..., M, K] x [K, N] (a linear layer on a batch of matrices): the
+    // leading dims are rows, so dW = A'^T dY' with A' = A as [P, K] and
+    // dY' = dY as [P, N]: one 2-D matmul (one GEMM), not a batch of
+    // products summed afterwards. P must be a single dim: the product of
+    // fixed ones, or one symbolic dim among ones.
+    std::optional<Dim> rows = Dim::fixed(1);
+    for (size_t i = 0; i + 1 < a->type.rank(); ++i) {
+      const Dim &d = a->type.dims[i];
+      if (d.isOne())
+        continue;
+      if (rows->isOne())
+        rows = d;
+      else if (!d.isSym() && !rows->isSym())
+        rows = Dim::fixed(rows->size * d.size);
+      else
+        rows.reset();
+      if (!rows)
+        break;
+    }
+    if (rows) {
+      Value *a2 = b.reshape(a, {*rows, a->type.dims.back()});
+      Value *dy2 = b.reshape(dy, {*rows, dy->type.dims.back()});
+      return {b.matmul(dy, b.transpose(w)), b.matmul(b.transpose(a2), dy2)};
+    }
+  }
   if (a->type.rank() >= 3 || w->type.rank() >= 3) {
     // Batched: vectors become [1,K] / [K,1] matrices; dA = dY B^T and
     // dB = A^T dY per batch, summed over the batch dims an operand was
@@ -344,6 +372,81 @@ void loopsBatchedMatMul(LoopBuilder &b, const Op &op) {
   });
 }
 
+/// Batched matmul of two matrices or batches of matrices (rank >= 2, one
+/// of them >= 3) with BLAS: loops over the result's batch dims around one
+/// GEMM per matrix, at offsets into the buffers (a broadcast batch dim
+/// stays at 0). A 2-D operand may be a folded transpose.
+void loopsGemmBatch(LoopBuilder &b, const Op &op) {
+  const Value *a = op.operands[0], *w = op.operands[1], *y = op.result;
+  unsigned ry = y->type.rank(), batch = ry - 2;
+  auto matrixOf = [&](const Value *v) {
+    return v->type.rank() == 2
+               ? b.matrix(v)
+               : LoopBuilder::Matrix{b.bufferOf(v), false, v->type.dims};
+  };
+  LoopBuilder::Matrix am = matrixOf(a), wm = matrixOf(w);
+  std::vector<const Expr *> as = b.shape(am.stored), ws = b.shape(wm.stored);
+  std::vector<const Expr *> ys = b.shape(y->type.dims);
+  const Expr *M = ys[ry - 2], *N = ys[ry - 1], *K = b.dim(a->type.dims.back());
+  // The offset of the matrix of `v` at the result's batch index `idx`.
+  auto offset = [&](const Value *v, Index idx) -> const Expr * {
+    unsigned rb = v->type.rank() - 2;
+    if (rb == 0)
+      return nullptr;
+    std::vector<const Expr *> bi, bs;
+    for (unsigned i = 0; i < rb; ++i) {
+      const Dim &d = v->type.dims[i];
+      bi.push_back(d.isOne() ? b.i(0) : idx[i + batch - rb]);
+      bs.push_back(b.dim(d));
+    }
+    const Expr *rows = b.dim(v->type.dims[rb]),
+               *cols = b.dim(v->type.dims[rb + 1]);
+    return b.mul(b.linear(bi, bs), b.mul(rows, cols));
+  };
+  DType dt = y->type.dtype;
+  const loops::Buffer *out = b.bufferOf(y);
+  b.loops(llvm::ArrayRef<const Expr *>(ys).take_front(batch), [&](Index idx) {
+    KernelCall c;
+    c.kind = KernelCall::Gemm;
+    c.dtype = dt;
+    c.a = am.buf, c.b = wm.buf, c.c = out;
+    c.transA = am.trans, c.transB = wm.trans;
+    c.m = M, c.n = N, c.k = K;
+    c.lda = as.back(), c.ldb = ws.back();
+    c.offA = offset(a, idx), c.offB = offset(w, idx);
+    c.offC =
+        b.mul(b.linear(idx, llvm::ArrayRef<const Expr *>(ys).take_front(batch)),
+              b.mul(M, N));
+    b.call(c, [&] {
+      // The same matrix in loops: C[m,n] = sum_k A[m,k] W[k,n].
+      auto at = [&](const LoopBuilder::Matrix &m,
+                    const std::vector<const Expr *> &s, const Expr *off,
+                    const Expr *r, const Expr *col) {
+        const Expr *ld = s.back();
+        const Expr *e =
+            m.trans ? b.add(b.mul(col, ld), r) : b.add(b.mul(r, ld), col);
+        return b.load(m.buf, off ? b.add(off, e) : e);
+      };
+      Scalar et = loops::scalarOf(dt);
+      Scalar accT = b.options().wideAccumulators ? Scalar::F64 : et;
+      unsigned acc = b.local("acc", accT);
+      b.loops({M, N}, [&](Index mn) {
+        b.assign(acc, b.f(0, accT));
+        b.loops({K}, [&](Index k) {
+          const Expr *av = at(am, as, c.offA, mn[0], k[0]);
+          const Expr *wv = at(wm, ws, c.offB, k[0], mn[1]);
+          b.assign(acc, b.apply(OpKind::Add,
+                                {b.read(acc),
+                                 b.apply(OpKind::Mul, {b.cast(av, accT),
+                                                       b.cast(wv, accT)})}));
+        });
+        b.storeAt(out, b.add(c.offC, b.linear(mn, {M, N})),
+                  b.cast(b.read(acc), et));
+      });
+    });
+  });
+}
+
 void loopsMatMul(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0], *y = op.operands[1];
   if (x->type.rank() > 2 && y->type.rank() == 2 && b.blas() && b.bufferOf(x)) {
@@ -364,8 +467,15 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
     b.call(c, [&] { loopsBatchedMatMul(b, op); });
     return;
   }
-  if (x->type.rank() > 2 || y->type.rank() > 2)
+  if (x->type.rank() > 2 || y->type.rank() > 2) {
+    auto stored = [&](const Value *v) {
+      return v->type.rank() == 2 ? b.matrix(v).buf : b.bufferOf(v);
+    };
+    if (x->type.rank() >= 2 && y->type.rank() >= 2 && b.blas() && stored(x) &&
+        stored(y))
+      return loopsGemmBatch(b, op);
     return loopsBatchedMatMul(b, op);
+  }
   LoopBuilder::Matrix a = b.matrix(op.operands[0]),
                       w = b.matrix(op.operands[1]);
   DType dt = op.result->type.dtype;

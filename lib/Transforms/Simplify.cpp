@@ -10,6 +10,7 @@
 #include "gradc/Transforms/Passes.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
@@ -19,6 +20,9 @@ namespace {
 
 /// Results up to this many elements are folded into constants.
 constexpr int64_t kMaxFoldElements = 64;
+/// pad(a) + pad(b) -> pad(concat(a, b)) splices a concat's operands into
+/// the new concat while it has fewer than this many.
+constexpr size_t kMaxConcatFlatten = 256;
 
 class Simplifier {
 public:
@@ -105,6 +109,16 @@ private:
         return ifSameType(op, x0);
       if (isSplat(x0, 0))
         return ifSameType(op, x1);
+      if (Value *c = padsToConcat(op, x0, x1))
+        return c;
+      return stackedProducts(op, x0, x1);
+    case OpKind::Pad:
+      // Nothing padded: the operand itself.
+      if (const Attr *pads = op.attr("pads");
+          pads && llvm::all_of(pads->list, [](const Dim &d) {
+            return !d.isSym() && d.size == 0;
+          }))
+        return ifSameType(op, x0);
       return nullptr;
     case OpKind::Sub:
       if (isSplat(x1, 0))
@@ -156,6 +170,132 @@ private:
     default:
       return nullptr;
     }
+  }
+
+  /// pad(a) + pad(b), each padded with zeros along one and the same axis
+  /// only, a's slab just before b's: pad(concat(a, b)) (nested concats
+  /// flattened). The adjoint of a value's slices (an LSTM's gates, its time
+  /// steps) is such a sum: one copy per slab instead of a zero-filled
+  /// tensor per slice and a full-size add for each.
+  Value *padsToConcat(const Op &op, Value *x0, Value *x1) {
+    struct Slab {
+      Value *src;
+      unsigned axis;
+      int64_t begin, end, total;
+    };
+    auto slab = [&](Value *v) -> std::optional<Slab> {
+      const Op *p = v->def;
+      if (!p || p->kind != OpKind::Pad || !(v->type == op.result->type) ||
+          p->floatAttr("value", 0.0) != 0.0)
+        return std::nullopt;
+      const Attr *pads = p->attr("pads");
+      unsigned r = v->type.rank();
+      if (!pads || pads->list.size() != 2 * r)
+        return std::nullopt;
+      std::optional<unsigned> axis;
+      for (unsigned i = 0; i < r; ++i) {
+        const Dim &b = pads->list[i], &e = pads->list[i + r];
+        if (b.isSym() || e.isSym())
+          return std::nullopt;
+        if (b.size == 0 && e.size == 0)
+          continue;
+        if (axis)
+          return std::nullopt;
+        axis = i;
+      }
+      if (!axis || v->type.dims[*axis].isSym())
+        return std::nullopt;
+      int64_t total = v->type.dims[*axis].size;
+      return Slab{p->operands[0], *axis, pads->list[*axis].size,
+                  total - pads->list[*axis + r].size, total};
+    };
+    auto a = slab(x0), b = slab(x1);
+    if (!a || !b || a->axis != b->axis)
+      return nullptr;
+    if (b->end == a->begin)
+      std::swap(a, b);
+    if (a->end != b->begin)
+      return nullptr;
+    std::vector<Value *> parts;
+    for (Value *v : {a->src, b->src}) {
+      const Op *d = v->def;
+      // Flattened up to kMaxConcatFlatten operands, so that a chain of n
+      // slabs costs O(n) and not O(n^2) operand copies.
+      if (d && d->kind == OpKind::Concat && d->attr("axis") &&
+          d->attr("axis")->i == int64_t(a->axis) &&
+          d->operands.size() < kMaxConcatFlatten)
+        parts.insert(parts.end(), d->operands.begin(), d->operands.end());
+      else
+        parts.push_back(v);
+    }
+    Value *c = b_.create(OpKind::Concat, parts,
+                         {{"axis", Attr::integer(a->axis), {}}});
+    if (a->begin == 0 && b->end == a->total)
+      return ifSameType(op, c);
+    std::vector<int64_t> pads(2 * op.result->type.rank(), 0);
+    pads[a->axis] = a->begin;
+    pads[a->axis + op.result->type.rank()] = a->total - b->end;
+    return ifSameType(op, b_.pad(c, pads));
+  }
+
+  /// A^T B + C^T D (2-D, static) -> concat(A, C)^T concat(B, D) along the
+  /// rows: one GEMM instead of two and a full-size add, when copying C and
+  /// D costs less than that add (few rows, a large product: the weight
+  /// gradient of a recurrent layer, a sum over its time steps). The concats
+  /// are extended along a chain, up to kMaxConcatFlatten operands.
+  Value *stackedProducts(const Op &op, Value *x0, Value *x1) {
+    struct Product {
+      Value *a, *b; // a^T b
+    };
+    auto product = [&](Value *v) -> std::optional<Product> {
+      const Op *m = v->def;
+      if (!m || m->kind != OpKind::MatMul || v->type.rank() != 2 ||
+          !v->type.isStatic())
+        return std::nullopt;
+      const Op *t = m->operands[0]->def;
+      if (!t || t->kind != OpKind::Transpose || t->attr("perm") ||
+          t->operands[0]->type.rank() != 2 || m->operands[1]->type.rank() != 2)
+        return std::nullopt;
+      return Product{t->operands[0], m->operands[1]};
+    };
+    auto p = product(x0), q = product(x1);
+    if (!p || !q || !(x0->type == op.result->type) ||
+        !(x1->type == op.result->type) || p->a->type.dtype != q->a->type.dtype)
+      return nullptr;
+    // Put the one that is already a stack (if any) first.
+    auto stacked = [](const Product &r) {
+      return r.a->def && r.a->def->kind == OpKind::Concat && r.b->def &&
+             r.b->def->kind == OpKind::Concat;
+    };
+    if (stacked(*q) && !stacked(*p))
+      std::swap(p, q);
+    int64_t K = op.result->type.dims[0].size, N = op.result->type.dims[1].size;
+    int64_t rows = q->a->type.dims[0].size;
+    if (q->a->type.dims[0].isSym() || rows * (K + N) >= K * N)
+      return nullptr;
+    auto parts = [&](Value *v, Value *w, size_t limit) {
+      std::vector<Value *> r;
+      const Op *d = v->def;
+      if (d && d->kind == OpKind::Concat && d->attr("axis") &&
+          d->attr("axis")->i == 0 && d->operands.size() < limit)
+        r.assign(d->operands.begin(), d->operands.end());
+      else
+        r.push_back(v);
+      r.push_back(w);
+      return r;
+    };
+    // Splice only when both sides are stacks of the same length.
+    size_t limit = kMaxConcatFlatten;
+    if (!stacked(*p) ||
+        p->a->def->operands.size() != p->b->def->operands.size())
+      limit = 0;
+    std::vector<Value *> as = parts(p->a, q->a, limit),
+                         bs = parts(p->b, q->b, limit);
+    if (as.size() != bs.size())
+      return nullptr;
+    Value *a = b_.create(OpKind::Concat, as, {{"axis", Attr::integer(0), {}}});
+    Value *b = b_.create(OpKind::Concat, bs, {{"axis", Attr::integer(0), {}}});
+    return ifSameType(op, b_.matmul(b_.transpose(a), b));
   }
 
   /// Evaluates an op whose operands are all small constants.

@@ -42,6 +42,10 @@ public:
     std::vector<Dim> stored;
   };
   virtual Matrix matrix(const Value *v) = 0;
+  /// A buffer of its own in the arena for an op's intermediate (e.g. the
+  /// columns of im2col), live for the whole function.
+  virtual const Buffer *scratch(llvm::StringRef name, DType dtype,
+                                std::vector<Dim> dims) = 0;
   /// What the backend asked for.
   virtual const LoopOptions &options() const = 0;
   /// Whether matmul/dot call BLAS kernels.

@@ -108,6 +108,11 @@ struct KernelCall {
   const Expr *m = nullptr, *n = nullptr, *k = nullptr, *lda = nullptr,
              *ldb = nullptr;
   const Buffer *a = nullptr, *b = nullptr, *c = nullptr;
+  /// Gemm: element offsets into a, b and c (null: 0), for one matrix of a
+  /// batch (a call inside loops over the batch dims).
+  const Expr *offA = nullptr, *offB = nullptr, *offC = nullptr;
+  /// Gemm: C += op(A) op(B) (beta 1) instead of C = op(A) op(B).
+  bool accumulate = false;
 };
 
 /// What a backend wants from the lowering.
