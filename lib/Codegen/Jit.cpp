@@ -22,6 +22,18 @@
 #include <cblas.h>
 #endif
 
+// libgomp, which runs the parallel loops (GOMP_parallel).
+extern "C" {
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned threads,
+                   unsigned flags);
+int omp_get_thread_num();
+int omp_get_num_threads();
+int omp_get_max_threads();
+#ifdef GRADC_HAVE_CBLAS
+void openblas_set_num_threads(int n);
+#endif
+}
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -182,6 +194,18 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
   j->jit_ = std::move(*lljit);
   j->releaseSymbol_ = releaseSymbolName(m, opts);
   auto &lib = j->jit_->getMainJITDylib();
+  llvm::orc::MangleAndInterner mangle(j->jit_->getExecutionSession(),
+                                      j->jit_->getDataLayout());
+  llvm::orc::SymbolMap runtime;
+  auto add = [&](const char *name, auto *fn) {
+    runtime[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                             llvm::JITSymbolFlags::Exported};
+  };
+  // The OpenMP runtime, named explicitly so that the linker keeps it.
+  add("GOMP_parallel", &GOMP_parallel);
+  add("omp_get_thread_num", &omp_get_thread_num);
+  add("omp_get_num_threads", &omp_get_num_threads);
+  add("omp_get_max_threads", &omp_get_max_threads);
   // libc and libm (malloc, free, tanh, ...) come from this process.
   auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
       j->jit_->getDataLayout().getGlobalPrefix());
@@ -190,26 +214,20 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
   lib.addGenerator(std::move(*gen));
 #ifdef GRADC_HAVE_CBLAS
   // The BLAS entry points, named explicitly so that the linker keeps them.
-  llvm::orc::MangleAndInterner mangle(j->jit_->getExecutionSession(),
-                                      j->jit_->getDataLayout());
-  llvm::orc::SymbolMap blas;
-  auto add = [&](const char *name, auto *fn) {
-    blas[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
-                          llvm::JITSymbolFlags::Exported};
-  };
+  add("openblas_set_num_threads", &openblas_set_num_threads);
   add("cblas_sgemm", &cblas_sgemm);
   add("cblas_dgemm", &cblas_dgemm);
   add("cblas_sgemv", &cblas_sgemv);
   add("cblas_dgemv", &cblas_dgemv);
   add("cblas_sdot", &cblas_sdot);
   add("cblas_ddot", &cblas_ddot);
-  if (auto e = lib.define(llvm::orc::absoluteSymbols(std::move(blas))))
-    return e;
 #else
   if (opts.blas)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "gradc was built without a BLAS");
 #endif
+  if (auto e = lib.define(llvm::orc::absoluteSymbols(std::move(runtime))))
+    return e;
   // The object code: from the persistent cache, or lowered, optimized and
   // compiled here (and then stored in the cache).
   CompileCache cache = opts.cache ? CompileCache::open() : CompileCache("");
@@ -259,6 +277,14 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
                       std::chrono::steady_clock::now() - start)
                       .count();
   return j;
+}
+
+llvm::Error Jit::setThreads(int n) {
+  auto sym = jit_->lookup("gradc_set_num_threads");
+  if (!sym)
+    return sym.takeError();
+  sym->toPtr<void (*)(int)>()(n);
+  return llvm::Error::success();
 }
 
 llvm::Expected<Jit::PackedFn> Jit::lookup(const Function &f) {

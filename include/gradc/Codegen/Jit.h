@@ -50,6 +50,10 @@ public:
   /// the same arguments, names the op and the index.
   llvm::Expected<std::vector<Tensor>> call(const Function &f,
                                            std::vector<Tensor> args);
+  /// Runs parallel loops and BLAS calls on `n` threads (0: OpenMP's default,
+  /// OMP_NUM_THREADS or every core) through the module's
+  /// gradc_set_num_threads.
+  llvm::Error setThreads(int n);
   /// Milliseconds spent lowering, optimizing and compiling.
   double compileMillis() const { return compileMs_; }
   /// True if the object code came from the persistent compile cache.
