@@ -420,6 +420,18 @@ int runRun() {
       backend = Backend::Interp;
     }
   }
+  // The thread count: --threads, else $GRADC_NUM_THREADS, else 0
+  // (OpenMP's default).
+  int threads = Threads;
+  if (Threads.getNumOccurrences() && threads < 1)
+    return fail("--threads must be at least 1, not " + std::to_string(threads));
+  if (!Threads.getNumOccurrences())
+    if (const char *env = std::getenv("GRADC_NUM_THREADS"); env && *env) {
+      if (llvm::StringRef(env).getAsInteger(10, threads) || threads < 1)
+        return fail(std::string("GRADC_NUM_THREADS must be a positive "
+                                "integer, not '") +
+                    env + "'");
+    }
   if (backend == Backend::Interp) {
     outs = evaluate(*target, std::move(args));
   } else {
@@ -427,19 +439,6 @@ int runRun() {
     lo.blas = kHaveBlas && !NoBlas;
     lo.only = target; // compile only the function that runs
     lo.cache = !NoCache;
-    // The thread count: --threads, else $GRADC_NUM_THREADS, else 0
-    // (OpenMP's default).
-    int threads = Threads;
-    if (Threads.getNumOccurrences() && threads < 1)
-      return fail("--threads must be at least 1, not " +
-                  std::to_string(threads));
-    if (!Threads.getNumOccurrences())
-      if (const char *env = std::getenv("GRADC_NUM_THREADS"); env && *env) {
-        if (llvm::StringRef(env).getAsInteger(10, threads) || threads < 1)
-          return fail(std::string("GRADC_NUM_THREADS must be a positive "
-                                  "integer, not '") +
-                      env + "'");
-      }
     auto jit = Jit::create(*m, lo);
     if (!jit)
       return fail(llvm::toString(jit.takeError()));
