@@ -6,7 +6,9 @@
 // baselines/ on the same inputs (the peers' splitmix64 stream). Prints
 // RESULT|CHECK|INFO lines and a table.
 //
-//   gradc-bench [--workloads DIR] [--reps N] [w1 w2 ...]
+//   gradc-bench [--workloads DIR] [--reps N] [--threads N] [w1 w2 ...]
+// gradc's parallel loops and OpenBLAS run on --threads threads (default 1);
+// the hand-written C++ is single-threaded.
 //   gradc-bench --blas-core      (the kernel set OpenBLAS chose)
 //
 //===----------------------------------------------------------------------===//
@@ -175,6 +177,8 @@ public:
     if (!jit)
       return report(jit.takeError());
     jit_ = std::move(*jit);
+    if (auto e = jit_->setThreads(threads_))
+      return report(std::move(e));
     compileMs = jit_->compileMillis();
     // Also each function alone (what `gradc run [--grad]` compiles).
     for (auto [fn, ms] :
@@ -294,12 +298,14 @@ private:
   float one_ = 1.f;
   const int64_t dims_[1] = {0}; // the workloads have no symbolic dims
   int failed_ = 0;
+
+public:
+  static inline int threads_ = 1;
 };
 
 } // namespace
 
 int main(int argc, char **argv) {
-  openblas_set_num_threads(1);
   std::string dir = GRADC_BENCH_WORKLOADS;
   int reps = 9;
   std::vector<std::string> only;
@@ -308,19 +314,24 @@ int main(int argc, char **argv) {
       dir = argv[++i];
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = std::max(7, atoi(argv[++i]));
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+      Compiled::threads_ = std::max(1, atoi(argv[++i]));
     else if (!strcmp(argv[i], "--blas-core"))
       return printf("%s\n", openblas_get_corename()), 0;
     else if (argv[i][0] == '-')
       return fprintf(stderr,
-                     "usage: %s [--workloads DIR] [--reps N>=7] "
+                     "usage: %s [--workloads DIR] [--reps N>=7] [--threads N] "
                      "[--blas-core] [w1 w2 w3 w4 w5]\n",
                      argv[0]),
              2;
     else
       only.push_back(argv[i]);
   }
-  printf("INFO|OpenBLAS core %s, 1 thread; gradc matmul through %s\n",
-         openblas_get_corename(), lowerOptions().blas ? "CBLAS" : "loops");
+  openblas_set_num_threads(Compiled::threads_);
+  printf("INFO|OpenBLAS core %s, %d thread(s) for gradc (parallel loops and "
+         "BLAS); gradc matmul through %s\n",
+         openblas_get_corename(), Compiled::threads_,
+         lowerOptions().blas ? "CBLAS" : "loops");
   printf("INFO|load average at start: %s\n", loadAverage().c_str());
   std::vector<Row> rows;
   bool allPass = true;

@@ -1,6 +1,7 @@
 """Shared helpers of the PyTorch workloads: the splitmix64 inputs of
 bench/BenchUtil.h (bit-identical float32), timing like gradc-bench, and
-RESULT/CHECK lines. Single-threaded."""
+RESULT/CHECK lines. Single-threaded unless BENCH_THREADS says otherwise
+(bench/run.sh --threads N)."""
 import os
 import statistics
 import time
@@ -10,7 +11,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
 
 
 def _bits24(seed, n):

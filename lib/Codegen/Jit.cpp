@@ -22,26 +22,70 @@
 #include <cblas.h>
 #endif
 
-// libgomp, which runs the parallel loops (GOMP_parallel).
-extern "C" {
-void GOMP_parallel(void (*fn)(void *), void *data, unsigned threads,
-                   unsigned flags);
-int omp_get_thread_num();
-int omp_get_num_threads();
-int omp_get_max_threads();
 #ifdef GRADC_HAVE_CBLAS
-void openblas_set_num_threads(int n);
+extern "C" void openblas_set_num_threads(int n);
 #endif
-}
 
+#include <dlfcn.h>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 namespace gradc {
 
 /// Most bytes of outputs and intermediates `Jit::call` lets one call use.
 constexpr int64_t kMaxJitBytes = int64_t(16) << 30;
+
+namespace {
+
+/// libgomp's entry points that parallel loops call, from libgomp.so.1
+/// loaded on first use, or one-thread stand-ins without it.
+struct OpenMP {
+  void (*parallel)(void (*)(void *), void *, unsigned, unsigned);
+  int (*threadNum)();
+  int (*numThreads)();
+  int (*maxThreads)();
+};
+
+void serialParallel(void (*fn)(void *), void *data, unsigned, unsigned) {
+  fn(data);
+}
+int zero() { return 0; }
+int one() { return 1; }
+
+const OpenMP &openMP() {
+  static const OpenMP omp = [] {
+    OpenMP o{serialParallel, zero, one, one};
+    // Idle OpenMP threads sleep at once instead of spinning, unless the
+    // user says otherwise: spinning threads take the cores from OpenBLAS's
+    // own threads in the BLAS calls that follow a parallel loop (W3 on 2
+    // cores: 1.4 ms spinning, 0.9 ms passive; docs/performance.md). libgomp
+    // reads this when it is loaded, hence dlopen here.
+    if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT"))
+      setenv("OMP_WAIT_POLICY", "passive", 0);
+    void *h = dlopen("libgomp.so.1", RTLD_NOW | RTLD_GLOBAL);
+    if (!h)
+      return o;
+    auto get = [&](auto &fn, const char *name) {
+      if (void *p = dlsym(h, name))
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
+    };
+    OpenMP all = o;
+    get(all.parallel, "GOMP_parallel");
+    get(all.threadNum, "omp_get_thread_num");
+    get(all.numThreads, "omp_get_num_threads");
+    get(all.maxThreads, "omp_get_max_threads");
+    // All or nothing.
+    if (all.parallel != o.parallel && all.threadNum != o.threadNum &&
+        all.numThreads != o.numThreads && all.maxThreads != o.maxThreads)
+      return all;
+    return o;
+  }();
+  return omp;
+}
+
+} // namespace
 
 static void initTargets() {
   static bool done = [] {
@@ -201,11 +245,12 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
     runtime[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
                              llvm::JITSymbolFlags::Exported};
   };
-  // The OpenMP runtime, named explicitly so that the linker keeps it.
-  add("GOMP_parallel", &GOMP_parallel);
-  add("omp_get_thread_num", &omp_get_thread_num);
-  add("omp_get_num_threads", &omp_get_num_threads);
-  add("omp_get_max_threads", &omp_get_max_threads);
+  // The OpenMP runtime (libgomp), or one thread without it.
+  const OpenMP &omp = openMP();
+  add("GOMP_parallel", omp.parallel);
+  add("omp_get_thread_num", omp.threadNum);
+  add("omp_get_num_threads", omp.numThreads);
+  add("omp_get_max_threads", omp.maxThreads);
   // libc and libm (malloc, free, tanh, ...) come from this process.
   auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
       j->jit_->getDataLayout().getGlobalPrefix());
