@@ -196,6 +196,15 @@ public:
       return report(fwd ? grad.takeError() : fwd.takeError());
     fwd_ = *fwd;
     grad_ = *grad;
+    // W1's typed entry points: its scalars by value (Jit::lookupTyped).
+    if (w.id == std::string("w1")) {
+      auto tf = jit_->lookupTyped(*f_);
+      auto tg = jit_->lookupTyped(*g_);
+      if (!tf || !tg)
+        return report(tf ? tg.takeError() : tf.takeError());
+      typedFwd_ = reinterpret_cast<TypedFwd>(*tf);
+      typedGrad_ = reinterpret_cast<TypedGrad>(*tg);
+    }
     for (const Type &t : g_->resultTypes)
       out_.emplace_back(t.numElements());
     for (const auto &v : w.inputs)
@@ -215,6 +224,19 @@ public:
       return;
     }
     // W1: everything the loop touches is local, as in the C++ baseline.
+    if (!packed && typedFwd_) {
+      TypedFwd fn = typedFwd_;
+      const float *x = in_[0], *y = in_[1], *z = in_[2];
+      float f = 0, acc = 0;
+      int bad = 0;
+      for (size_t i = 0; i < calls; ++i) {
+        bad |= fn(x[i], y[i], z[i], &f);
+        acc += f;
+      }
+      failed_ |= bad;
+      sink(acc);
+      return;
+    }
     Jit::PackedFn fn = fwd_;
     float *x = in_[0], *y = in_[1], *z = in_[2], f = 0, acc = 0;
     void *in[3], *out[1] = {&f};
@@ -235,6 +257,19 @@ public:
     if (calls == 1) {
       failed_ |= grad_(inPtr_.data(), dims_, outPtr_.data());
       sink(out_[0][0]);
+      return;
+    }
+    if (!packed && typedGrad_) {
+      TypedGrad fn = typedGrad_;
+      const float *x = in_[0], *y = in_[1], *z = in_[2];
+      float o[4] = {}, acc = 0;
+      int bad = 0;
+      for (size_t i = 0; i < calls; ++i) {
+        bad |= fn(x[i], y[i], z[i], one_, &o[0], &o[1], &o[2], &o[3]);
+        acc += o[0] + o[1] + o[2] + o[3];
+      }
+      failed_ |= bad;
+      sink(acc);
       return;
     }
     Jit::PackedFn fn = grad_;
@@ -266,6 +301,14 @@ public:
       failed_ |= grad_(in, dims_, outPtr_.data());
       for (size_t k = 0; k < out_.size(); ++k)
         r[k][i] = out_[k][0];
+      // The typed entry point gives the same bits.
+      if (typedGrad_) {
+        float o[4];
+        failed_ |= typedGrad_(in_[0][i], in_[1][i], in_[2][i], one_, &o[0],
+                              &o[1], &o[2], &o[3]);
+        for (size_t k = 0; k < 4 && k < out_.size(); ++k)
+          failed_ |= std::memcmp(&o[k], &out_[k][0], 4) != 0;
+      }
     }
     return r;
   }
@@ -292,6 +335,11 @@ private:
   Function *f_ = nullptr, *g_ = nullptr;
   std::unique_ptr<Jit> jit_;
   Jit::PackedFn fwd_ = nullptr, grad_ = nullptr;
+  using TypedFwd = int (*)(float, float, float, float *);
+  using TypedGrad = int (*)(float, float, float, float, float *, float *,
+                            float *, float *);
+  TypedFwd typedFwd_ = nullptr;
+  TypedGrad typedGrad_ = nullptr;
   std::vector<float *> in_;
   std::vector<void *> inPtr_, outPtr_;
   Buffers out_;
@@ -301,6 +349,8 @@ private:
 
 public:
   static inline int threads_ = 1;
+  /// W1 through the packed entry points rather than the typed ones.
+  bool packed = false;
 };
 
 } // namespace
@@ -354,6 +404,13 @@ int main(int argc, char **argv) {
     r.grad = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
     printf("RESULT|%s|c++|%.6g|%.6g|%s\n", w.id, r.cppFwd, r.cppGrad, w.unit);
     printf("RESULT|%s|gradc|%.6g|%.6g|%s\n", w.id, r.fwd, r.grad, w.unit);
+    if (batch) { // W1 also through the packed entry points, for comparison
+      c.packed = true;
+      double f = benchMs([&] { c.forward(calls); }, reps) * scale;
+      double g = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
+      c.packed = false;
+      printf("RESULT|%s|gradc packed|%.6g|%.6g|%s\n", w.id, f, g, w.unit);
+    }
     printf("MEM|%s|gradc|%lld\n", w.id, (long long)c.peakBytes());
     printf("INFO|%s|parse+grad+simplify %.2f ms; JIT compile of @f and "
            "@f.grad together %.1f ms, @f alone %.1f ms, @f.grad alone %.1f "

@@ -290,4 +290,35 @@ TEST(Jit, ParallelLoopsAgreeAndAreDeterministic) {
   }
 }
 
+// The typed entry point passes scalar inputs by value (in registers) and
+// everything else as the C ABI function does; it gives the packed entry
+// point's bits.
+TEST(Jit, TypedEntryPassesScalarsByValue) {
+  auto m =
+      test::parse("func @f(%x: f32, %v: f64[N], %s: f64) -> (f32, f64[N]) {\n"
+                  "  %y = mul %x, %x\n  %b = broadcast_to %s {shape=[N]}\n"
+                  "  %w = mul %v, %b\n  return %y, %w\n}\n");
+  ASSERT_TRUE(m);
+  const Function &f = *m->functions[0];
+  auto jit = Jit::create(*m, LowerOptions());
+  ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
+  auto typed = (*jit)->lookupTyped(f);
+  ASSERT_TRUE(bool(typed)) << llvm::toString(typed.takeError());
+  using Fn = int (*)(float, const double *, double, int64_t, float *, double *);
+  auto fn = reinterpret_cast<Fn>(*typed);
+  double v[3] = {1.5, -2, 0.25}, w[3] = {};
+  float y = 0;
+  ASSERT_EQ(fn(1.25f, v, 2.0, 3, &y, w), 0);
+  Tensor vt(DType::F64, {3});
+  vt.data = {1.5, -2, 0.25};
+  auto want = (*jit)->call(
+      f, {Tensor::scalar(DType::F32, 1.25), vt, Tensor::scalar(DType::F64, 2)});
+  ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+  EXPECT_EQ(double(y), (*want)[0].data[0]);
+  EXPECT_EQ(y, 1.5625f);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(w[i], (*want)[1].data[i]) << i;
+  EXPECT_EQ(w[1], -4.0);
+}
+
 } // namespace

@@ -26,10 +26,10 @@
 extern "C" void openblas_set_num_threads(int n);
 #endif
 
-#include <dlfcn.h>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <type_traits>
 
 namespace gradc {
@@ -330,6 +330,13 @@ llvm::Error Jit::setThreads(int n) {
     return sym.takeError();
   sym->toPtr<void (*)(int)>()(n);
   return llvm::Error::success();
+}
+
+llvm::Expected<void *> Jit::lookupTyped(const Function &f) {
+  auto sym = jit_->lookup(typedSymbolName(f));
+  if (!sym)
+    return sym.takeError();
+  return sym->toPtr<void *>();
 }
 
 llvm::Expected<Jit::PackedFn> Jit::lookup(const Function &f) {

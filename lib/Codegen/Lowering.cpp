@@ -800,7 +800,47 @@ void addPackedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
   b.CreateRet(b.CreateCall(fn, args));
 }
 
+/// int gradc_f__typed(...): the C ABI function with every scalar (rank-0
+/// f32/f64) input passed by value, in a register, instead of by pointer;
+/// tensors, dims and outputs as in gradc_f. A small function is inlined
+/// into it.
+void addTypedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
+  llvm::LLVMContext &ctx = m.getContext();
+  IRBuilder<> b(ctx);
+  llvm::FunctionType *inner = fn->getFunctionType();
+  std::vector<llvm::Type *> params(inner->param_begin(), inner->param_end());
+  auto scalar = [&](size_t i) -> llvm::Type * {
+    const Type &t = f.args[i]->type;
+    if (t.rank() != 0 || isInt(t.dtype))
+      return nullptr;
+    return t.dtype == DType::F32 ? b.getFloatTy() : b.getDoubleTy();
+  };
+  for (size_t i = 0; i < f.args.size(); ++i)
+    if (llvm::Type *t = scalar(i))
+      params[i] = t;
+  auto *typed = llvm::Function::Create(
+      llvm::FunctionType::get(b.getInt32Ty(), params, false),
+      llvm::Function::ExternalLinkage, typedSymbolName(f), m);
+  typed->addFnAttr(llvm::Attribute::NoUnwind);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", typed));
+  std::vector<LV *> args;
+  for (size_t i = 0; i < params.size(); ++i) {
+    LV *a = typed->getArg(i);
+    if (i < f.args.size() && scalar(i)) {
+      LV *slot = b.CreateAlloca(params[i]);
+      b.CreateStore(a, slot);
+      a = slot;
+    }
+    args.push_back(a);
+  }
+  b.CreateRet(b.CreateCall(fn, args));
+}
+
 } // namespace
+
+std::string typedSymbolName(const Function &f) {
+  return cSymbolName(f.name) + "__typed";
+}
 
 /// `void name(void)`: frees the cached arena (if any function has one) and
 /// clears it; also run at exit through llvm.global_dtors.
@@ -868,6 +908,7 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
         loops::lowerToLoops(*f, loops::LoopOptions{opts.blas});
     llvm::Function *fn = Renderer(*lf, *mod).run();
     addPackedEntry(*f, fn, *mod);
+    addTypedEntry(*f, fn, *mod);
   }
   if (std::string name = releaseSymbolName(m, opts); !name.empty())
     addRelease(*mod, name);

@@ -45,6 +45,9 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts);
 
 /// The name of the packed entry point of `f`.
 std::string packedSymbolName(const Function &f);
+/// The name of the typed entry point of `f`: gradc_f's parameters, with
+/// each scalar (rank-0 f32/f64) input passed by value instead of by pointer.
+std::string typedSymbolName(const Function &f);
 
 /// The function that frees the arena the module's functions keep between
 /// calls (`<first function>__release`): Jit's destructor calls it, and an
