@@ -31,7 +31,8 @@ int main() {
       return 1;
     bool same = std::memcmp(&L, &L2, 4) == 0 && dx == dx2;
     std::printf("threads %d: L %.7g dx %016llx %s\n", t, L,
-                (unsigned long long)hash(dx), same ? "deterministic" : "DIFFER");
+                (unsigned long long)hash(dx),
+                same ? "deterministic" : "DIFFER");
   }
   return 0;
 }
