@@ -23,6 +23,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 
 namespace gradc {
 
@@ -403,8 +404,25 @@ void Renderer::parallelFor(const Stmt &s) {
   // The frame: begin, end, step count, block count, the reductions' slots,
   // buffers, dims, variables.
   b_.SetInsertPoint(par);
+  // One pointer per distinct memory (views and values sharing an arena
+  // slot share it), so that each can be noalias in the outlined body.
+  std::vector<const Buffer *> mems;
+  llvm::DenseMap<const Buffer *, unsigned> memOf;
+  {
+    std::map<std::pair<int, uintptr_t>, unsigned> index;
+    for (const Buffer *bb : bufs) {
+      std::pair<int, uintptr_t> key =
+          bb->kind == Buffer::Const
+              ? std::pair<int, uintptr_t>{int(Buffer::Const), uintptr_t(bb)}
+              : std::pair<int, uintptr_t>{int(bb->kind), bb->index};
+      auto [it, fresh] = index.try_emplace(key, mems.size());
+      if (fresh)
+        mems.push_back(bb);
+      memOf[bb] = it->second;
+    }
+  }
   std::vector<llvm::Type *> fields = {i64(), i64(), i64(), ptr};
-  for (size_t k = 0; k < bufs.size(); ++k)
+  for (size_t k = 0; k < mems.size(); ++k)
     fields.push_back(ptr);
   for (size_t k = 0; k < syms.size(); ++k)
     fields.push_back(i64());
@@ -429,7 +447,7 @@ void Renderer::parallelFor(const Stmt &s) {
   put(iters);
   put(blocks);
   put(parts);
-  for (const Buffer *bb : bufs)
+  for (const Buffer *bb : mems)
     put(ptrs_.lookup(bb));
   for (const std::string &sy : syms)
     put(dims_.lookup(sy));
@@ -438,28 +456,45 @@ void Renderer::parallelFor(const Stmt &s) {
             ? b_.CreateLoad(type(lf_.vars[v].type), vars_[v])
             : vars_[v]);
 
-  // The outlined body: void fn(frame *) run by every thread of the team.
+  // The outlined body: void fn(frame *) run by every thread of the team,
+  // which passes the frame's fields to the loop's function (its memory
+  // pointers noalias, like gradc_f's, so that the loops vectorize without
+  // run-time overlap checks).
   auto *outTy = llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false);
-  auto *outFn = llvm::Function::Create(
-      outTy, llvm::Function::InternalLinkage,
-      fn_->getName() + ".par" + llvm::Twine(parallelCount_++), m_);
+  std::string name =
+      (fn_->getName() + ".par" + llvm::Twine(parallelCount_++)).str();
+  auto *outFn =
+      llvm::Function::Create(outTy, llvm::Function::InternalLinkage, name, m_);
   outFn->addFnAttr(llvm::Attribute::NoUnwind);
+  auto *bodyFn = llvm::Function::Create(
+      llvm::FunctionType::get(b_.getVoidTy(), fields, false),
+      llvm::Function::InternalLinkage, name + ".body", m_);
+  bodyFn->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned k = 3; k < 4 + mems.size(); ++k)
+    bodyFn->getArg(k)->addAttr(llvm::Attribute::NoAlias);
+  {
+    IRBuilder<> w(llvm::BasicBlock::Create(ctx_, "entry", outFn));
+    std::vector<LV *> args;
+    for (unsigned k = 0; k < fields.size(); ++k)
+      args.push_back(w.CreateLoad(
+          fields[k], w.CreateStructGEP(frameTy, outFn->getArg(0), k)));
+    w.CreateCall(bodyFn, args);
+    w.CreateRetVoid();
+  }
   {
     auto savedIP = b_.saveIP();
     llvm::Function *savedFn = fn_;
     auto savedDims = dims_;
     auto savedPtrs = ptrs_;
     auto savedVars = vars_;
-    fn_ = outFn;
+    fn_ = bodyFn;
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
-    LV *fr = fn_->getArg(0);
     unsigned g = 0;
-    auto get = [&](llvm::Type *t) {
-      return b_.CreateLoad(t, b_.CreateStructGEP(frameTy, fr, g++));
-    };
+    auto get = [&](llvm::Type *) -> LV * { return fn_->getArg(g++); };
     LV *b0 = get(i64()), *n = get(i64()), *nb = get(i64()), *pp = get(ptr);
     for (const Buffer *bb : bufs)
-      ptrs_[bb] = get(ptr);
+      ptrs_[bb] = fn_->getArg(4 + memOf[bb]);
+    g += mems.size();
     for (const std::string &sy : syms)
       dims_[sy] = get(i64());
     for (unsigned v : vars) {
