@@ -107,8 +107,13 @@ std::unique_ptr<Baseline> makeBaseline(const Workload &w) {
 
 /// matmul/dot through CBLAS unless gradc was built without it
 /// (-DGRADC_USE_BLAS=OFF); the baselines call OpenBLAS either way.
+/// --threads: gradc's parallel loops and OpenBLAS (default 1: compiled
+/// without parallel loops, as `gradc run --threads 1`).
+int benchThreads = 1;
+
 LowerOptions lowerOptions() {
   LowerOptions lo;
+  lo.parallel = benchThreads > 1;
 #ifndef GRADC_HAVE_CBLAS
   lo.blas = false;
 #endif
@@ -177,7 +182,7 @@ public:
     if (!jit)
       return report(jit.takeError());
     jit_ = std::move(*jit);
-    if (auto e = jit_->setThreads(threads_))
+    if (auto e = jit_->setThreads(benchThreads))
       return report(std::move(e));
     compileMs = jit_->compileMillis();
     // Also each function alone (what `gradc run [--grad]` compiles).
@@ -348,7 +353,6 @@ private:
   int failed_ = 0;
 
 public:
-  static inline int threads_ = 1;
   /// W1 through the packed entry points rather than the typed ones.
   bool packed = false;
 };
@@ -365,7 +369,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = std::max(7, atoi(argv[++i]));
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-      Compiled::threads_ = std::max(1, atoi(argv[++i]));
+      benchThreads = std::max(1, atoi(argv[++i]));
     else if (!strcmp(argv[i], "--blas-core"))
       return printf("%s\n", openblas_get_corename()), 0;
     else if (argv[i][0] == '-')
@@ -377,10 +381,10 @@ int main(int argc, char **argv) {
     else
       only.push_back(argv[i]);
   }
-  openblas_set_num_threads(Compiled::threads_);
+  openblas_set_num_threads(benchThreads);
   printf("INFO|OpenBLAS core %s, %d thread(s) for gradc (parallel loops and "
          "BLAS); gradc matmul through %s\n",
-         openblas_get_corename(), Compiled::threads_,
+         openblas_get_corename(), benchThreads,
          lowerOptions().blas ? "CBLAS" : "loops");
   printf("INFO|load average at start: %s\n", loadAverage().c_str());
   std::vector<Row> rows;

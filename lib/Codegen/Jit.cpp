@@ -281,7 +281,7 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
   if (opts.cache) {
     std::string key;
     llvm::raw_string_ostream os(key);
-    os << "blas=" << opts.blas
+    os << "blas=" << opts.blas << " parallel=" << opts.parallel
        << " only=" << (opts.only ? opts.only->name : std::string("*"))
        << " cpu=" << jtmb.getCPU()
        << " features=" << jtmb.getFeatures().getString() << "\n";

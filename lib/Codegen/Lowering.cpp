@@ -939,8 +939,10 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   for (const auto &f : m.functions) {
     if (opts.only && opts.only != f.get())
       continue;
-    std::unique_ptr<LoopFunction> lf =
-        loops::lowerToLoops(*f, loops::LoopOptions{opts.blas});
+    loops::LoopOptions lo;
+    lo.blas = opts.blas;
+    lo.parallel = opts.parallel;
+    std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo);
     llvm::Function *fn = Renderer(*lf, *mod).run();
     addPackedEntry(*f, fn, *mod);
     addTypedEntry(*f, fn, *mod);

@@ -439,6 +439,7 @@ int runRun() {
     lo.blas = kHaveBlas && !NoBlas;
     lo.only = target; // compile only the function that runs
     lo.cache = !NoCache;
+    lo.parallel = threads != 1; // one thread: no parallel loops to compile
     auto jit = Jit::create(*m, lo);
     if (!jit)
       return fail(llvm::toString(jit.takeError()));

@@ -32,6 +32,10 @@ inline constexpr bool kHaveBlas = false; // built without OpenBLAS
 struct LowerOptions {
   /// Call cblas_{s,d}{gemm,gemv,dot} for matmul/dot; loops otherwise.
   bool blas = kHaveBlas;
+  /// Render the loops the loop IR marks parallel so that they can run on
+  /// several threads (docs/backends.md); false: every loop on one thread,
+  /// which compiles faster (`gradc run --threads 1`).
+  bool parallel = true;
   /// Lower only this function of the module (default: all).
   const Function *only = nullptr;
   /// Jit::create only: keep the object code in the persistent compile cache
