@@ -7,7 +7,9 @@
 // no C++ and are checked by the bench/torch scripts). Prints
 // RESULT|CHECK|INFO lines and a table.
 //
-//   gradc-bench [--workloads DIR] [--reps N] [w1 w2 ...]
+//   gradc-bench [--workloads DIR] [--reps N] [--threads N] [w1 w2 ...]
+// gradc's parallel loops and OpenBLAS run on --threads threads (default 1);
+// the hand-written C++ is single-threaded.
 //   gradc-bench --blas-core      (the kernel set OpenBLAS chose)
 //
 //===----------------------------------------------------------------------===//
@@ -174,8 +176,13 @@ std::unique_ptr<Baseline> makeBaseline(const Workload &w) {
 
 /// matmul/dot through CBLAS unless gradc was built without it
 /// (-DGRADC_USE_BLAS=OFF); the baselines call OpenBLAS either way.
+/// --threads: gradc's parallel loops and OpenBLAS (default 1: compiled
+/// without parallel loops, as `gradc run --threads 1`).
+int benchThreads = 1;
+
 LowerOptions lowerOptions() {
   LowerOptions lo;
+  lo.parallel = benchThreads > 1;
 #ifndef GRADC_HAVE_CBLAS
   lo.blas = false;
 #endif
@@ -244,6 +251,8 @@ public:
     if (!jit)
       return report(jit.takeError());
     jit_ = std::move(*jit);
+    if (auto e = jit_->setThreads(benchThreads))
+      return report(std::move(e));
     compileMs = jit_->compileMillis();
     // Also each function alone (what `gradc run [--grad]` compiles).
     for (auto [fn, ms] :
@@ -261,6 +270,15 @@ public:
       return report(fwd ? grad.takeError() : fwd.takeError());
     fwd_ = *fwd;
     grad_ = *grad;
+    // W1's typed entry points: its scalars by value (Jit::lookupTyped).
+    if (w.id == std::string("w1")) {
+      auto tf = jit_->lookupTyped(*f_);
+      auto tg = jit_->lookupTyped(*g_);
+      if (!tf || !tg)
+        return report(tf ? tg.takeError() : tf.takeError());
+      typedFwd_ = reinterpret_cast<TypedFwd>(*tf);
+      typedGrad_ = reinterpret_cast<TypedGrad>(*tg);
+    }
     for (const Type &t : g_->resultTypes)
       out_.emplace_back(t.numElements());
     for (const auto &v : w.inputs)
@@ -282,6 +300,19 @@ public:
       return;
     }
     // W1: everything the loop touches is local, as in the C++ baseline.
+    if (!packed && typedFwd_) {
+      TypedFwd fn = typedFwd_;
+      const float *x = in_[0], *y = in_[1], *z = in_[2];
+      float f = 0, acc = 0;
+      int bad = 0;
+      for (size_t i = 0; i < calls; ++i) {
+        bad |= fn(x[i], y[i], z[i], &f);
+        acc += f;
+      }
+      failed_ |= bad;
+      sink(acc);
+      return;
+    }
     Jit::PackedFn fn = fwd_;
     float *x = in_[0], *y = in_[1], *z = in_[2], f = 0, acc = 0;
     void *in[3], *out[1] = {&f};
@@ -302,6 +333,19 @@ public:
     if (calls == 1) {
       failed_ |= grad_(inPtr_.data(), dims_, outPtr_.data());
       sink(out_[0][0]);
+      return;
+    }
+    if (!packed && typedGrad_) {
+      TypedGrad fn = typedGrad_;
+      const float *x = in_[0], *y = in_[1], *z = in_[2];
+      float o[4] = {}, acc = 0;
+      int bad = 0;
+      for (size_t i = 0; i < calls; ++i) {
+        bad |= fn(x[i], y[i], z[i], one_, &o[0], &o[1], &o[2], &o[3]);
+        acc += o[0] + o[1] + o[2] + o[3];
+      }
+      failed_ |= bad;
+      sink(acc);
       return;
     }
     Jit::PackedFn fn = grad_;
@@ -333,6 +377,14 @@ public:
       failed_ |= grad_(in, dims_, outPtr_.data());
       for (size_t k = 0; k < out_.size(); ++k)
         r[k][i] = out_[k][0];
+      // The typed entry point gives the same bits.
+      if (typedGrad_) {
+        float o[4];
+        failed_ |= typedGrad_(in_[0][i], in_[1][i], in_[2][i], one_, &o[0],
+                              &o[1], &o[2], &o[3]);
+        for (size_t k = 0; k < 4 && k < out_.size(); ++k)
+          failed_ |= std::memcmp(&o[k], &out_[k][0], 4) != 0;
+      }
     }
     return r;
   }
@@ -359,18 +411,26 @@ private:
   Function *f_ = nullptr, *g_ = nullptr;
   std::unique_ptr<Jit> jit_;
   Jit::PackedFn fwd_ = nullptr, grad_ = nullptr;
+  using TypedFwd = int (*)(float, float, float, float *);
+  using TypedGrad = int (*)(float, float, float, float, float *, float *,
+                            float *, float *);
+  TypedFwd typedFwd_ = nullptr;
+  TypedGrad typedGrad_ = nullptr;
   std::vector<float *> in_;
   std::vector<void *> inPtr_, outPtr_;
   Buffers out_;
   float one_ = 1.f;
   const int64_t dims_[1] = {0}; // the workloads have no symbolic dims
   int failed_ = 0;
+
+public:
+  /// W1 through the packed entry points rather than the typed ones.
+  bool packed = false;
 };
 
 } // namespace
 
 int main(int argc, char **argv) {
-  openblas_set_num_threads(1);
   std::string dir = GRADC_BENCH_WORKLOADS;
   int reps = 9;
   std::vector<std::string> only;
@@ -379,19 +439,24 @@ int main(int argc, char **argv) {
       dir = argv[++i];
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = std::max(7, atoi(argv[++i]));
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+      benchThreads = std::max(1, atoi(argv[++i]));
     else if (!strcmp(argv[i], "--blas-core"))
       return printf("%s\n", openblas_get_corename()), 0;
     else if (argv[i][0] == '-')
       return fprintf(stderr,
-                     "usage: %s [--workloads DIR] [--reps N>=7] "
+                     "usage: %s [--workloads DIR] [--reps N>=7] [--threads N] "
                      "[--blas-core] [w1 ... w8]\n",
                      argv[0]),
              2;
     else
       only.push_back(argv[i]);
   }
-  printf("INFO|OpenBLAS core %s, 1 thread; gradc matmul through %s\n",
-         openblas_get_corename(), lowerOptions().blas ? "CBLAS" : "loops");
+  openblas_set_num_threads(benchThreads);
+  printf("INFO|OpenBLAS core %s, %d thread(s) for gradc (parallel loops and "
+         "BLAS); gradc matmul through %s\n",
+         openblas_get_corename(), benchThreads,
+         lowerOptions().blas ? "CBLAS" : "loops");
   printf("INFO|load average at start: %s\n", loadAverage().c_str());
   std::vector<Row> rows;
   bool allPass = true;
@@ -416,6 +481,13 @@ int main(int argc, char **argv) {
     r.fwd = benchMs([&] { c.forward(calls); }, reps) * scale;
     r.grad = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
     printf("RESULT|%s|gradc|%.6g|%.6g|%s\n", w.id, r.fwd, r.grad, w.unit);
+    if (batch) { // W1 also through the packed entry points, for comparison
+      c.packed = true;
+      double f = benchMs([&] { c.forward(calls); }, reps) * scale;
+      double g = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
+      c.packed = false;
+      printf("RESULT|%s|gradc packed|%.6g|%.6g|%s\n", w.id, f, g, w.unit);
+    }
     printf("MEM|%s|gradc|%lld\n", w.id, (long long)c.peakBytes());
     printf("INFO|%s|parse+grad+simplify %.2f ms; JIT compile of @f and "
            "@f.grad together %.1f ms, @f alone %.1f ms, @f.grad alone %.1f "

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds and runs gradc-bench (W1-W8: gradc's JIT against the hand-written
-# C++ in one process; W6-W8 have no C++), then the PyTorch eager scripts,
-# all single-threaded (W6-W8 also with torch on every CPU), and
-# prints medians and ratios against this run's C++ and PyTorch.
-#   bench/run.sh [gradc-bench options, e.g. --reps 9 w3 w4]
+# C++ in one process; W6-W8 have no C++), then the PyTorch eager scripts
+# (W6-W8 also with torch on every CPU), and prints medians and ratios against
+# this run's C++ and PyTorch.
+#   bench/run.sh [--threads N] [gradc-bench options, e.g. --reps 9 w3 w4]
+# --threads N (default 1): gradc's parallel loops, OpenBLAS and PyTorch
+# (torch.set_num_threads) run on N threads; the C++ baselines' loops and the
+# peers' builds stay single-threaded.
 # The log goes to $BENCH_LOG (default build/bench.log). PY (default
 # /usr/bin/python3, Debian's python3-torch) runs the torch scripts.
 set -euo pipefail
@@ -11,7 +14,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 PY=${PY:-/usr/bin/python3}
 LOG=${BENCH_LOG:-$BUILD/bench.log}
+THREADS=1
+if [ "${1:-}" = --threads ]; then
+  THREADS=$2
+  shift 2
+fi
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+export BENCH_THREADS=$THREADS
 
 [ -f "$BUILD/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja
 ninja -C "$BUILD" gradc-bench >/dev/null
@@ -82,7 +91,9 @@ build_peers
   echo "INFO|host $(uname -n), $cpu, $(getconf _NPROCESSORS_ONLN) cpus"
   echo "INFO|uptime at start: $(uptime)"
   [ -z "${NOTE:-}" ] || echo "$NOTE"
-  "$BUILD/bin/gradc-bench" "$@" || echo "FAIL|gradc-bench exited with status $?"
+  echo "INFO|threads: $THREADS (gradc, OpenBLAS in gradc-bench, torch)"
+  "$BUILD/bin/gradc-bench" --threads "$THREADS" "$@" ||
+    echo "FAIL|gradc-bench exited with status $?"
   run_peers "$@"
   if "$PY" -c 'import torch, numpy' 2>/dev/null; then
     echo "INFO|torch $("$PY" -c 'import torch; print(torch.__version__)')"
@@ -90,7 +101,8 @@ build_peers
     for w in w1_scalar w2_logreg w3_mlp w4_elementwise w5_deep w6_cnn \
       w7_transformer w8_lstm; do
       if [ -z "$ids" ] || grep -qx "${w%%_*}" <<<"$ids"; then
-        (cd "$ROOT/bench/torch" && "$PY" "$w.py")
+        (cd "$ROOT/bench/torch" && OMP_NUM_THREADS=$THREADS \
+          OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS "$PY" "$w.py")
       fi
     done
     # W6-W8 again with torch on every CPU

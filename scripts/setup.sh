@@ -19,6 +19,7 @@ fi
 
 PACKAGES=(build-essential cmake ninja-build python3 llvm-19-dev llvm-19-tools
           zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libopenblas-dev
+          libgomp1
           graphviz
           # the Python module (python/) and its tests and examples
           pybind11-dev python3-dev python3-numpy python3-pytest

@@ -222,4 +222,103 @@ TEST(Jit, DestroyingTheJitFreesTheArena) {
   EXPECT_LT(heap() - before, int64_t(32) << 20);
 }
 
+// Parallel loops (lib/Loops/Parallel.cpp) on inputs big enough to run on
+// several threads: rows of elementwise ops, a full f32 and f64 sum (split in
+// blocks), row reductions with private accumulators (softmax, logsumexp),
+// a column sum, matmul loops; and their adjoints. With 1, 2 and 3 threads
+// the JIT agrees with the interpreter, and a thread count always gives the
+// same bits.
+TEST(Jit, ParallelLoopsAgreeAndAreDeterministic) {
+  auto m = test::parse(
+      "func @f(%x: f32[N,16], %y: f64[N,16], %w: f64[16,8]) -> (f32, f64) {\n"
+      "  %e = exp %x\n  %t = tanh %e\n  %s = sigmoid %x\n"
+      "  %p = mul %t, %s\n  %a = sum %p\n"
+      "  %sm = softmax %y {axis=1}\n  %l = logsumexp %y {axis=1}\n"
+      "  %c = sum %sm {axes=[0]}\n  %z = matmul %y, %w\n"
+      "  %zz = mul %z, %z\n  %b = sum %zz\n  %lc = sum %l\n"
+      "  %cc = sum %c\n  %u = add %b, %lc\n  %v = add %u, %cc\n"
+      "  return %a, %v\n}\n");
+  ASSERT_TRUE(m);
+  addGradient(*m);
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> val(-2, 2);
+  const int64_t n = 4099; // blocks of unequal sizes
+  auto fill = [&](DType t, Shape s) {
+    Tensor x(t, s);
+    for (double &v : x.data)
+      v = val(rng);
+    x.roundToType();
+    return x;
+  };
+  std::vector<Tensor> fArgs = {fill(DType::F32, {n, 16}),
+                               fill(DType::F64, {n, 16}),
+                               fill(DType::F64, {16, 8})};
+  std::vector<Tensor> gArgs = fArgs;
+  gArgs.push_back(Tensor::scalar(DType::F32, 1.0));
+  gArgs.push_back(Tensor::scalar(DType::F64, 0.5));
+  for (bool blas : {kHaveBlas, false}) {
+    LowerOptions opts;
+    opts.blas = blas;
+    auto jit = Jit::create(*m, opts);
+    ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
+    for (size_t k = 0; k < 2; ++k) {
+      const Function &fn = *m->functions[k];
+      const std::vector<Tensor> &args = k ? gArgs : fArgs;
+      auto want = evaluate(fn, args);
+      ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+      for (int threads : {1, 2, 3}) {
+        ASSERT_FALSE(bool((*jit)->setThreads(threads)));
+        auto got = (*jit)->call(fn, args);
+        ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+        auto again = (*jit)->call(fn, args);
+        ASSERT_TRUE(bool(again)) << llvm::toString(again.takeError());
+        for (size_t r = 0; r < want->size(); ++r) {
+          const Tensor &w = (*want)[r], &g = (*got)[r];
+          ASSERT_EQ(w.shape, g.shape);
+          double tol = w.dtype == DType::F64 ? 1e-11 : 1e-5;
+          for (int64_t i = 0; i < w.size(); ++i)
+            ASSERT_LE(std::fabs(w.data[i] - g.data[i]),
+                      tol * std::max(1.0, std::fabs(w.data[i])))
+                << "@" << fn.name << " result " << r << " element " << i << ", "
+                << threads << " threads" << (blas ? " (blas)" : " (loops)");
+          EXPECT_EQ(g.data, (*again)[r].data)
+              << "@" << fn.name << " result " << r << ", " << threads
+              << " threads: two calls differ";
+        }
+      }
+    }
+  }
+}
+
+// The typed entry point passes scalar inputs by value (in registers) and
+// everything else as the C ABI function does; it gives the packed entry
+// point's bits.
+TEST(Jit, TypedEntryPassesScalarsByValue) {
+  auto m =
+      test::parse("func @f(%x: f32, %v: f64[N], %s: f64) -> (f32, f64[N]) {\n"
+                  "  %y = mul %x, %x\n  %b = broadcast_to %s {shape=[N]}\n"
+                  "  %w = mul %v, %b\n  return %y, %w\n}\n");
+  ASSERT_TRUE(m);
+  const Function &f = *m->functions[0];
+  auto jit = Jit::create(*m, LowerOptions());
+  ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
+  auto typed = (*jit)->lookupTyped(f);
+  ASSERT_TRUE(bool(typed)) << llvm::toString(typed.takeError());
+  using Fn = int (*)(float, const double *, double, int64_t, float *, double *);
+  auto fn = reinterpret_cast<Fn>(*typed);
+  double v[3] = {1.5, -2, 0.25}, w[3] = {};
+  float y = 0;
+  ASSERT_EQ(fn(1.25f, v, 2.0, 3, &y, w), 0);
+  Tensor vt(DType::F64, {3});
+  vt.data = {1.5, -2, 0.25};
+  auto want = (*jit)->call(
+      f, {Tensor::scalar(DType::F32, 1.25), vt, Tensor::scalar(DType::F64, 2)});
+  ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+  EXPECT_EQ(double(y), (*want)[0].data[0]);
+  EXPECT_EQ(y, 1.5625f);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(w[i], (*want)[1].data[i]) << i;
+  EXPECT_EQ(w[1], -4.0);
+}
+
 } // namespace

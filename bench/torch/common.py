@@ -1,8 +1,9 @@
 """Shared helpers of the PyTorch workloads: the splitmix64 inputs of
 bench/BenchUtil.h (bit-identical float32), timing like gradc-bench, and
-RESULT/CHECK lines. Single-threaded, unless TORCH_THREADS=all: then torch
-runs on every CPU (torch.set_num_threads(os.cpu_count()); its default here
-would be 1, one per physical core; bench/run.sh unsets OMP_NUM_THREADS and
+RESULT/CHECK lines. Single-threaded unless BENCH_THREADS says otherwise
+(bench/run.sh --threads N), or TORCH_THREADS=all: then torch runs on every
+CPU (torch.set_num_threads(os.cpu_count()); its default here would be 1, one
+per physical core; bench/run.sh unsets OMP_NUM_THREADS and
 OPENBLAS_NUM_THREADS for that run) and the rows are named
 "torch eager (N threads)"."""
 import os
@@ -17,7 +18,8 @@ if not ALL_THREADS:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-torch.set_num_threads(os.cpu_count() if ALL_THREADS else 1)
+torch.set_num_threads(os.cpu_count() if ALL_THREADS
+                      else int(os.environ.get("BENCH_THREADS", "1")))
 IMPL = ("torch eager" if not ALL_THREADS
         else f"torch eager ({torch.get_num_threads()} threads)")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -22,14 +22,70 @@
 #include <cblas.h>
 #endif
 
+#ifdef GRADC_HAVE_CBLAS
+extern "C" void openblas_set_num_threads(int n);
+#endif
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
+#include <type_traits>
 
 namespace gradc {
 
 /// Most bytes of outputs and intermediates `Jit::call` lets one call use.
 constexpr int64_t kMaxJitBytes = int64_t(16) << 30;
+
+namespace {
+
+/// libgomp's entry points that parallel loops call, from libgomp.so.1
+/// loaded on first use, or one-thread stand-ins without it.
+struct OpenMP {
+  void (*parallel)(void (*)(void *), void *, unsigned, unsigned);
+  int (*threadNum)();
+  int (*numThreads)();
+  int (*maxThreads)();
+};
+
+void serialParallel(void (*fn)(void *), void *data, unsigned, unsigned) {
+  fn(data);
+}
+int zero() { return 0; }
+int one() { return 1; }
+
+const OpenMP &openMP() {
+  static const OpenMP omp = [] {
+    OpenMP o{serialParallel, zero, one, one};
+    // Idle OpenMP threads sleep at once instead of spinning, unless the
+    // user says otherwise: spinning threads take the cores from OpenBLAS's
+    // own threads in the BLAS calls that follow a parallel loop (W3 on 2
+    // cores: 1.4 ms spinning, 0.9 ms passive; docs/performance.md). libgomp
+    // reads this when it is loaded, hence dlopen here.
+    if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT"))
+      setenv("OMP_WAIT_POLICY", "passive", 0);
+    void *h = dlopen("libgomp.so.1", RTLD_NOW | RTLD_GLOBAL);
+    if (!h)
+      return o;
+    auto get = [&](auto &fn, const char *name) {
+      if (void *p = dlsym(h, name))
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
+    };
+    OpenMP all = o;
+    get(all.parallel, "GOMP_parallel");
+    get(all.threadNum, "omp_get_thread_num");
+    get(all.numThreads, "omp_get_num_threads");
+    get(all.maxThreads, "omp_get_max_threads");
+    // All or nothing.
+    if (all.parallel != o.parallel && all.threadNum != o.threadNum &&
+        all.numThreads != o.numThreads && all.maxThreads != o.maxThreads)
+      return all;
+    return o;
+  }();
+  return omp;
+}
+
+} // namespace
 
 static void initTargets() {
   static bool done = [] {
@@ -182,6 +238,19 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
   j->jit_ = std::move(*lljit);
   j->releaseSymbol_ = releaseSymbolName(m, opts);
   auto &lib = j->jit_->getMainJITDylib();
+  llvm::orc::MangleAndInterner mangle(j->jit_->getExecutionSession(),
+                                      j->jit_->getDataLayout());
+  llvm::orc::SymbolMap runtime;
+  auto add = [&](const char *name, auto *fn) {
+    runtime[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                             llvm::JITSymbolFlags::Exported};
+  };
+  // The OpenMP runtime (libgomp), or one thread without it.
+  const OpenMP &omp = openMP();
+  add("GOMP_parallel", omp.parallel);
+  add("omp_get_thread_num", omp.threadNum);
+  add("omp_get_num_threads", omp.numThreads);
+  add("omp_get_max_threads", omp.maxThreads);
   // libc and libm (malloc, free, tanh, ...) come from this process.
   auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
       j->jit_->getDataLayout().getGlobalPrefix());
@@ -190,26 +259,20 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
   lib.addGenerator(std::move(*gen));
 #ifdef GRADC_HAVE_CBLAS
   // The BLAS entry points, named explicitly so that the linker keeps them.
-  llvm::orc::MangleAndInterner mangle(j->jit_->getExecutionSession(),
-                                      j->jit_->getDataLayout());
-  llvm::orc::SymbolMap blas;
-  auto add = [&](const char *name, auto *fn) {
-    blas[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
-                          llvm::JITSymbolFlags::Exported};
-  };
+  add("openblas_set_num_threads", &openblas_set_num_threads);
   add("cblas_sgemm", &cblas_sgemm);
   add("cblas_dgemm", &cblas_dgemm);
   add("cblas_sgemv", &cblas_sgemv);
   add("cblas_dgemv", &cblas_dgemv);
   add("cblas_sdot", &cblas_sdot);
   add("cblas_ddot", &cblas_ddot);
-  if (auto e = lib.define(llvm::orc::absoluteSymbols(std::move(blas))))
-    return e;
 #else
   if (opts.blas)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "gradc was built without a BLAS");
 #endif
+  if (auto e = lib.define(llvm::orc::absoluteSymbols(std::move(runtime))))
+    return e;
   // The object code: from the persistent cache, or lowered, optimized and
   // compiled here (and then stored in the cache).
   CompileCache cache = opts.cache ? CompileCache::open() : CompileCache("");
@@ -218,7 +281,7 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
   if (opts.cache) {
     std::string key;
     llvm::raw_string_ostream os(key);
-    os << "blas=" << opts.blas
+    os << "blas=" << opts.blas << " parallel=" << opts.parallel
        << " only=" << (opts.only ? opts.only->name : std::string("*"))
        << " cpu=" << jtmb.getCPU()
        << " features=" << jtmb.getFeatures().getString() << "\n";
@@ -259,6 +322,21 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
                       std::chrono::steady_clock::now() - start)
                       .count();
   return j;
+}
+
+llvm::Error Jit::setThreads(int n) {
+  auto sym = jit_->lookup("gradc_set_num_threads");
+  if (!sym)
+    return sym.takeError();
+  sym->toPtr<void (*)(int)>()(n);
+  return llvm::Error::success();
+}
+
+llvm::Expected<void *> Jit::lookupTyped(const Function &f) {
+  auto sym = jit_->lookup(typedSymbolName(f));
+  if (!sym)
+    return sym.takeError();
+  return sym->toPtr<void *>();
 }
 
 llvm::Expected<Jit::PackedFn> Jit::lookup(const Function &f) {

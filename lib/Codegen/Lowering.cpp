@@ -15,11 +15,15 @@
 #include "gradc/Loops/Lower.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Transforms/Utils/ModuleUtils.h"
 
 #include <cmath>
+#include <functional>
+#include <map>
 
 namespace gradc {
 
@@ -88,6 +92,9 @@ private:
   LV *expr(const Expr *e);
   void stmts(const std::vector<Stmt> &body);
   void stmt(const Stmt &s);
+  void forLoop(const Stmt &s, LV *begin, LV *end);
+  void parallelFor(const Stmt &s);
+  LV *threadCount();
   void call(const loops::KernelCall &c);
   LV *maxStep(LV *acc, LV *x);
   std::pair<LV *, LV *> acquireArena(LV *bytes);
@@ -103,7 +110,19 @@ private:
   llvm::DenseMap<const Buffer *, LV *> ptrs_;
   llvm::BasicBlock *badIndex_ = nullptr; // where FailIf goes
   std::vector<LV *> vars_; // loop indices and lets: values; mutables: allocas
+  unsigned parallelCount_ = 0;
 };
+
+/// `int gradc_num_threads`: the thread count parallel loops use (0: OpenMP's
+/// default). One per program: every object defines it, weak_odr.
+llvm::GlobalVariable *threadsGlobal(llvm::Module &m) {
+  if (auto *g = m.getNamedGlobal("gradc_num_threads"))
+    return g;
+  llvm::Type *i32 = llvm::Type::getInt32Ty(m.getContext());
+  return new llvm::GlobalVariable(
+      m, i32, false, llvm::GlobalValue::WeakODRLinkage,
+      llvm::ConstantInt::get(i32, 0), "gradc_num_threads");
+}
 
 /// maxStep of the interpreter: NaN wins, then the larger value.
 LV *Renderer::maxStep(LV *acc, LV *x) {
@@ -206,26 +225,10 @@ void Renderer::stmts(const std::vector<Stmt> &body) {
 
 void Renderer::stmt(const Stmt &s) {
   switch (s.kind) {
-  case Stmt::For: {
-    LV *begin = expr(s.a), *end = expr(s.b);
-    llvm::BasicBlock *pre = b_.GetInsertBlock();
-    auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
-    auto *body = llvm::BasicBlock::Create(ctx_, "body", fn_);
-    auto *exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
-    b_.CreateBr(header);
-    b_.SetInsertPoint(header);
-    llvm::PHINode *i = b_.CreatePHI(i64(), 2, lf_.vars[s.var].name);
-    i->addIncoming(begin, pre);
-    b_.CreateCondBr(b_.CreateICmpSLT(i, end), body, exit);
-    b_.SetInsertPoint(body);
-    vars_[s.var] = i;
-    stmts(s.body);
-    i->addIncoming(b_.CreateAdd(i, c64(s.step), "", true, true),
-                   b_.GetInsertBlock());
-    b_.CreateBr(header);
-    b_.SetInsertPoint(exit);
-    return;
-  }
+  case Stmt::For:
+    if (s.parallel)
+      return parallelFor(s);
+    return forLoop(s, expr(s.a), expr(s.b));
   case Stmt::Let:
     vars_[s.var] = expr(s.a);
     return;
@@ -272,6 +275,317 @@ void Renderer::stmt(const Stmt &s) {
     return;
   }
   }
+}
+
+void Renderer::forLoop(const Stmt &s, LV *begin, LV *end) {
+  llvm::BasicBlock *pre = b_.GetInsertBlock();
+  auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
+  auto *body = llvm::BasicBlock::Create(ctx_, "body", fn_);
+  auto *exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
+  b_.CreateBr(header);
+  b_.SetInsertPoint(header);
+  llvm::PHINode *i = b_.CreatePHI(i64(), 2, lf_.vars[s.var].name);
+  i->addIncoming(begin, pre);
+  b_.CreateCondBr(b_.CreateICmpSLT(i, end), body, exit);
+  b_.SetInsertPoint(body);
+  vars_[s.var] = i;
+  stmts(s.body);
+  i->addIncoming(b_.CreateAdd(i, c64(s.step), "", true, true),
+                 b_.GetInsertBlock());
+  b_.CreateBr(header);
+  b_.SetInsertPoint(exit);
+}
+
+/// A libgomp function, referenced weakly: a program linked without libgomp
+/// (-fopenmp or -lgomp) sees null and runs every loop on one thread.
+static llvm::Function *ompFunction(llvm::Module &m, llvm::StringRef name,
+                                   llvm::FunctionType *t) {
+  if (llvm::Function *f = m.getFunction(name))
+    return f;
+  return llvm::Function::Create(t, llvm::GlobalValue::ExternalWeakLinkage, name,
+                                m);
+}
+
+/// The thread count: gradc_num_threads (set by gradc_set_num_threads), or
+/// OpenMP's default (OMP_NUM_THREADS, else every core) when it is 0; 1
+/// without libgomp.
+LV *Renderer::threadCount() {
+  llvm::Type *i32 = b_.getInt32Ty();
+  LV *n = b_.CreateLoad(i32, threadsGlobal(m_));
+  llvm::Function *maxFn = ompFunction(m_, "omp_get_max_threads",
+                                      llvm::FunctionType::get(i32, false));
+  llvm::Function *gomp = ompFunction(
+      m_, "GOMP_parallel",
+      llvm::FunctionType::get(b_.getVoidTy(),
+                              {b_.getPtrTy(), b_.getPtrTy(), i32, i32}, false));
+  LV *haveOmp =
+      b_.CreateAnd(b_.CreateIsNotNull(maxFn), b_.CreateIsNotNull(gomp));
+  LV *set = b_.CreateICmpSGT(n, b_.getInt32(0));
+  auto *dflt = llvm::BasicBlock::Create(ctx_, "threads.default", fn_);
+  auto *done = llvm::BasicBlock::Create(ctx_, "threads", fn_);
+  llvm::BasicBlock *pre = b_.GetInsertBlock();
+  // Without libgomp: one thread; with it: the count set, else its default.
+  LV *fixed = b_.CreateSelect(haveOmp, n, b_.getInt32(1));
+  b_.CreateCondBr(b_.CreateAnd(haveOmp, b_.CreateNot(set)), dflt, done);
+  b_.SetInsertPoint(dflt);
+  LV *m = b_.CreateCall(maxFn);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+  llvm::PHINode *phi = b_.CreatePHI(i32, 2, "nthreads");
+  phi->addIncoming(fixed, pre);
+  phi->addIncoming(m, dflt);
+  return phi;
+}
+
+/// A loop the loop IR marks parallel: when there is more than one thread
+/// and enough work, its iterations are cut into one block per thread, run
+/// by an outlined function through libgomp's GOMP_parallel; otherwise it
+/// is the plain loop. Each block sums its reductions from zero into its
+/// own slot, and the slots are added in block order afterwards, so that a
+/// thread count always gives the same result.
+void Renderer::parallelFor(const Stmt &s) {
+  llvm::Type *i32 = b_.getInt32Ty(), *ptr = b_.getPtrTy();
+  LV *begin = expr(s.a), *end = expr(s.b);
+  LV *nt = threadCount();
+  LV *go =
+      b_.CreateAnd(b_.CreateICmpSGT(nt, b_.getInt32(1)),
+                   b_.CreateICmpSGE(expr(s.work), c64(loops::kParallelWork)));
+  auto *par = llvm::BasicBlock::Create(ctx_, "par", fn_);
+  auto *serial = llvm::BasicBlock::Create(ctx_, "serial", fn_);
+  auto *join = llvm::BasicBlock::Create(ctx_, "par.join", fn_);
+  b_.CreateCondBr(go, par, serial);
+  b_.SetInsertPoint(serial);
+  forLoop(s, begin, end);
+  b_.CreateBr(join);
+
+  // What the body reads from outside: buffers, symbolic dims, variables.
+  std::vector<const Buffer *> bufs;
+  std::vector<std::string> syms;
+  std::vector<unsigned> vars, privates;
+  llvm::DenseSet<const Buffer *> seenB;
+  llvm::StringSet<> seenS;
+  llvm::DenseSet<unsigned> inner{s.var}, seenV;
+  // Variables defined or assigned in the body are its own (private, or a
+  // reduction's partial sum).
+  std::function<void(const Stmt &)> defined = [&](const Stmt &t) {
+    if (t.kind == Stmt::Assign || t.kind == Stmt::Accumulate ||
+        t.kind == Stmt::For || t.kind == Stmt::Let)
+      if (inner.insert(t.var).second &&
+          lf_.vars[t.var].kind == loops::Var::Mutable)
+        privates.push_back(t.var);
+    for (const Stmt &u : t.body)
+      defined(u);
+  };
+  std::function<void(const Expr *)> inExpr = [&](const Expr *e) {
+    if (e->kind == Expr::Load && seenB.insert(e->buf).second)
+      bufs.push_back(e->buf);
+    if (e->kind == Expr::Sym && seenS.insert(e->sym).second)
+      syms.push_back(e->sym);
+    if (e->kind == Expr::Read && !inner.count(e->var) &&
+        seenV.insert(e->var).second)
+      vars.push_back(e->var);
+    for (const Expr *a : e->args)
+      inExpr(a);
+  };
+  std::function<void(const Stmt &)> used = [&](const Stmt &t) {
+    if (t.kind == Stmt::Store && seenB.insert(t.buf).second)
+      bufs.push_back(t.buf);
+    if (t.a)
+      inExpr(t.a);
+    if (t.b)
+      inExpr(t.b);
+    for (const Stmt &u : t.body)
+      used(u);
+  };
+  for (const Stmt &t : s.body)
+    defined(t);
+  for (const Stmt &t : s.body)
+    used(t);
+  // The frame: begin, end, step count, block count, the reductions' slots,
+  // buffers, dims, variables.
+  b_.SetInsertPoint(par);
+  // One pointer per distinct memory (views and values sharing an arena
+  // slot share it), so that each can be noalias in the outlined body.
+  std::vector<const Buffer *> mems;
+  llvm::DenseMap<const Buffer *, unsigned> memOf;
+  {
+    std::map<std::pair<int, uintptr_t>, unsigned> index;
+    for (const Buffer *bb : bufs) {
+      std::pair<int, uintptr_t> key =
+          bb->kind == Buffer::Const
+              ? std::pair<int, uintptr_t>{int(Buffer::Const), uintptr_t(bb)}
+              : std::pair<int, uintptr_t>{int(bb->kind), bb->index};
+      auto [it, fresh] = index.try_emplace(key, mems.size());
+      if (fresh)
+        mems.push_back(bb);
+      memOf[bb] = it->second;
+    }
+  }
+  std::vector<llvm::Type *> fields = {i64(), i64(), i64(), ptr};
+  for (size_t k = 0; k < mems.size(); ++k)
+    fields.push_back(ptr);
+  for (size_t k = 0; k < syms.size(); ++k)
+    fields.push_back(i64());
+  for (unsigned v : vars)
+    fields.push_back(type(lf_.vars[v].type));
+  auto *frameTy = llvm::StructType::get(ctx_, fields);
+  LV *blocks = b_.CreateZExt(nt, i64());
+  // The reductions' partial sums: blocks x reductions, as doubles.
+  size_t nred = s.reduce.size();
+  LV *parts = b_.CreateAlloca(
+      b_.getDoubleTy(), b_.CreateMul(blocks, c64(std::max<size_t>(nred, 1))),
+      "parts");
+  LV *frame = b_.CreateAlloca(frameTy, nullptr, "frame");
+  unsigned f = 0;
+  auto put = [&](LV *x) {
+    b_.CreateStore(x, b_.CreateStructGEP(frameTy, frame, f++));
+  };
+  put(begin);
+  // Iterations: ceil((end - begin) / step).
+  LV *iters = b_.CreateSDiv(
+      b_.CreateAdd(b_.CreateSub(end, begin), c64(s.step - 1)), c64(s.step));
+  put(iters);
+  put(blocks);
+  put(parts);
+  for (const Buffer *bb : mems)
+    put(ptrs_.lookup(bb));
+  for (const std::string &sy : syms)
+    put(dims_.lookup(sy));
+  for (unsigned v : vars)
+    put(lf_.vars[v].kind == loops::Var::Mutable
+            ? b_.CreateLoad(type(lf_.vars[v].type), vars_[v])
+            : vars_[v]);
+
+  // The outlined body: void fn(frame *) run by every thread of the team,
+  // which passes the frame's fields to the loop's function (its memory
+  // pointers noalias, like gradc_f's, so that the loops vectorize without
+  // run-time overlap checks).
+  auto *outTy = llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false);
+  std::string name =
+      (fn_->getName() + ".par" + llvm::Twine(parallelCount_++)).str();
+  auto *outFn =
+      llvm::Function::Create(outTy, llvm::Function::InternalLinkage, name, m_);
+  outFn->addFnAttr(llvm::Attribute::NoUnwind);
+  auto *bodyFn = llvm::Function::Create(
+      llvm::FunctionType::get(b_.getVoidTy(), fields, false),
+      llvm::Function::InternalLinkage, name + ".body", m_);
+  bodyFn->addFnAttr(llvm::Attribute::NoUnwind);
+  for (unsigned k = 3; k < 4 + mems.size(); ++k)
+    bodyFn->getArg(k)->addAttr(llvm::Attribute::NoAlias);
+  {
+    IRBuilder<> w(llvm::BasicBlock::Create(ctx_, "entry", outFn));
+    std::vector<LV *> args;
+    for (unsigned k = 0; k < fields.size(); ++k)
+      args.push_back(w.CreateLoad(
+          fields[k], w.CreateStructGEP(frameTy, outFn->getArg(0), k)));
+    w.CreateCall(bodyFn, args);
+    w.CreateRetVoid();
+  }
+  {
+    auto savedIP = b_.saveIP();
+    llvm::Function *savedFn = fn_;
+    auto savedDims = dims_;
+    auto savedPtrs = ptrs_;
+    auto savedVars = vars_;
+    fn_ = bodyFn;
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
+    unsigned g = 0;
+    auto get = [&](llvm::Type *) -> LV * { return fn_->getArg(g++); };
+    LV *b0 = get(i64()), *n = get(i64()), *nb = get(i64()), *pp = get(ptr);
+    for (const Buffer *bb : bufs)
+      ptrs_[bb] = fn_->getArg(4 + memOf[bb]);
+    g += mems.size();
+    for (const std::string &sy : syms)
+      dims_[sy] = get(i64());
+    for (unsigned v : vars) {
+      LV *x = get(type(lf_.vars[v].type));
+      if (lf_.vars[v].kind == loops::Var::Mutable) {
+        vars_[v] = b_.CreateAlloca(x->getType());
+        b_.CreateStore(x, vars_[v]);
+      } else {
+        vars_[v] = x;
+      }
+    }
+    // Private mutables and reductions: this thread's own.
+    for (unsigned v : privates)
+      vars_[v] =
+          b_.CreateAlloca(type(lf_.vars[v].type), nullptr, lf_.vars[v].name);
+    auto omp = [&](const char *name) {
+      return b_.CreateZExt(b_.CreateCall(ompFunction(
+                               m_, name, llvm::FunctionType::get(i32, false))),
+                           i64());
+    };
+    LV *tid = omp("omp_get_thread_num"), *team = omp("omp_get_num_threads");
+    // for (c = tid; c < nb; c += team): iterations [n*c/nb, n*(c+1)/nb).
+    llvm::BasicBlock *pre = b_.GetInsertBlock();
+    auto *head = llvm::BasicBlock::Create(ctx_, "block", fn_);
+    auto *body = llvm::BasicBlock::Create(ctx_, "block.body", fn_);
+    auto *exit = llvm::BasicBlock::Create(ctx_, "block.exit", fn_);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    llvm::PHINode *c = b_.CreatePHI(i64(), 2, "c");
+    c->addIncoming(tid, pre);
+    b_.CreateCondBr(b_.CreateICmpSLT(c, nb), body, exit);
+    b_.SetInsertPoint(body);
+    auto bound = [&](LV *k) {
+      return b_.CreateAdd(
+          b0, b_.CreateMul(b_.CreateSDiv(b_.CreateMul(n, k), nb), c64(s.step)));
+    };
+    LV *lo = bound(c), *hi = bound(b_.CreateAdd(c, c64(1)));
+    for (unsigned r : s.reduce)
+      b_.CreateStore(llvm::ConstantFP::get(type(lf_.vars[r].type), 0.0),
+                     vars_[r]);
+    forLoop(s, lo, hi);
+    for (size_t k = 0; k < nred; ++k) {
+      unsigned r = s.reduce[k];
+      LV *x = b_.CreateLoad(type(lf_.vars[r].type), vars_[r]);
+      if (!x->getType()->isDoubleTy())
+        x = b_.CreateFPExt(x, b_.getDoubleTy());
+      b_.CreateStore(x, b_.CreateInBoundsGEP(
+                            b_.getDoubleTy(), pp,
+                            b_.CreateAdd(b_.CreateMul(c, c64(nred)), c64(k))));
+    }
+    c->addIncoming(b_.CreateAdd(c, team), b_.GetInsertBlock());
+    b_.CreateBr(head);
+    b_.SetInsertPoint(exit);
+    b_.CreateRetVoid();
+    fn_ = savedFn;
+    dims_ = std::move(savedDims);
+    ptrs_ = std::move(savedPtrs);
+    vars_ = std::move(savedVars);
+    b_.restoreIP(savedIP);
+  }
+  llvm::Function *gomp = ompFunction(
+      m_, "GOMP_parallel",
+      llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, i32, i32}, false));
+  b_.CreateCall(gomp, {outFn, frame, nt, b_.getInt32(0)});
+  // The blocks' sums, in block order (no reassociation).
+  for (size_t k = 0; k < nred; ++k) {
+    unsigned r = s.reduce[k];
+    llvm::Type *t = type(lf_.vars[r].type);
+    llvm::BasicBlock *pre = b_.GetInsertBlock();
+    auto *head = llvm::BasicBlock::Create(ctx_, "sum", fn_);
+    auto *body = llvm::BasicBlock::Create(ctx_, "sum.body", fn_);
+    auto *exit = llvm::BasicBlock::Create(ctx_, "sum.exit", fn_);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    llvm::PHINode *c = b_.CreatePHI(i64(), 2, "c");
+    c->addIncoming(c64(0), pre);
+    b_.CreateCondBr(b_.CreateICmpSLT(c, blocks), body, exit);
+    b_.SetInsertPoint(body);
+    LV *x = b_.CreateLoad(
+        b_.getDoubleTy(),
+        b_.CreateInBoundsGEP(b_.getDoubleTy(), parts,
+                             b_.CreateAdd(b_.CreateMul(c, c64(nred)), c64(k))));
+    if (!t->isDoubleTy())
+      x = b_.CreateFPTrunc(x, t);
+    b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(t, vars_[r]), x), vars_[r]);
+    c->addIncoming(b_.CreateAdd(c, c64(1)), b_.GetInsertBlock());
+    b_.CreateBr(head);
+    b_.SetInsertPoint(exit);
+  }
+  b_.CreateBr(join);
+  b_.SetInsertPoint(join);
 }
 
 void Renderer::call(const loops::KernelCall &c) {
@@ -525,7 +839,47 @@ void addPackedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
   b.CreateRet(b.CreateCall(fn, args));
 }
 
+/// int gradc_f__typed(...): the C ABI function with every scalar (rank-0
+/// f32/f64) input passed by value, in a register, instead of by pointer;
+/// tensors, dims and outputs as in gradc_f. A small function is inlined
+/// into it.
+void addTypedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
+  llvm::LLVMContext &ctx = m.getContext();
+  IRBuilder<> b(ctx);
+  llvm::FunctionType *inner = fn->getFunctionType();
+  std::vector<llvm::Type *> params(inner->param_begin(), inner->param_end());
+  auto scalar = [&](size_t i) -> llvm::Type * {
+    const Type &t = f.args[i]->type;
+    if (t.rank() != 0 || isInt(t.dtype))
+      return nullptr;
+    return t.dtype == DType::F32 ? b.getFloatTy() : b.getDoubleTy();
+  };
+  for (size_t i = 0; i < f.args.size(); ++i)
+    if (llvm::Type *t = scalar(i))
+      params[i] = t;
+  auto *typed = llvm::Function::Create(
+      llvm::FunctionType::get(b.getInt32Ty(), params, false),
+      llvm::Function::ExternalLinkage, typedSymbolName(f), m);
+  typed->addFnAttr(llvm::Attribute::NoUnwind);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", typed));
+  std::vector<LV *> args;
+  for (size_t i = 0; i < params.size(); ++i) {
+    LV *a = typed->getArg(i);
+    if (i < f.args.size() && scalar(i)) {
+      LV *slot = b.CreateAlloca(params[i]);
+      b.CreateStore(a, slot);
+      a = slot;
+    }
+    args.push_back(a);
+  }
+  b.CreateRet(b.CreateCall(fn, args));
+}
+
 } // namespace
+
+std::string typedSymbolName(const Function &f) {
+  return cSymbolName(f.name) + "__typed";
+}
 
 /// `void name(void)`: frees the cached arena (if any function has one) and
 /// clears it; also run at exit through llvm.global_dtors.
@@ -549,16 +903,53 @@ static void addRelease(llvm::Module &m, llvm::StringRef name) {
   llvm::appendToGlobalDtors(m, fn, 65535);
 }
 
+/// `void gradc_set_num_threads(int n)`: the thread count of parallel loops
+/// and, when the program has OpenBLAS, of its BLAS calls (n <= 0: OpenMP's
+/// default). weak_odr, like gradc_num_threads: one per program.
+static void addThreadSetter(llvm::Module &m) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::IRBuilder<> b(ctx);
+  llvm::Type *i32 = b.getInt32Ty();
+  auto *fty = llvm::FunctionType::get(b.getVoidTy(), {i32}, false);
+  auto *fn = llvm::Function::Create(fty, llvm::GlobalValue::WeakODRLinkage,
+                                    "gradc_set_num_threads", m);
+  fn->setDoesNotThrow();
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
+  LV *n = b.CreateSelect(b.CreateICmpSGT(fn->getArg(0), b.getInt32(0)),
+                         fn->getArg(0), b.getInt32(0));
+  b.CreateStore(n, threadsGlobal(m));
+  // OpenBLAS, if linked: a weak reference, null without it.
+  auto *blas =
+      llvm::Function::Create(fty, llvm::GlobalValue::ExternalWeakLinkage,
+                             "openblas_set_num_threads", m);
+  auto *call = llvm::BasicBlock::Create(ctx, "blas", fn);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
+  // n = 0 leaves OpenBLAS at its own default (OPENBLAS_NUM_THREADS, else
+  // every core).
+  b.CreateCondBr(
+      b.CreateAnd(b.CreateIsNotNull(blas), b.CreateICmpSGT(n, b.getInt32(0))),
+      call, done);
+  b.SetInsertPoint(call);
+  b.CreateCall(blas, {n});
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+}
+
 std::unique_ptr<llvm::Module>
 lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   auto mod = std::make_unique<llvm::Module>("gradc", ctx);
+  addThreadSetter(*mod);
   for (const auto &f : m.functions) {
     if (opts.only && opts.only != f.get())
       continue;
-    std::unique_ptr<LoopFunction> lf =
-        loops::lowerToLoops(*f, loops::LoopOptions{opts.blas});
+    loops::LoopOptions lo;
+    lo.blas = opts.blas;
+    lo.parallel = opts.parallel;
+    std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo);
     llvm::Function *fn = Renderer(*lf, *mod).run();
     addPackedEntry(*f, fn, *mod);
+    addTypedEntry(*f, fn, *mod);
   }
   if (std::string name = releaseSymbolName(m, opts); !name.empty())
     addRelease(*mod, name);

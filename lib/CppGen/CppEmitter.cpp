@@ -110,6 +110,8 @@ private:
   void declare(const Stmt &s);
   void stmts(const std::vector<Stmt> &body);
   void stmt(const Stmt &s);
+  void forLoop(const Stmt &s, const std::string &begin, const std::string &end);
+  void parallelFor(const Stmt &s);
   std::string call(const loops::KernelCall &c);
   std::string buf(const Buffer *b) {
     const std::string &n = names_.at(b);
@@ -325,27 +327,104 @@ void Renderer::declare(const Stmt &s) {
 
 void Renderer::stmts(const std::vector<Stmt> &body) {
   for (const Stmt &s : body) {
-    declare(s);
+    // A parallel loop's variables are declared inside it (each thread's
+    // own), its reductions' totals before it.
+    if (s.kind == Stmt::For && s.parallel) {
+      for (unsigned r : s.reduce)
+        if (vars_[r].empty()) {
+          vars_[r] = fresh(fn_.vars[r].name);
+          line(std::string(ctype(fn_.vars[r].type)) + " " + vars_[r] + " = 0;");
+        }
+    } else {
+      declare(s);
+    }
     stmt(s);
   }
 }
 
+void Renderer::forLoop(const Stmt &s, const std::string &begin,
+                       const std::string &end) {
+  std::string i = fresh(fn_.vars[s.var].name);
+  vars_[s.var] = i;
+  std::string step =
+      s.step == 1 ? "++" + i : i + " += " + std::to_string(s.step);
+  line("for (int64_t " + i + " = " + begin + "; " + i + " < " + end + "; " +
+       step + ") {");
+  ++indent_;
+  stmts(s.body);
+  --indent_;
+  line("}");
+  taken_.erase(i); // a later loop may use the name again
+}
+
+/// A loop the loop IR marks parallel: with more than one thread and enough
+/// work, one block of iterations per thread (an OpenMP loop over the
+/// blocks, or a plain one without -fopenmp: the same blocks, the same
+/// sums); the reductions sum each block from zero and add the blocks' sums
+/// in block order.
+void Renderer::parallelFor(const Stmt &s) {
+  std::string begin = expr(s.a, true), end = expr(s.b, true);
+  std::string nb = fresh("blocks");
+  line("const int64_t " + nb + " = gir::blocks(" + expr(s.work, true) + ");");
+  line("if (" + nb + " > 1) {");
+  ++indent_;
+  std::vector<std::string> saved = vars_;
+  std::string n = fresh("iters"), parts = fresh("parts"), c = fresh("block");
+  std::string span = begin == "0" ? end : "(" + end + " - " + begin + ")";
+  line("const int64_t " + n + " = " +
+       (s.step == 1 ? span
+                    : "(" + span + " + " + std::to_string(s.step - 1) + ") / " +
+                          std::to_string(s.step)) +
+       ";");
+  size_t nred = s.reduce.size();
+  if (nred)
+    line("std::vector<double> " + parts + "(static_cast<size_t>(" + nb +
+         ") * " + std::to_string(nred) + ");");
+  body_ += "#ifdef _OPENMP\n";
+  line("#pragma omp parallel for num_threads(" + nb + ") schedule(static, 1)");
+  body_ += "#endif\n";
+  line("for (int64_t " + c + " = 0; " + c + " < " + nb + "; ++" + c + ") {");
+  ++indent_;
+  std::vector<std::string> red;
+  for (unsigned r : s.reduce) {
+    red.push_back(fresh(fn_.vars[r].name + ".block"));
+    line(std::string(ctype(fn_.vars[r].type)) + " " + red.back() + " = 0;");
+    vars_[r] = red.back();
+  }
+  auto bound = [&](const std::string &k) {
+    std::string b = n + " * " + k + " / " + nb;
+    if (s.step != 1)
+      b = "(" + b + ") * " + std::to_string(s.step);
+    return begin == "0" ? b : begin + " + " + b;
+  };
+  forLoop(s, bound(c), bound("(" + c + " + 1)"));
+  for (size_t k = 0; k < nred; ++k)
+    line(parts + "[static_cast<size_t>(" + c + ") * " + std::to_string(nred) +
+         " + " + std::to_string(k) + "] = " + red[k] + ";");
+  --indent_;
+  line("}");
+  vars_ = saved;
+  for (size_t k = 0; k < nred; ++k)
+    line("for (int64_t " + c + " = 0; " + c + " < " + nb + "; ++" + c + ") " +
+         var(s.reduce[k]) + " += static_cast<" +
+         ctype(fn_.vars[s.reduce[k]].type) + ">(" + parts +
+         "[static_cast<size_t>(" + c + ") * " + std::to_string(nred) + " + " +
+         std::to_string(k) + "]);");
+  --indent_;
+  line("} else {");
+  ++indent_;
+  forLoop(s, begin, end);
+  vars_ = saved;
+  --indent_;
+  line("}");
+}
+
 void Renderer::stmt(const Stmt &s) {
   switch (s.kind) {
-  case Stmt::For: {
-    std::string i = fresh(fn_.vars[s.var].name);
-    vars_[s.var] = i;
-    std::string step =
-        s.step == 1 ? "++" + i : i + " += " + std::to_string(s.step);
-    line("for (int64_t " + i + " = " + expr(s.a, true) + "; " + i + " < " +
-         expr(s.b, true) + "; " + step + ") {");
-    ++indent_;
-    stmts(s.body);
-    --indent_;
-    line("}");
-    taken_.erase(i); // a later loop may use the name again
-    return;
-  }
+  case Stmt::For:
+    if (s.parallel)
+      return parallelFor(s);
+    return forLoop(s, expr(s.a, true), expr(s.b, true));
   case Stmt::Let: {
     if (!reads_[s.var])
       return;
@@ -566,6 +645,11 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
         os << p << ";\n";
     os << "}\n\n";
   }
+  os << "#ifdef _OPENMP\n#include <omp.h>\n#endif\n\n";
+  std::string threads = cppgen::kThreadsPrelude;
+  threads.replace(threads.find("@WORK@"), 6,
+                  std::to_string(loops::kParallelWork));
+  os << threads;
   os << cppgen::prelude();
   for (const auto &f : m.functions) {
     os << "\n";

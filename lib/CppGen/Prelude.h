@@ -17,6 +17,44 @@ namespace gradc::cppgen {
 /// op's formula (from its OpDef), then the reductions' helpers.
 std::string prelude();
 
+/// The thread count (docs/c-abi.md; @WORK@ is loops::kParallelWork): one
+/// setting per program, shared with gradc's object files (which define the same
+/// weak symbols).
+inline constexpr const char *kThreadsPrelude =
+    R"(extern "C" {
+__attribute__((weak)) int gradc_num_threads = 0;
+#ifdef GRADC_USE_CBLAS
+__attribute__((weak)) void openblas_set_num_threads(int n);
+#endif
+/// Threads for parallel loops and (with OpenBLAS) BLAS calls; n <= 0:
+/// OpenMP's default.
+__attribute__((weak)) void gradc_set_num_threads(int n) {
+  gradc_num_threads = n > 0 ? n : 0;
+#ifdef GRADC_USE_CBLAS
+  if (openblas_set_num_threads && n > 0)
+    openblas_set_num_threads(n);
+#endif
+}
+}
+
+namespace gir {
+/// The blocks a parallel loop of `work` statements is cut into: one per
+/// thread, or 1 when the loop is too small to pay for them.
+inline int64_t blocks(int64_t work) {
+  int64_t n = gradc_num_threads;
+#ifdef _OPENMP
+  if (n <= 0)
+    n = omp_get_max_threads();
+#else
+  if (n <= 0)
+    n = 1;
+#endif
+  return n > 1 && work >= @WORK@ ? n : 1;
+}
+} // namespace gir
+
+)";
+
 inline constexpr const char *kReductionHelpers =
     R"(/// Float to integer as numpy's astype: toward zero; NaN and values out of
 /// range give INT64_MIN.

@@ -159,9 +159,9 @@ static std::string helperName(const Function &f, const CNames &n, size_t i,
 }
 
 std::vector<std::string> exportedSymbols(const Module &m, const Function &f) {
-  std::vector<std::string> s = {cSymbolName(f.name),
-                                cSymbolName(f.name) + "__packed",
-                                checkedSymbolName(f)};
+  std::vector<std::string> s = {
+      cSymbolName(f.name), cSymbolName(f.name) + "__packed",
+      cSymbolName(f.name) + "__typed", checkedSymbolName(f)};
   if (seededPrimal(m, f)) {
     s.push_back(noseedSymbolName(f));
     s.push_back(noseedSymbolName(f) + "_checked");
@@ -239,6 +239,11 @@ std::string cHeader(const Module &m, llvm::StringRef guard) {
        "another input's */\n"
        "  GRADC_BAD_INDEX = 3  /* an index read from an integer tensor is out "
        "of range */\n};\n#endif\n\n";
+  s += "/* The threads parallel loops and (with OpenBLAS) BLAS calls use; n <= "
+       "0: OpenMP's\n   default (OMP_NUM_THREADS, else every core). Code "
+       "linked without OpenMP\n   runs on one thread. One setting per "
+       "program (docs/c-abi.md). */\n"
+       "void gradc_set_num_threads(int n);\n\n";
   for (const auto &f : m.functions) {
     s += "/* func @" + f->name + "(";
     for (size_t i = 0; i < f->args.size(); ++i)

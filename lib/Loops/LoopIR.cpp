@@ -460,9 +460,12 @@ public:
       os << pad;
       switch (s.kind) {
       case Stmt::For:
-        os << "for " << var(s.var) << " = " << expr(s.a) << " to " << expr(s.b);
+        os << (s.parallel ? "parallel for " : "for ") << var(s.var) << " = "
+           << expr(s.a) << " to " << expr(s.b);
         if (s.step != 1)
           os << " step " << s.step;
+        for (size_t k = 0; k < s.reduce.size(); ++k)
+          os << (k ? ", " : " reduce ") << var(s.reduce[k]);
         os << " {\n";
         stmts(s.body, indent + 1);
         os << pad << "}\n";

@@ -289,6 +289,8 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
                                            const LoopOptions &opts) {
   auto fn = std::make_unique<LoopFunction>();
   FunctionLowering(f, *fn, opts).run();
+  if (opts.parallel)
+    markParallelLoops(*fn);
   return fn;
 }
 

@@ -71,6 +71,12 @@ cl::opt<bool> NoCache(
              "code, and do not store it ($GRADC_CACHE_DIR, else "
              "$XDG_CACHE_HOME/gradc, else ~/.cache/gradc; default: use it)"),
     cl::sub(RunCmd()), cl::cat(Cat()));
+cl::opt<int> Threads(
+    "threads",
+    cl::desc("Threads for the JIT's parallel loops and BLAS calls (default: "
+             "$GRADC_NUM_THREADS, else OpenMP's default: $OMP_NUM_THREADS, "
+             "else every core)"),
+    cl::value_desc("N"), cl::init(0), cl::sub(RunCmd()), cl::cat(Cat()));
 enum class Format { Text, Json };
 cl::opt<Format> OutFormat(
     "format", cl::desc("Output format (default: text)"), cl::init(Format::Text),
@@ -170,6 +176,18 @@ int runRun() {
       backend = Backend::Interp;
     }
   }
+  // The thread count: --threads, else $GRADC_NUM_THREADS, else 0
+  // (OpenMP's default).
+  int threads = Threads;
+  if (Threads.getNumOccurrences() && threads < 1)
+    return fail("--threads must be at least 1, not " + std::to_string(threads));
+  if (!Threads.getNumOccurrences())
+    if (const char *env = std::getenv("GRADC_NUM_THREADS"); env && *env) {
+      if (llvm::StringRef(env).getAsInteger(10, threads) || threads < 1)
+        return fail(std::string("GRADC_NUM_THREADS must be a positive "
+                                "integer, not '") +
+                    env + "'");
+    }
   if (backend == Backend::Interp) {
     outs = evaluate(*target, std::move(args));
   } else {
@@ -177,9 +195,13 @@ int runRun() {
     lo.blas = kHaveBlas && !NoBlas;
     lo.only = target; // compile only the function that runs
     lo.cache = !NoCache;
+    lo.parallel = threads != 1; // one thread: no parallel loops to compile
     auto jit = Jit::create(*m, lo);
     if (!jit)
       return fail(llvm::toString(jit.takeError()));
+    if (threads > 0)
+      if (auto e = (*jit)->setThreads(threads))
+        return fail(llvm::toString(std::move(e)));
     if (Stats) {
       auto symsArgs = args;
       auto syms = bindArguments(*target, symsArgs);

@@ -43,6 +43,9 @@ public:
   using PackedFn = int (*)(void **inputs, const int64_t *dims, void **outputs);
   /// The packed entry point of `f` (compiled on first use).
   llvm::Expected<PackedFn> lookup(const Function &f);
+  /// The address of the typed entry point of `f` (typedSymbolName): to be
+  /// cast to its C signature by a caller that knows `f`'s types.
+  llvm::Expected<void *> lookupTyped(const Function &f);
   /// Checks the arguments like the interpreter, calls `f`, returns its
   /// results (stored as doubles like the interpreter's tensors).
   /// An index out of range in the compiled code (return code 3) is an error
@@ -50,6 +53,10 @@ public:
   /// the same arguments, names the op and the index.
   llvm::Expected<std::vector<Tensor>> call(const Function &f,
                                            std::vector<Tensor> args);
+  /// Runs parallel loops and BLAS calls on `n` threads (0: OpenMP's default,
+  /// OMP_NUM_THREADS or every core) through the module's
+  /// gradc_set_num_threads.
+  llvm::Error setThreads(int n);
   /// Milliseconds spent lowering, optimizing and compiling.
   double compileMillis() const { return compileMs_; }
   /// True if the object code came from the persistent compile cache.

@@ -32,6 +32,10 @@ inline constexpr bool kHaveBlas = false; // built without OpenBLAS
 struct LowerOptions {
   /// Call cblas_{s,d}{gemm,gemv,dot} for matmul/dot; loops otherwise.
   bool blas = kHaveBlas;
+  /// Render the loops the loop IR marks parallel so that they can run on
+  /// several threads (docs/backends.md); false: every loop on one thread,
+  /// which compiles faster (`gradc run --threads 1`).
+  bool parallel = true;
   /// Lower only this function of the module (default: all).
   const Function *only = nullptr;
   /// Jit::create only: keep the object code in the persistent compile cache
@@ -45,6 +49,9 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts);
 
 /// The name of the packed entry point of `f`.
 std::string packedSymbolName(const Function &f);
+/// The name of the typed entry point of `f`: gradc_f's parameters, with
+/// each scalar (rank-0 f32/f64) input passed by value instead of by pointer.
+std::string typedSymbolName(const Function &f);
 
 /// The function that frees the arena the module's functions keep between
 /// calls (`<first function>__release`): Jit's destructor calls it, and an

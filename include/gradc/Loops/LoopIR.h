@@ -129,6 +129,8 @@ struct LoopOptions {
   /// Accumulate matmul loops and the softmax family's max and sum in double
   /// (as the interpreter does) rather than in the element type.
   bool wideAccumulators = false;
+  /// Mark the loops that may run on several threads (Stmt::parallel).
+  bool parallel = true;
 };
 
 struct Stmt {
@@ -151,7 +153,20 @@ struct Stmt {
   KernelCall call;
   std::string text;
   std::vector<Stmt> body;
+  /// For, at the top level of a function: its iterations may run on
+  /// several threads (lib/Loops/Parallel.cpp). Each writes its own rows and
+  /// privatizes the mutables it assigns; the `reduce` variables only receive
+  /// `+=`, and are summed per block of iterations, the blocks' partial sums
+  /// then added in block order. `work` estimates the statements the loop
+  /// executes; below kParallelWork the loop stays on one thread.
+  bool parallel = false;
+  std::vector<unsigned> reduce;
+  const Expr *work = nullptr;
 };
+
+/// The least work (statements executed) that a parallel loop runs on
+/// several threads for: starting the threads costs microseconds.
+constexpr int64_t kParallelWork = 32768;
 
 /// One graph function lowered to loops.
 struct LoopFunction {
@@ -167,6 +182,10 @@ struct LoopFunction {
   const Buffer *result(unsigned i) const;
   void print(llvm::raw_ostream &os) const;
 };
+
+/// Marks the top-level loops of `fn` that may run in parallel over their
+/// outer dimension (Stmt::parallel, reduce, work).
+void markParallelLoops(LoopFunction &fn);
 
 /// Builds the expressions of one LoopFunction, folding trivial integer
 /// arithmetic (x + 0, x * 1, x * 0) so that the printed IR stays readable.

@@ -1,0 +1,315 @@
+//===- Parallel.cpp - Which loops may run on several threads --------------===//
+//
+// A top-level loop may run its iterations on several threads when they are
+// independent:
+//  - it holds no kernel call, memset, copy or index check (a thread cannot
+//    return early);
+//  - every store writes row `i` of its buffer, for the loop's own index `i`:
+//    its offset is `i` scaled by a stride, plus in-range inner indices
+//    (the row-major offsets the lowering builds), so iterations write
+//    disjoint rows; memory written in the loop (an arena slot may hold two
+//    values of the same shape, one read and one written) is read back only
+//    at the offset written, through a buffer of the same shape;
+//  - every mutable variable it writes is private (assigned, from values not
+//    involving itself, before anything else in the iteration uses it) or a
+//    float sum that only receives `+=` (a reduction).
+// Reductions are split deterministically by the renderers: the iterations
+// are cut into as many contiguous blocks as there are threads, each block
+// sums from zero, and the blocks' sums are added in block order, so that a
+// given thread count always gives the same bits.
+//
+//===----------------------------------------------------------------------===//
+#include "gradc/Loops/LoopBuilder.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+
+#include <cstring>
+#include <map>
+#include <optional>
+
+namespace gradc::loops {
+
+namespace {
+
+bool sameExpr(const Expr *a, const Expr *b) {
+  if (a == b)
+    return true;
+  if (a->kind != b->kind || a->type != b->type || a->op != b->op ||
+      a->i != b->i || std::memcmp(&a->f, &b->f, sizeof(double)) != 0 ||
+      a->var != b->var || a->buf != b->buf || a->sym != b->sym ||
+      a->args.size() != b->args.size())
+    return false;
+  for (size_t k = 0; k < a->args.size(); ++k)
+    if (!sameExpr(a->args[k], b->args[k]))
+      return false;
+  return true;
+}
+
+/// The memory behind a buffer: views share their operand's kind and index.
+std::pair<int, uintptr_t> storage(const Buffer *b) {
+  if (b->kind == Buffer::Const)
+    return {int(Buffer::Const), uintptr_t(b)};
+  return {int(b->kind), b->index};
+}
+
+class Analysis {
+public:
+  Analysis(LoopFunction &fn, Stmt &loop) : fn_(fn), loop_(loop) {}
+
+  bool run() {
+    inner_.insert(loop_.var);
+    path_.push_back({&loop_.body, 0});
+    if (!walk(loop_.body))
+      return false;
+    return stores() && mutables();
+  }
+
+private:
+  struct Use {
+    bool write, accumulate;
+    std::vector<std::pair<const std::vector<Stmt> *, size_t>> path;
+  };
+
+  bool walk(const std::vector<Stmt> &body) {
+    for (size_t k = 0; k < body.size(); ++k) {
+      const Stmt &s = body[k];
+      path_.push_back({&body, k});
+      switch (s.kind) {
+      case Stmt::Call:
+      case Stmt::Memset:
+      case Stmt::Copy:
+      case Stmt::FailIf:
+        return false;
+      case Stmt::For:
+        inner_.insert(s.var);
+        if (block(s))
+          blocks_.insert(s.var);
+        expr(s.a);
+        expr(s.b);
+        if (!walk(s.body))
+          return false;
+        break;
+      case Stmt::Let:
+        inner_.insert(s.var);
+        expr(s.a);
+        break;
+      case Stmt::Assign:
+      case Stmt::Accumulate:
+        expr(s.a);
+        uses_[s.var].push_back({true, s.kind == Stmt::Accumulate, path_});
+        break;
+      case Stmt::Store:
+        expr(s.a);
+        expr(s.b);
+        stores_.push_back(&s);
+        break;
+      case Stmt::Comment:
+        break;
+      }
+      path_.pop_back();
+    }
+    return true;
+  }
+
+  void expr(const Expr *e) {
+    if (e->kind == Expr::Read && fn_.vars[e->var].kind == Var::Mutable)
+      uses_[e->var].push_back({false, false, path_});
+    if (e->kind == Expr::Load)
+      loads_.push_back(e);
+    for (const Expr *a : e->args)
+      expr(a);
+  }
+
+  /// A loop over one block of the outer loop's iterations:
+  /// for j = i to min(i + step, n) (LoopBuilder::chunkedLoops).
+  bool block(const Stmt &s) const {
+    auto isIndex = [&](const Expr *e) {
+      return e->kind == Expr::Read && e->var == loop_.var;
+    };
+    const Expr *end = s.b;
+    if (end->kind == Expr::Min)
+      end = end->args[0];
+    return s.step == 1 && isIndex(s.a) && end->kind == Expr::Add &&
+           isIndex(end->args[0]) && end->args[1]->kind == Expr::Int &&
+           end->args[1]->i == loop_.step;
+  }
+
+  /// Only constants, symbolic dims and the indices of inner loops.
+  bool bounded(const Expr *e) const {
+    switch (e->kind) {
+    case Expr::Int:
+    case Expr::Sym:
+      return true;
+    case Expr::Read:
+      return fn_.vars[e->var].kind == Var::Index && e->var != loop_.var &&
+             !blocks_.count(e->var) && inner_.count(e->var);
+    case Expr::Add:
+    case Expr::Mul:
+    case Expr::Min:
+      return llvm::all_of(e->args, [&](const Expr *a) { return bounded(a); });
+    default:
+      return false;
+    }
+  }
+  /// Constants and symbolic dims only.
+  static bool stride(const Expr *e) {
+    if (e->kind == Expr::Int || e->kind == Expr::Sym)
+      return true;
+    return e->kind == Expr::Mul &&
+           llvm::all_of(e->args, [](const Expr *a) { return stride(a); });
+  }
+  /// Whether `e` is the loop index, scaled and offset as a row-major
+  /// offset: nullopt if not, else whether it was scaled (an offset may be
+  /// added only after a scale).
+  std::optional<bool> row(const Expr *e) const {
+    if (e->kind == Expr::Read && (e->var == loop_.var || blocks_.count(e->var)))
+      return false;
+    if (e->kind == Expr::Mul || e->kind == Expr::Add)
+      for (int k = 0; k < 2; ++k) {
+        const Expr *x = e->args[k], *y = e->args[1 - k];
+        if (e->kind == Expr::Mul && stride(y))
+          if (row(x))
+            return true;
+        if (e->kind == Expr::Add && bounded(y))
+          if (std::optional<bool> r = row(x); r && *r)
+            return true;
+      }
+    return std::nullopt;
+  }
+
+  bool stores() {
+    std::map<std::pair<int, uintptr_t>, std::vector<const Stmt *>> written;
+    for (const Stmt *s : stores_) {
+      if (!row(s->a))
+        return false;
+      auto &w = written[storage(s->buf)];
+      if (!w.empty() && w.front()->buf->dims != s->buf->dims)
+        return false;
+      w.push_back(s);
+    }
+    for (const Expr *l : loads_) {
+      auto it = written.find(storage(l->buf));
+      if (it == written.end())
+        continue;
+      if (it->second.front()->buf->dims != l->buf->dims ||
+          !llvm::any_of(it->second, [&](const Stmt *s) {
+            return sameExpr(s->a, l->args[0]);
+          }))
+        return false;
+    }
+    return true;
+  }
+
+  bool mutables() {
+    for (auto &[var, uses] : uses_) {
+      bool anyWrite = llvm::any_of(uses, [](const Use &u) { return u.write; });
+      if (!anyWrite)
+        continue; // read only: each thread gets its value
+      bool sum = llvm::all_of(uses, [](const Use &u) { return u.accumulate; });
+      Scalar t = fn_.vars[var].type;
+      if (sum && (t == Scalar::F32 || t == Scalar::F64)) {
+        loop_.reduce.push_back(var);
+        continue;
+      }
+      // Private: first an assignment, every other use after it in the same
+      // statement list (or inside a later statement of it).
+      const Use &first = uses.front();
+      if (!first.write || first.accumulate)
+        return false;
+      size_t depth = first.path.size();
+      for (size_t k = 1; k < uses.size(); ++k) {
+        const auto &p = uses[k].path;
+        if (p.size() < depth ||
+            !std::equal(first.path.begin(), first.path.end() - 1, p.begin()) ||
+            p[depth - 1].second <= first.path.back().second)
+          return false;
+      }
+    }
+    return true;
+  }
+
+  LoopFunction &fn_;
+  Stmt &loop_;
+  llvm::DenseSet<unsigned> inner_, blocks_;
+  std::vector<std::pair<const std::vector<Stmt> *, size_t>> path_;
+  std::map<unsigned, std::vector<Use>> uses_;
+  std::vector<const Stmt *> stores_;
+  std::vector<const Expr *> loads_;
+};
+
+/// Statements executed by `body`, estimated: a loop whose extent depends
+/// on an outer index counts once.
+const Expr *work(ExprBuilder &b, const std::vector<Stmt> &body) {
+  const Expr *w = b.i(0);
+  std::function<bool(const Expr *)> invariant = [&](const Expr *e) {
+    if (e->kind == Expr::Read || e->kind == Expr::Load)
+      return false;
+    return llvm::all_of(e->args, invariant);
+  };
+  for (const Stmt &s : body) {
+    if (s.kind == Stmt::Comment)
+      continue;
+    if (s.kind == Stmt::For)
+      w = b.add(w, b.mul(invariant(s.b) ? s.b : b.i(1), work(b, s.body)));
+    else
+      w = b.add(w, b.i(1));
+  }
+  return w;
+}
+
+} // namespace
+
+void markParallelLoops(LoopFunction &fn) {
+  ExprBuilder b(fn);
+  // The mutables each top-level statement uses: a loop's private variables
+  // must not be used outside it.
+  std::vector<llvm::DenseSet<unsigned>> used(fn.body.size()),
+      written(fn.body.size());
+  std::function<void(const Expr *, llvm::DenseSet<unsigned> &)> inExpr =
+      [&](const Expr *e, llvm::DenseSet<unsigned> &u) {
+        if (!e)
+          return;
+        if (e->kind == Expr::Read)
+          u.insert(e->var);
+        for (const Expr *a : e->args)
+          inExpr(a, u);
+      };
+  std::function<void(const Stmt &, size_t)> inStmt = [&](const Stmt &s,
+                                                         size_t k) {
+    if (s.kind == Stmt::Assign || s.kind == Stmt::Accumulate) {
+      used[k].insert(s.var);
+      written[k].insert(s.var);
+    }
+    inExpr(s.a, used[k]);
+    inExpr(s.b, used[k]);
+    for (const Stmt &t : s.body)
+      inStmt(t, k);
+  };
+  for (size_t k = 0; k < fn.body.size(); ++k)
+    inStmt(fn.body[k], k);
+  for (size_t k = 0; k < fn.body.size(); ++k) {
+    Stmt &s = fn.body[k];
+    if (s.kind != Stmt::For)
+      continue;
+    const Expr *w = b.mul(s.b, work(b, s.body));
+    if (w->kind == Expr::Int && w->i < kParallelWork)
+      continue;
+    bool ok = Analysis(fn, s).run();
+    // A variable the loop writes, other than a reduction, is private: no
+    // other statement may use it.
+    for (unsigned v : written[k])
+      if (!llvm::is_contained(s.reduce, v))
+        for (size_t j = 0; ok && j < fn.body.size(); ++j)
+          if (j != k && used[j].count(v))
+            ok = false;
+    if (!ok) {
+      s.reduce.clear();
+      continue;
+    }
+    s.parallel = true;
+    s.work = w;
+  }
+}
+
+} // namespace gradc::loops
