@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <unordered_map>
 
 namespace gradc {
 
@@ -16,8 +17,15 @@ bool CheckReport::ok() const {
                      [](const CheckRow &r) { return r.ok; });
 }
 
-Function *promoteToF64(Module &m, const Function &f) {
+/// Promotes `f` and, under the same names, every function it calls (or
+/// whose custom VJP it uses), once each.
+static Function *
+promote(Module &m, const Function &f,
+        std::unordered_map<const Function *, Function *> &done) {
+  if (auto it = done.find(&f); it != done.end())
+    return it->second;
   Function *g = m.addFunction(f.name);
+  done[&f] = g;
   // Integer values (indices, labels) keep their type.
   auto promote = [](DType t) { return isFloat(t) ? DType::F64 : t; };
   for (Value *a : f.args)
@@ -27,12 +35,23 @@ Function *promoteToF64(Module &m, const Function &f) {
   for (const Type &t : f.resultTypes)
     g->resultTypes.push_back(Type{promote(t.dtype), t.dims});
   for (auto &op : g->ops) {
-    op->result->type.dtype = promote(op->result->type.dtype);
+    for (Value *r : op->allResults())
+      r->type.dtype = promote(r->type.dtype);
     op->constValue.dtype = promote(op->constValue.dtype);
     if (op->declaredType)
       op->declaredType->dtype = promote(op->declaredType->dtype);
+    for (Function *&c : op->calleeFns)
+      c = gradc::promote(m, *c, done);
   }
+  g->customVjp = f.customVjp;
+  if (f.customVjpFn)
+    g->customVjpFn = gradc::promote(m, *f.customVjpFn, done);
   return g;
+}
+
+Function *promoteToF64(Module &m, const Function &f) {
+  std::unordered_map<const Function *, Function *> done;
+  return promote(m, f, done);
 }
 
 namespace {
@@ -68,8 +87,8 @@ public:
           wrtNames.push_back(a->name);
       if (wrtNames.empty())
         return fail("'@" + f_->name +
-                  "' has no floating-point argument that is not pinned; "
-                  "nothing is left to check");
+                    "' has no floating-point argument that is not pinned; "
+                    "nothing is left to check");
     }
     auto wrt = resolveWrt(*f_, wrtNames);
     if (!wrt)

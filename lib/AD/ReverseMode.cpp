@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "gradc/AD/Activity.h"
 #include "gradc/AD/Autodiff.h"
+#include "gradc/IR/Inline.h"
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
 #include "gradc/Support/Suggest.h"
@@ -81,7 +82,8 @@ static llvm::Expected<Function *> checkSize(Module &m, Function *g) {
   std::string msg = "'@" + g->name + "' would have " +
                     std::to_string(g->ops.size()) + " operations (at most " +
                     std::to_string(kMaxOps) + ")";
-  m.functions.pop_back();
+  m.functions.erase(
+      llvm::find_if(m.functions, [&](const auto &h) { return h.get() == g; }));
   return fail(msg);
 }
 
@@ -92,14 +94,20 @@ public:
   ReverseMode(Function &g) : g_(g), b_(g) {}
 
   /// Adds the adjoint of the ops g_.ops[0, numPrimal) seeded with `seeds`.
-  void run(size_t numPrimal, llvm::ArrayRef<std::pair<Value *, Value *>> seeds,
-           const Activity &act) {
+  llvm::Error run(size_t numPrimal,
+                  llvm::ArrayRef<std::pair<Value *, Value *>> seeds,
+                  const Activity &act) {
     for (auto [v, d] : seeds)
       if (act.isActive(v))
         addToDiffe(v, d, g_.ops.size());
     for (size_t k = numPrimal; k-- > 0;) {
       const Op &op =
           *g_.ops[k]; // ops are heap-allocated: stable while g_ grows
+      if (!op.callees.empty()) {
+        if (llvm::Error e = adjointControl(op, act))
+          return e;
+        continue;
+      }
       if (!act.isActive(op.result))
         continue;
       Value *dy = adjoints_.lookup(op.result);
@@ -118,12 +126,96 @@ public:
         addToDiffe(x, gx, mark);
       }
     }
+    return llvm::Error::success();
   }
 
   /// The accumulated cotangent of `v`, or null if none reached it.
   Value *diffe(Value *v) const { return adjoints_.lookup(v); }
 
 private:
+  /// The adjoint of a `call` of a function with a custom VJP (the other
+  /// calls are inlined before) or of a `cond`: a call of the custom VJP, or a
+  /// `cond` over the VJPs of the two branches (only the one taken runs).
+  llvm::Error adjointControl(const Op &op, const Activity &act) {
+    std::vector<Value *> res = op.allResults();
+    std::vector<Value *> dys;
+    bool any = false;
+    for (Value *r : res) {
+      Value *d = act.isActive(r) ? adjoints_.lookup(r) : nullptr;
+      any |= d != nullptr;
+      dys.push_back(d);
+    }
+    if (!any)
+      return llvm::Error::success();
+    size_t first = op.kind == OpKind::Cond;
+    std::vector<Value *> args(op.operands.begin() + first, op.operands.end());
+    std::vector<Value *> operands = args;
+    for (size_t i = 0; i < res.size(); ++i) {
+      if (!dys[i]) {
+        b_.setNameHint("d" + res[i]->name);
+        dys[i] = b_.splat(0, res[i]->type); // no cotangent reached it
+      }
+      operands.push_back(dys[i]);
+    }
+    size_t mark = g_.ops.size();
+    std::vector<Value *> grads;
+    std::vector<Value *> gradOf; // the argument each gradient belongs to
+    std::vector<std::string> names;
+    if (op.kind == OpKind::Call) {
+      Function *vjp = op.calleeFns[0]->customVjpFn;
+      if (!vjp)
+        return fail("internal error: a call of '@" + op.calleeFns[0]->name +
+                    "' was not inlined before differentiation");
+      for (Value *a : args)
+        names.push_back("d" + a->name);
+      b_.setNameHint("t");
+      grads = b_.control(OpKind::Call, {vjp}, operands, names);
+      gradOf = args;
+    } else {
+      std::vector<Function *> branches;
+      for (Function *br : op.calleeFns) {
+        auto v = branchVjp(*br);
+        if (!v)
+          return v.takeError();
+        branches.push_back(*v);
+      }
+      for (Value *a : args)
+        if (a->type.isFloat()) {
+          gradOf.push_back(a);
+          names.push_back("d" + a->name);
+        }
+      if (gradOf.empty())
+        return llvm::Error::success();
+      operands.insert(operands.begin(), op.operands[0]);
+      b_.setNameHint("t");
+      grads = b_.control(OpKind::Cond, branches, operands, names);
+    }
+    for (size_t i = 0; i < gradOf.size(); ++i)
+      if (act.isActive(gradOf[i]) && gradOf[i]->type.isFloat())
+        addToDiffe(gradOf[i], grads[i], mark);
+    return llvm::Error::success();
+  }
+
+  /// `@b.vjp(args..., cotangents...) -> gradients of the float args`, built
+  /// once per branch function and added to the module.
+  llvm::Expected<Function *> branchVjp(Function &br) {
+    if (Function *v = vjps_.lookup(&br))
+      return v;
+    Module &m = *g_.parent;
+    std::string name = br.name + ".vjp";
+    for (unsigned i = 1; m.lookup(name); ++i)
+      name = br.name + ".vjp." + std::to_string(i);
+    GradOptions o;
+    o.vjp = true;
+    o.primalResults = false;
+    o.name = name;
+    auto v = buildGradient(m, br, o);
+    if (!v)
+      return v.takeError();
+    vjps_[&br] = *v;
+    return *v;
+  }
+
   /// Adds `d` to the cotangent of `v`. A value first created by the current
   /// rule (after op index `mark`) is named after `v`: the cotangent of %q is
   /// %dq.
@@ -150,6 +242,7 @@ private:
   Builder b_;
   llvm::DenseMap<Value *, Value *> adjoints_;
   llvm::DenseSet<Value *> named_;
+  llvm::DenseMap<const Function *, Function *> vjps_;
 };
 
 } // namespace
@@ -198,7 +291,21 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
         g->addArg(g->uniqueName("d" + f.results[i]->name), f.resultTypes[i]));
   Builder b(*g);
   std::vector<Value *> primal(g->args.begin(), g->args.begin() + f.args.size());
-  std::vector<Value *> results = b.inlineCall(f, primal);
+  // Calls are inlined, except those of functions with a custom VJP, whose
+  // adjoint is that VJP; a function with a custom VJP is itself such a call.
+  std::vector<Value *> results;
+  if (f.customVjpFn) {
+    std::vector<std::string> names;
+    for (const Value *r : f.results)
+      names.push_back(r->name);
+    results =
+        b.control(OpKind::Call, {const_cast<Function *>(&f)}, primal, names);
+  } else {
+    g->results = b.inlineCall(f, primal);
+    inlineCalls(*g, /*keepCustomVjp=*/true);
+    results = std::move(g->results);
+    g->results.clear();
+  }
 
   std::vector<const Value *> from;
   for (unsigned i : *wrt)
@@ -210,7 +317,11 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
   for (size_t i = 0; i < numSeeded; ++i)
     seeds.push_back({results[i], cotangents[i]});
   ReverseMode rm(*g);
-  rm.run(g->ops.size(), seeds, act);
+  if (llvm::Error e = rm.run(g->ops.size(), seeds, act)) {
+    m.functions.erase(llvm::find_if(
+        m.functions, [&](const auto &h) { return h.get() == g; }));
+    return std::move(e);
+  }
 
   if (opts.primalResults) {
     g->results = results;
@@ -226,6 +337,8 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
     g->results.push_back(d);
     g->resultTypes.push_back(a->type);
   }
+  // The custom VJPs and the functions they belong to are inlined now.
+  inlineCalls(*g);
   return checkSize(m, g);
 }
 
@@ -237,6 +350,26 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     return wrt.takeError();
   if (name.empty())
     name = f.name + ".jvp";
+  // Forward mode transposes the VJP in a scratch module; the branch VJPs a
+  // `cond` needs would not outlive it.
+  {
+    std::vector<const Function *> work = {&f};
+    llvm::DenseSet<const Function *> seen = {&f};
+    while (!work.empty()) {
+      const Function *h = work.back();
+      work.pop_back();
+      for (const auto &op : h->ops) {
+        if (op->kind == OpKind::Cond)
+          return fail("forward mode (jvp) through 'cond' is not supported; "
+                      "'%" +
+                      op->result->name + " = cond' in '@" + h->name +
+                      "' (use reverse mode, gradc grad)");
+        for (const Function *c : op->calleeFns)
+          if (seen.insert(c).second)
+            work.push_back(c);
+      }
+    }
+  }
   if (m.lookup(name))
     return fail("function '@" + name + "' already exists");
 
@@ -307,6 +440,7 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     j->results.push_back(t);
     j->resultTypes.push_back(f.resultTypes[i]);
   }
+  inlineCalls(*j); // the forward pass's calls
   return checkSize(m, j);
 }
 

@@ -28,6 +28,23 @@ llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
           "'%" + op->result->name + "' of type " + op->result->type.str() +
               " would have more than " + llvm::Twine(kMaxEvalElements) +
               " elements");
+    if (op->kind == OpKind::Call || op->kind == OpKind::Cond) {
+      // Only the branch taken runs.
+      std::vector<Tensor> callArgs;
+      size_t first = op->kind == OpKind::Cond;
+      for (size_t i = first; i < op->operands.size(); ++i)
+        callArgs.push_back(env[op->operands[i]]);
+      const Function *g = op->calleeFns[0];
+      if (op->kind == OpKind::Cond && env[op->operands[0]].data[0] == 0)
+        g = op->calleeFns[1];
+      auto res = evaluate(*g, std::move(callArgs));
+      if (!res)
+        return res.takeError();
+      std::vector<Value *> outs = op->allResults();
+      for (size_t i = 0; i < outs.size(); ++i)
+        env[outs[i]] = std::move((*res)[i]);
+      continue;
+    }
     std::vector<const Tensor *> in;
     for (const Value *v : op->operands)
       in.push_back(&env[v]);

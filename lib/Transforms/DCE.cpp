@@ -13,11 +13,16 @@ namespace gradc {
 
 bool runDCE(Function &f) {
   llvm::DenseSet<const Value *> live(f.results.begin(), f.results.end());
+  // `call` and `cond` are live when any of their results is.
+  auto isLive = [&](const Op &op) {
+    return llvm::any_of(op.allResults(),
+                        [&](const Value *r) { return live.contains(r); });
+  };
   for (auto it = f.ops.rbegin(); it != f.ops.rend(); ++it)
-    if (live.contains((*it)->result))
+    if (isLive(**it))
       live.insert((*it)->operands.begin(), (*it)->operands.end());
   size_t before = f.ops.size();
-  f.eraseOpsIf([&](const Op &op) { return !live.contains(op.result); });
+  f.eraseOpsIf([&](const Op &op) { return !isLive(op); });
   return f.ops.size() != before;
 }
 
@@ -51,6 +56,8 @@ bool runCSE(Function &f) {
     for (Value *&v : op->operands)
       if (Value *r = repl.lookup(v))
         v = r;
+    if (!op->callees.empty())
+      continue; // calls and conditionals are not merged
     auto [it, fresh] = seen.try_emplace(cseKey(*op), op->result);
     if (!fresh) {
       repl[op->result] = it->second;

@@ -7,6 +7,7 @@
 #include "gradc/AD/Autodiff.h"
 #include "gradc/AD/GradCheck.h"
 #include "gradc/Codegen/Jit.h"
+#include "gradc/IR/Inline.h"
 #include "gradc/IR/Printer.h"
 #include "gradc/Interp/Interpreter.h"
 #include "gradc/Interp/Values.h"
@@ -332,12 +333,17 @@ Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,
   opts.wrt = std::move(wrt);
   opts.vjp = Vjp;
   opts.hasAux = HasAux;
+  size_t before = m.functions.size();
   auto g = buildGradient(m, f, opts);
   if (!g) {
     fail(llvm::toString(g.takeError()));
     return nullptr;
   }
-  return simplify(**g, sm) ? *g : nullptr;
+  // @f.grad and the VJPs of the branches of its `cond`s.
+  for (size_t i = before; i < m.functions.size(); ++i)
+    if (!simplify(*m.functions[i], sm))
+      return nullptr;
+  return *g;
 }
 
 } // namespace gradc::driver
@@ -402,6 +408,8 @@ int runRun() {
   } else if (!collectArgs(*target, target->args, args)) {
     return 1;
   }
+  // The backends see calls inlined (the interpreter runs them either way).
+  inlineCalls(*m);
   llvm::Expected<std::vector<Tensor>> outs = std::vector<Tensor>();
   Backend backend = RunBackend;
   // Without an explicit --backend, a function the JIT cannot compile yet
