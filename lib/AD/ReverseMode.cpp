@@ -350,37 +350,26 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     return wrt.takeError();
   if (name.empty())
     name = f.name + ".jvp";
-  // Forward mode transposes the VJP in a scratch module; the branch VJPs a
-  // `cond` needs would not outlive it.
-  {
-    std::vector<const Function *> work = {&f};
-    llvm::DenseSet<const Function *> seen = {&f};
-    while (!work.empty()) {
-      const Function *h = work.back();
-      work.pop_back();
-      for (const auto &op : h->ops) {
-        if (op->kind == OpKind::Cond)
-          return fail("forward mode (jvp) through 'cond' is not supported; "
-                      "'%" +
-                      op->result->name + " = cond' in '@" + h->name +
-                      "' (use reverse mode, gradc grad)");
-        for (const Function *c : op->calleeFns)
-          if (seen.insert(c).second)
-            work.push_back(c);
-      }
-    }
-  }
-  if (m.lookup(name))
-    return fail("function '@" + name + "' already exists");
-
   // G(x, u) = J^T u, then H(x, u, t) = d/du <G(x, u), t> = J t.
-  Module scratch;
+  // G and H are built in `m` (the VJPs of the branches of a `cond` that
+  // they add stay there: @f.jvp calls them) and removed at the end.
+  auto freshName = [&](std::string base) {
+    std::string n = base;
+    for (unsigned i = 1; m.lookup(n); ++i)
+      n = base + "." + std::to_string(i);
+    return n;
+  };
+  auto erase = [&](Function *h) {
+    m.functions.erase(llvm::find_if(
+        m.functions, [&](const auto &p) { return p.get() == h; }));
+  };
+  Module &scratch = m;
   GradOptions vjp;
   vjp.vjp = true;
   vjp.primalResults = false;
   for (unsigned i : *wrt)
     vjp.wrt.push_back(f.args[i]->name);
-  vjp.name = "vjp";
+  vjp.name = freshName(name + ".vjp");
   auto G = buildGradient(scratch, f, vjp);
   if (!G)
     return G.takeError();
@@ -394,10 +383,12 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
       transpose.wrt.push_back((*G)->args[i]->name);
       floatResults.push_back(i - f.args.size());
     }
-  transpose.name = "transpose";
+  transpose.name = freshName(name + ".transpose");
   auto H = buildGradient(scratch, **G, transpose);
-  if (!H)
+  if (!H) {
+    erase(*G);
     return H.takeError();
+  }
 
   Function *j = m.addFunction(name);
   j->loc = f.loc;
@@ -441,6 +432,8 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     j->resultTypes.push_back(f.resultTypes[i]);
   }
   inlineCalls(*j); // the forward pass's calls
+  erase(*G);
+  erase(*H);
   return checkSize(m, j);
 }
 

@@ -49,18 +49,24 @@ static std::string cseKey(const Op &op) {
 }
 
 bool runCSE(Function &f) {
-  std::unordered_map<std::string, Value *> seen;
+  std::unordered_map<std::string, const Op *> seen;
   llvm::DenseMap<const Value *, Value *> repl;
   bool changed = false;
   for (auto &op : f.ops) {
     for (Value *&v : op->operands)
       if (Value *r = repl.lookup(v))
         v = r;
-    if (!op->callees.empty())
-      continue; // calls and conditionals are not merged
-    auto [it, fresh] = seen.try_emplace(cseKey(*op), op->result);
+    // Calls and conditionals are keyed by their functions too; all their
+    // results are replaced.
+    std::string key = cseKey(*op);
+    for (const std::string &c : op->callees)
+      key += " @" + c;
+    auto [it, fresh] = seen.try_emplace(key, op.get());
     if (!fresh) {
-      repl[op->result] = it->second;
+      std::vector<Value *> mine = op->allResults(),
+                           theirs = it->second->allResults();
+      for (size_t i = 0; i < mine.size(); ++i)
+        repl[mine[i]] = theirs[i];
       changed = true;
     }
   }
