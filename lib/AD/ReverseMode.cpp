@@ -13,6 +13,7 @@
 #include "gradc/AD/Autodiff.h"
 #include "gradc/IR/Inline.h"
 #include "gradc/Ops/Builder.h"
+#include "gradc/Ops/Control.h"
 #include "gradc/Ops/OpDef.h"
 #include "gradc/Support/Suggest.h"
 
@@ -20,6 +21,9 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
+
+#include <map>
+#include <tuple>
 
 namespace gradc {
 
@@ -157,6 +161,8 @@ private:
       }
       operands.push_back(dys[i]);
     }
+    if (op.kind == OpKind::Scan)
+      return adjointScan(const_cast<Op &>(op), act, dys);
     size_t mark = g_.ops.size();
     std::vector<Value *> grads;
     std::vector<Value *> gradOf; // the argument each gradient belongs to
@@ -196,15 +202,219 @@ private:
     return llvm::Error::success();
   }
 
+  /// The adjoint of `scan @cell(carries..., xs..., consts...)`: the forward
+  /// scan is retargeted to `@cell.saved`, which also stacks the carry each
+  /// step starts from; then a scan in the opposite direction over
+  /// `@cell.bwd` runs `@cell.vjp` per step on the saved carry, carrying the
+  /// carries' cotangents and the sums of the constants' gradients, and
+  /// stacking the gradients of the xs.
+  llvm::Error adjointScan(Op &op, const Activity &act,
+                          llvm::ArrayRef<Value *> dys) {
+    Function &cell = *op.calleeFns[0];
+    size_t nc = op.intAttr("carries", 0), ns = op.intAttr("scanned", 1);
+    size_t nk = op.operands.size() - nc - ns;
+    size_t ny = cell.resultTypes.size() - nc;
+    auto isF = [&](size_t argIdx) { return cell.args[argIdx]->type.isFloat(); };
+    // 1. The forward scan also stacks the carries.
+    auto saved = savedBody(cell, nc);
+    if (!saved)
+      return saved.takeError();
+    std::vector<Type> in, out;
+    for (Value *v : op.operands)
+      in.push_back(v->type);
+    op.calleeFns[0] = *saved;
+    op.callees[0] = (*saved)->name;
+    std::string err;
+    if (!inferCallTypes(op, in, out, err))
+      return fail("internal error: " + err);
+    if (op.results.empty())
+      op.results = {op.result};
+    std::vector<Value *> cs;
+    for (size_t i = 0; i < nc; ++i) {
+      Value *c = g_.newValue(g_.uniqueName(op.operands[i]->name + ".saved"),
+                             out[nc + ny + i]);
+      c->def = &op;
+      op.results.push_back(c);
+      cs.push_back(c);
+    }
+    // 2. The backward scan.
+    auto bwd = bwdBody(cell, nc, ns);
+    if (!bwd)
+      return bwd.takeError();
+    std::vector<Value *> operands;
+    std::vector<std::string> names;
+    std::vector<Value *> gradOf;
+    for (size_t i = 0; i < nc; ++i)
+      if (isF(i)) {
+        operands.push_back(dys[i]);
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+      }
+    size_t ncb = operands.size();
+    for (size_t i = nc + ns; i < nc + ns + nk; ++i)
+      if (isF(i)) {
+        b_.setNameHint("d" + op.operands[i]->name);
+        operands.push_back(b_.splat(0, op.operands[i]->type));
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+        ++ncb;
+      }
+    size_t nsb = 0;
+    for (size_t i = nc; i < nc + ns; ++i, ++nsb)
+      operands.push_back(op.operands[i]);
+    for (Value *c : cs)
+      operands.push_back(c), ++nsb;
+    for (size_t j = 0; j < ny; ++j)
+      if (cell.resultTypes[nc + j].isFloat())
+        operands.push_back(dys[nc + j]), ++nsb;
+    for (size_t i = nc + ns; i < nc + ns + nk; ++i)
+      operands.push_back(op.operands[i]);
+    for (size_t i = nc; i < nc + ns; ++i)
+      if (isF(i)) {
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+      }
+    if (gradOf.empty())
+      return llvm::Error::success();
+    size_t mark = g_.ops.size();
+    b_.setNameHint("t");
+    std::vector<Value *> grads = b_.control(
+        OpKind::Scan, {*bwd}, operands, names,
+        {{"carries", Attr::integer(ncb), {}},
+         {"scanned", Attr::integer(nsb), {}},
+         {"reverse", Attr::boolean(!op.boolAttr("reverse", false)), {}}});
+    for (size_t i = 0; i < gradOf.size(); ++i)
+      if (act.isActive(gradOf[i]))
+        addToDiffe(gradOf[i], grads[i], mark);
+    return llvm::Error::success();
+  }
+
+  /// A function named `base` (or `base.N`) not yet in the module.
+  std::string freshName(const std::string &base) {
+    Module &m = *g_.parent;
+    std::string name = base;
+    for (unsigned i = 1; m.lookup(name); ++i)
+      name = base + "." + std::to_string(i);
+    return name;
+  }
+
+  /// `@cell.saved(args...) -> (results of @cell..., carries...)`.
+  llvm::Expected<Function *> savedBody(Function &cell, size_t nc) {
+    if (auto it = saved_.find({&cell, nc}); it != saved_.end())
+      return it->second;
+    Function *s = g_.parent->addFunction(freshName(cell.name + ".saved"));
+    s->loc = cell.loc;
+    std::vector<Value *> args;
+    for (Value *a : cell.args)
+      args.push_back(s->addArg(a->name, a->type));
+    Builder b(*s);
+    std::vector<std::string> names;
+    for (Value *r : cell.results)
+      names.push_back(r->name);
+    s->results = b.control(OpKind::Call, {&cell}, args, names);
+    s->resultTypes = cell.resultTypes;
+    for (size_t i = 0; i < nc; ++i) {
+      s->results.push_back(args[i]);
+      s->resultTypes.push_back(args[i]->type);
+    }
+    saved_[{&cell, nc}] = s;
+    return s;
+  }
+
+  /// `@cell.bwd(dcarries..., dconst sums..., xs_t..., carries_t...,
+  /// dys_t..., consts...) -> (dcarries..., dconst sums..., dxs_t...)` over
+  /// the float carries, constants, scanned inputs and outputs of @cell.
+  llvm::Expected<Function *> bwdBody(Function &cell, size_t nc, size_t ns) {
+    auto key = std::make_tuple(&cell, nc, ns);
+    if (auto it = bwd_.find(key); it != bwd_.end())
+      return it->second;
+    auto vjp = branchVjp(cell);
+    if (!vjp)
+      return vjp.takeError();
+    size_t na = cell.args.size(), nk = na - nc - ns;
+    size_t ny = cell.resultTypes.size() - nc;
+    Function *s = g_.parent->addFunction(freshName(cell.name + ".bwd"));
+    s->loc = cell.loc;
+    auto isF = [&](size_t i) { return cell.args[i]->type.isFloat(); };
+    std::vector<Value *> dc(nc, nullptr), dk(nk, nullptr);
+    for (size_t i = 0; i < nc; ++i)
+      if (isF(i))
+        dc[i] = s->addArg(s->uniqueName("d" + cell.args[i]->name),
+                          cell.args[i]->type);
+    for (size_t i = 0; i < nk; ++i)
+      if (isF(nc + ns + i))
+        dk[i] = s->addArg(s->uniqueName("d" + cell.args[nc + ns + i]->name),
+                          cell.args[nc + ns + i]->type);
+    std::vector<Value *> cellArgs(na);
+    for (size_t i = nc; i < nc + ns; ++i)
+      cellArgs[i] =
+          s->addArg(s->uniqueName(cell.args[i]->name), cell.args[i]->type);
+    for (size_t i = 0; i < nc; ++i)
+      cellArgs[i] =
+          s->addArg(s->uniqueName(cell.args[i]->name), cell.args[i]->type);
+    std::vector<Value *> dy(ny, nullptr);
+    for (size_t j = 0; j < ny; ++j)
+      if (cell.resultTypes[nc + j].isFloat())
+        dy[j] = s->addArg(s->uniqueName("d" + cell.results[nc + j]->name),
+                          cell.resultTypes[nc + j]);
+    for (size_t i = nc + ns; i < na; ++i)
+      cellArgs[i] =
+          s->addArg(s->uniqueName(cell.args[i]->name), cell.args[i]->type);
+    Builder b(*s);
+    std::vector<Value *> callArgs = cellArgs;
+    for (size_t i = 0; i < nc; ++i) {
+      if (!dc[i]) {
+        b.setNameHint("zero");
+        dc[i] = b.splat(0, cell.resultTypes[i]);
+      }
+      callArgs.push_back(dc[i]);
+    }
+    for (size_t j = 0; j < ny; ++j) {
+      if (!dy[j]) {
+        b.setNameHint("zero");
+        dy[j] = b.splat(0, cell.resultTypes[nc + j]);
+      }
+      callArgs.push_back(dy[j]);
+    }
+    std::vector<std::string> names;
+    for (size_t i = 0; i < na; ++i)
+      if (isF(i))
+        names.push_back("g" + cell.args[i]->name);
+    b.setNameHint("g");
+    std::vector<Value *> grads =
+        b.control(OpKind::Call, {*vjp}, callArgs, names);
+    std::vector<Value *> gradOfArg(na, nullptr);
+    for (size_t i = 0, k = 0; i < na; ++i)
+      if (isF(i))
+        gradOfArg[i] = grads[k++];
+    for (size_t i = 0; i < nc; ++i)
+      if (isF(i)) {
+        s->results.push_back(gradOfArg[i]);
+        s->resultTypes.push_back(cell.args[i]->type);
+      }
+    for (size_t i = 0; i < nk; ++i)
+      if (dk[i]) {
+        b.setNameHint(dk[i]->name);
+        s->results.push_back(b.add(dk[i], gradOfArg[nc + ns + i]));
+        s->resultTypes.push_back(dk[i]->type);
+      }
+    for (size_t i = nc; i < nc + ns; ++i)
+      if (isF(i)) {
+        s->results.push_back(gradOfArg[i]);
+        s->resultTypes.push_back(cell.args[i]->type);
+      }
+    inlineCalls(*s); // the VJP's body
+    bwd_[key] = s;
+    return s;
+  }
+
   /// `@b.vjp(args..., cotangents...) -> gradients of the float args`, built
-  /// once per branch function and added to the module.
+  /// once per branch (or scan body) function and added to the module.
   llvm::Expected<Function *> branchVjp(Function &br) {
     if (Function *v = vjps_.lookup(&br))
       return v;
     Module &m = *g_.parent;
-    std::string name = br.name + ".vjp";
-    for (unsigned i = 1; m.lookup(name); ++i)
-      name = br.name + ".vjp." + std::to_string(i);
+    std::string name = freshName(br.name + ".vjp");
     GradOptions o;
     o.vjp = true;
     o.primalResults = false;
@@ -243,6 +453,8 @@ private:
   llvm::DenseMap<Value *, Value *> adjoints_;
   llvm::DenseSet<Value *> named_;
   llvm::DenseMap<const Function *, Function *> vjps_;
+  std::map<std::pair<const Function *, size_t>, Function *> saved_;
+  std::map<std::tuple<const Function *, size_t, size_t>, Function *> bwd_;
 };
 
 } // namespace

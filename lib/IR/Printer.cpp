@@ -97,7 +97,8 @@ static void printConst(const Tensor &t, llvm::raw_ostream &os) {
 }
 
 static void printOp(const Op &op, llvm::raw_ostream &os) {
-  if (op.kind == OpKind::Call || op.kind == OpKind::Cond) {
+  if (op.kind == OpKind::Call || op.kind == OpKind::Cond ||
+      op.kind == OpKind::Scan) {
     std::vector<Value *> res = op.allResults();
     for (size_t i = 0; i < res.size(); ++i)
       os << (i ? ", %" : "  %") << res[i]->name;
@@ -110,7 +111,16 @@ static void printOp(const Op &op, llvm::raw_ostream &os) {
     os << '(';
     for (size_t i = first; i < op.operands.size(); ++i)
       os << (i > first ? ", %" : "%") << op.operands[i]->name;
-    os << ")\n";
+    os << ')';
+    if (!op.attrs.empty()) {
+      os << " {";
+      for (size_t i = 0; i < op.attrs.size(); ++i) {
+        os << (i ? ", " : "") << op.attrs[i].name << '=';
+        printAttr(op.attrs[i].value, os);
+      }
+      os << '}';
+    }
+    os << '\n';
     return;
   }
   os << "  %" << op.result->name << " = " << mnemonic(op.kind);

@@ -31,10 +31,12 @@ Value *Builder::create(OpKind k, std::vector<Value *> operands,
 
 std::vector<Value *> Builder::control(OpKind k, std::vector<Function *> callees,
                                       std::vector<Value *> operands,
-                                      const std::vector<std::string> &names) {
+                                      const std::vector<std::string> &names,
+                                      std::vector<NamedAttr> attrs) {
   auto op = std::make_unique<Op>();
   op->kind = k;
   op->operands = std::move(operands);
+  op->attrs = std::move(attrs);
   for (Function *g : callees) {
     op->callees.push_back(g->name);
     op->calleeLocs.push_back({});

@@ -109,9 +109,11 @@ bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
   const OpDef &d = opDef(op.kind);
   // Calls are inlined before any backend sees them (gradc/IR/Inline.h);
   // a conditional runs on the interpreter.
-  if (op.kind == OpKind::Call || op.kind == OpKind::Cond) {
-    why = op.kind == OpKind::Call ? "calls are inlined first"
-                                  : "conditionals are not lowered yet";
+  if (op.kind == OpKind::Call || op.kind == OpKind::Cond ||
+      op.kind == OpKind::Scan) {
+    why = op.kind == OpKind::Call   ? "calls are inlined first"
+          : op.kind == OpKind::Cond ? "conditionals are not lowered yet"
+                                    : "scans are not lowered yet";
     return false;
   }
   if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {

@@ -530,11 +530,12 @@ private:
     op->kind = *kind;
     op->loc = tok_.loc();
     consume();
-    bool control = *kind == OpKind::Call || *kind == OpKind::Cond;
+    bool control =
+        *kind == OpKind::Call || *kind == OpKind::Cond || *kind == OpKind::Scan;
     if (names.size() > 1 && !control)
       return error(names[1].second, "'" + mnemonic(*kind) +
-                                        "' has one result; only 'call' and "
-                                        "'cond' have several");
+                                        "' has one result; only 'call', "
+                                        "'cond' and 'scan' have several");
 
     if (control) {
       if (!parseControl(*op))
@@ -563,8 +564,8 @@ private:
                        (want == "1" || want == "at least 1" ? "" : "s") +
                        ", got " + llvm::Twine(n));
     }
-    if (tok_.kind == Tok::LBrace && !tok_.startsLine && !control &&
-        !parseAttrs(*op))
+    if (tok_.kind == Tok::LBrace && !tok_.startsLine &&
+        (!control || *kind == OpKind::Scan) && !parseAttrs(*op))
       return false;
     if (tok_.kind == Tok::Colon && !tok_.startsLine && !control) {
       consume();
@@ -614,6 +615,8 @@ private:
         return error(here(),
                      op.kind == OpKind::Call
                          ? "expected the function to call, like '@g'"
+                     : op.kind == OpKind::Scan
+                         ? "expected the body of 'scan', like '@cell'"
                          : (i == 0 ? "expected the function run when the "
                                      "predicate is nonzero, like '@then'"
                                    : "expected the function run when the "

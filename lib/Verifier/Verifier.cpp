@@ -55,7 +55,8 @@ public:
     }
     verifyCustomVjp();
     for (auto &op : f_.ops)
-      if (op->kind == OpKind::Call || op->kind == OpKind::Cond)
+      if (op->kind == OpKind::Call || op->kind == OpKind::Cond ||
+          op->kind == OpKind::Scan)
         verifyControl(*op);
       else
         verifyOp(*op);
@@ -224,7 +225,8 @@ private:
       in.push_back(v->type);
     }
     std::string err;
-    if (!inferCallTypes(op, in, out, err)) {
+    // inferType checks the attributes (of `scan`) first.
+    if (!inferType(op, err).valid || !inferCallTypes(op, in, out, err)) {
       diag_.error(op.loc, err);
       return;
     }

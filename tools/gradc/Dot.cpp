@@ -83,7 +83,9 @@ int runDot() {
       return fail("gradc dot does not draw '" + mnemonic(op->kind) + "' of '@" +
                   op->callees[0] + "' yet (" +
                   (op->kind == OpKind::Cond ? "a conditional"
-                                            : "a function with a custom VJP") +
+                   : op->kind == OpKind::Scan
+                       ? "a loop"
+                       : "a function with a custom VJP") +
                   ")");
   DotOptions opts;
   opts.grad = wrtArgs();

@@ -30,7 +30,8 @@ public:
   /// after `names[i]` where given.
   std::vector<Value *> control(OpKind k, std::vector<Function *> callees,
                                std::vector<Value *> operands,
-                               const std::vector<std::string> &names = {});
+                               const std::vector<std::string> &names = {},
+                               std::vector<NamedAttr> attrs = {});
 
   Value *add(Value *a, Value *b) { return create(OpKind::Add, {a, b}); }
   Value *sub(Value *a, Value *b) { return create(OpKind::Sub, {a, b}); }
