@@ -30,6 +30,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 using namespace gradc;
 namespace cl = llvm::cl;
 
@@ -99,6 +101,12 @@ cl::opt<bool> NoOpt("O0",
                              "simplify)"),
                     cl::sub(GradCmd), cl::sub(JvpCmd), cl::sub(RunCmd),
                     cl::sub(CheckCmd), cl::sub(EmitCmd), cl::cat(Cat));
+cl::opt<bool> PrintSaved(
+    "print-saved",
+    cl::desc("After the module, list (as comments) each value @f.grad's "
+             "backward pass reads from its forward pass: name, type, bytes, "
+             "where it comes from, and the total"),
+    cl::sub(GradCmd), cl::cat(Cat));
 cl::opt<bool> PrintAfterAll("print-after-all",
                             cl::desc("Print the IR after each pass that "
                                      "changed it (to stderr)"),
@@ -512,20 +520,48 @@ int runGrad(bool forward) {
   Function *f = loadFunction(sm, m);
   if (!f)
     return 1;
+  Function *g = nullptr;
   if (forward) {
     auto j = buildJvp(*m, *f, wrtArgs());
     if (!j)
       return fail(llvm::toString(j.takeError()));
     if (!simplify(**j, sm))
       return 1;
-  } else if (!addGradient(*m, *f, wrtArgs(), sm)) {
+  } else if (!(g = addGradient(*m, *f, wrtArgs(), sm))) {
     return 1;
   }
   // The derived function is verified like parsed input before it is printed.
   DiagEngine diag(sm);
   if (!verify(*m, diag))
     return fail("internal error: the derived function does not verify");
-  return printModule(*m);
+  if (int rc = printModule(*m); rc || !PrintSaved)
+    return rc;
+  // As comments, so that the output still parses.
+  std::vector<SavedValue> saved = savedValues(*g, f->args.size());
+  auto &os = llvm::outs();
+  os << "\n# saved by @" << g->name
+     << " for its backward pass (name, type, bytes, from):\n";
+  int64_t total = 0;
+  std::map<std::string, int64_t> symbolic; // "T*B*H" -> bytes
+  for (const SavedValue &s : saved) {
+    os << fmt::format("#   %{:<12} {:<16} {:>12}  {}\n", s.value->name,
+                      s.value->type.str(), formatBytes(s), s.from);
+    if (s.from == "argument")
+      continue;
+    if (s.symbols.empty()) {
+      total += s.bytes;
+    } else {
+      std::string key;
+      for (const std::string &sym : s.symbols)
+        key += "*" + sym;
+      symbolic[key] += s.bytes;
+    }
+  }
+  std::string sum = total || symbolic.empty() ? std::to_string(total) : "";
+  for (auto &[k, b] : symbolic)
+    sum += (sum.empty() ? "" : " + ") + std::to_string(b) + k;
+  os << "# total besides the arguments: " << sum << " bytes\n";
+  return 0;
 }
 
 int runCheck() {
