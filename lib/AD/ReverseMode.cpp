@@ -22,6 +22,7 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -215,6 +216,8 @@ private:
     size_t nk = op.operands.size() - nc - ns;
     size_t ny = cell.resultTypes.size() - nc;
     auto isF = [&](size_t argIdx) { return cell.args[argIdx]->type.isFloat(); };
+    if (op.boolAttr("checkpoint", false))
+      return adjointScanCheckpointed(op, act, dys);
     // 1. The forward scan also stacks the carries.
     auto saved = savedBody(cell, nc);
     if (!saved)
@@ -286,6 +289,181 @@ private:
     for (size_t i = 0; i < gradOf.size(); ++i)
       if (act.isActive(gradOf[i]))
         addToDiffe(gradOf[i], grads[i], mark);
+    return llvm::Error::success();
+  }
+
+  /// The segment length of a checkpointed scan of length T: the divisor of
+  /// T closest to sqrt(T).
+  static int64_t segmentLength(int64_t T) {
+    int64_t best = 1;
+    double r = std::sqrt(double(T));
+    for (int64_t k = 1; k <= T; ++k)
+      if (T % k == 0 && std::abs(double(k) - r) < std::abs(double(best) - r))
+        best = k;
+    return best;
+  }
+
+  /// The adjoint of a scan with `checkpoint=true`, length T = S*K (K the
+  /// divisor of T closest to sqrt T): a scan over the S segments
+  /// (`@cell.ckpt`) stacks only the carry each segment starts from; the
+  /// backward scan over the segments (`@cell.segbwd`) recomputes a
+  /// segment's K carries from it (`@cell.saved`) and runs the plain
+  /// backward scan (`@cell.bwd`) over them. O(S + K) carries live instead
+  /// of T, for one more forward pass.
+  llvm::Error adjointScanCheckpointed(Op &op, const Activity &act,
+                                      llvm::ArrayRef<Value *> dys) {
+    Function &cell = *op.calleeFns[0];
+    size_t nc = op.intAttr("carries", 0), ns = op.intAttr("scanned", 1);
+    size_t nk = op.operands.size() - nc - ns;
+    size_t ny = cell.resultTypes.size() - nc;
+    bool rev = op.boolAttr("reverse", false);
+    auto isF = [&](size_t i) { return cell.args[i]->type.isFloat(); };
+    const Dim &len = op.operands[nc]->type.dims[0];
+    if (len.isSym())
+      return fail("'%" + op.result->name +
+                  " = scan' has checkpoint=true but a symbolic length " +
+                  len.sym + "; checkpointing needs a static length");
+    int64_t T = len.size, K = segmentLength(T), S = T / K;
+    auto seg = [&](Value *v) { // [T, d...] -> [S, K, d...]
+      std::vector<Dim> dims = {Dim::fixed(S), Dim::fixed(K)};
+      dims.insert(dims.end(), v->type.dims.begin() + 1, v->type.dims.end());
+      b_.setNameHint(v->name + ".seg");
+      return b_.reshape(v, dims);
+    };
+    auto attrs = [&](size_t c, size_t s, bool r) {
+      std::vector<NamedAttr> a = {{"carries", Attr::integer(c), {}},
+                                  {"scanned", Attr::integer(s), {}}};
+      if (r)
+        a.push_back({"reverse", Attr::boolean(true), {}});
+      return a;
+    };
+    Module &m = *g_.parent;
+    // @cell.ckpt(c..., xseg..., k...) -> (c_end..., c...): a segment.
+    Function *ckpt = m.addFunction(freshName(cell.name + ".ckpt"));
+    {
+      Builder b(*ckpt);
+      std::vector<Value *> args;
+      for (size_t i = 0; i < cell.args.size(); ++i) {
+        Type t = cell.args[i]->type;
+        if (i >= nc && i < nc + ns)
+          t.dims.insert(t.dims.begin(), Dim::fixed(K));
+        args.push_back(ckpt->addArg(cell.args[i]->name, t));
+      }
+      std::vector<Value *> r =
+          b.control(OpKind::Scan, {&cell}, args, {}, attrs(nc, ns, rev));
+      for (size_t i = 0; i < nc; ++i) {
+        ckpt->results.push_back(r[i]);
+        ckpt->resultTypes.push_back(r[i]->type);
+      }
+      for (size_t i = 0; i < nc; ++i) {
+        ckpt->results.push_back(args[i]);
+        ckpt->resultTypes.push_back(args[i]->type);
+      }
+    }
+    auto bwd = bwdBody(cell, nc, ns);
+    auto saved = savedBody(cell, nc);
+    if (!bwd || !saved)
+      return bwd ? saved.takeError() : bwd.takeError();
+    // @cell.segbwd: the arguments of @cell.bwd with K more steps each.
+    Function *segbwd = m.addFunction(freshName(cell.name + ".segbwd"));
+    {
+      Builder b(*segbwd);
+      std::vector<Value *> args;
+      size_t ncb = 0;
+      for (size_t i = 0; i < nc; ++i)
+        ncb += isF(i);
+      for (size_t i = nc + ns; i < nc + ns + nk; ++i)
+        ncb += isF(i);
+      size_t nsb = (*bwd)->args.size() - ncb - nk;
+      for (size_t i = 0; i < (*bwd)->args.size(); ++i) {
+        Type t = (*bwd)->args[i]->type;
+        // Scanned over K steps, except the carries: one per segment, its
+        // start.
+        bool start = i >= ncb + ns && i < ncb + ns + nc;
+        if (i >= ncb && i < ncb + nsb && !start)
+          t.dims.insert(t.dims.begin(), Dim::fixed(K));
+        args.push_back(segbwd->addArg((*bwd)->args[i]->name, t));
+      }
+      // Recompute the segment's carries from its first.
+      std::vector<Value *> fwdArgs;
+      for (size_t i = 0; i < nc; ++i) // the carries at the segment's start
+        fwdArgs.push_back(args[ncb + ns + i]);
+      for (size_t i = 0; i < ns; ++i)
+        fwdArgs.push_back(args[ncb + i]);
+      for (size_t i = 0; i < nk; ++i)
+        fwdArgs.push_back(args[ncb + nsb + i]);
+      std::vector<Value *> re =
+          b.control(OpKind::Scan, {*saved}, fwdArgs, {}, attrs(nc, ns, rev));
+      std::vector<Value *> bargs = args;
+      for (size_t i = 0; i < nc; ++i)
+        bargs[ncb + ns + i] = re[nc + ny + i];
+      std::vector<Value *> out =
+          b.control(OpKind::Scan, {*bwd}, bargs, {}, attrs(ncb, nsb, !rev));
+      segbwd->results = out;
+      for (Value *v : out)
+        segbwd->resultTypes.push_back(v->type);
+    }
+    // The caller: segment the xs, run the checkpoints, then the backward
+    // scan over the segments.
+    std::vector<Value *> ckArgs;
+    for (size_t i = 0; i < nc; ++i)
+      ckArgs.push_back(op.operands[i]);
+    for (size_t i = nc; i < nc + ns; ++i)
+      ckArgs.push_back(seg(op.operands[i]));
+    for (size_t i = nc + ns; i < op.operands.size(); ++i)
+      ckArgs.push_back(op.operands[i]);
+    std::vector<std::string> ckNames(nc);
+    for (size_t i = 0; i < nc; ++i)
+      ckNames.push_back(op.operands[i]->name + ".ckpt");
+    b_.setNameHint("t");
+    std::vector<Value *> ck =
+        b_.control(OpKind::Scan, {ckpt}, ckArgs, ckNames, attrs(nc, ns, rev));
+    std::vector<Value *> operands, gradOf;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < nc; ++i)
+      if (isF(i)) {
+        operands.push_back(dys[i]);
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+      }
+    for (size_t i = nc + ns; i < nc + ns + nk; ++i)
+      if (isF(i)) {
+        b_.setNameHint("d" + op.operands[i]->name);
+        operands.push_back(b_.splat(0, op.operands[i]->type));
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+      }
+    size_t ncb = operands.size();
+    for (size_t i = nc; i < nc + ns; ++i)
+      operands.push_back(ckArgs[i]);
+    for (size_t i = 0; i < nc; ++i) // each segment's first carry: [S, ...]
+      operands.push_back(ck[nc + i]);
+    for (size_t j = 0; j < ny; ++j)
+      if (cell.resultTypes[nc + j].isFloat())
+        operands.push_back(seg(dys[nc + j]));
+    size_t nsb = operands.size() - ncb;
+    for (size_t i = nc + ns; i < op.operands.size(); ++i)
+      operands.push_back(op.operands[i]);
+    for (size_t i = nc; i < nc + ns; ++i)
+      if (isF(i)) {
+        names.push_back("d" + op.operands[i]->name + ".seg");
+        gradOf.push_back(op.operands[i]);
+      }
+    if (gradOf.empty())
+      return llvm::Error::success();
+    size_t mark = g_.ops.size();
+    b_.setNameHint("t");
+    std::vector<Value *> grads = b_.control(OpKind::Scan, {segbwd}, operands,
+                                            names, attrs(ncb, nsb, !rev));
+    for (size_t i = 0; i < gradOf.size(); ++i) {
+      Value *gv = grads[i];
+      if (i >= ncb) { // [S, K, ...] -> [T, ...]
+        b_.setNameHint("d" + gradOf[i]->name);
+        gv = b_.reshape(gv, gradOf[i]->type.dims);
+      }
+      if (act.isActive(gradOf[i]))
+        addToDiffe(gradOf[i], gv, mark);
+    }
     return llvm::Error::success();
   }
 
@@ -532,7 +710,7 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
   if (llvm::Error e = rm.run(g->ops.size(), seeds, act)) {
     m.functions.erase(llvm::find_if(
         m.functions, [&](const auto &h) { return h.get() == g; }));
-    return std::move(e);
+    return e;
   }
 
   if (opts.primalResults) {

@@ -60,6 +60,9 @@ std::vector<SavedValue> savedValues(const Function &g, size_t numPrimalArgs) {
         continue;
       std::string from =
           "%" + op->result->name + " = " + mnemonic(op->kind).str();
+      // A reshaped argument is the argument's memory.
+      if (op->kind == OpKind::Reshape && op->operands[0]->isArg())
+        from = "argument %" + op->operands[0]->name + ", reshaped";
       if (!op->callees.empty())
         from += " @" + op->callees[0];
       // The stacked carries the adjoint of a scan adds (its last results).

@@ -184,8 +184,10 @@ void addControlOps(std::vector<OpDef> &d) {
     d.push_back({k, {}, inferControl, evalControl, nullptr});
     d.back().integers = true;
   }
-  d.back().attrs = {
-      {"carries", Attr::Int}, {"scanned", Attr::Int}, {"reverse", Attr::Bool}};
+  d.back().attrs = {{"carries", Attr::Int},
+                    {"scanned", Attr::Int},
+                    {"reverse", Attr::Bool},
+                    {"checkpoint", Attr::Bool}};
 }
 
 } // namespace ops

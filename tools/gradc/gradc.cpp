@@ -546,8 +546,8 @@ int runGrad(bool forward) {
   for (const SavedValue &s : saved) {
     os << fmt::format("#   %{:<12} {:<16} {:>12}  {}\n", s.value->name,
                       s.value->type.str(), formatBytes(s), s.from);
-    if (s.from == "argument")
-      continue;
+    if (llvm::StringRef(s.from).starts_with("argument"))
+      continue; // not kept by the gradient: passed in
     if (s.symbols.empty()) {
       total += s.bytes;
     } else {

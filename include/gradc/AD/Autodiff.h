@@ -54,8 +54,8 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
 /// pass (JAX's saved residuals).
 struct SavedValue {
   const Value *value;
-  std::string from;                 // "argument", or "%y = exp", ...
-  int64_t bytes;                    // times the symbols below
+  std::string from; // "argument", "argument %x, reshaped", "%y = exp", ...
+  int64_t bytes;    // times the symbols below
   std::vector<std::string> symbols; // the symbolic dims of its type
 };
 
