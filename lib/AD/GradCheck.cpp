@@ -18,40 +18,50 @@ bool CheckReport::ok() const {
 }
 
 /// Promotes `f` and, under the same names, every function it calls (or
-/// whose custom VJP it uses), once each.
-static Function *
-promote(Module &m, const Function &f,
-        std::unordered_map<const Function *, Function *> &done) {
-  if (auto it = done.find(&f); it != done.end())
-    return it->second;
-  Function *g = m.addFunction(f.name);
-  done[&f] = g;
+/// whose custom VJP it uses), once each: first every function's signature,
+/// then the bodies (no recursion: call chains may be deep).
+Function *promoteToF64(Module &m, const Function &f) {
   // Integer values (indices, labels) keep their type.
   auto promote = [](DType t) { return isFloat(t) ? DType::F64 : t; };
-  for (Value *a : f.args)
-    g->addArg(a->name, Type{promote(a->type.dtype), a->type.dims});
-  Builder b(*g);
-  g->results = b.inlineCall(f, g->args);
-  for (const Type &t : f.resultTypes)
-    g->resultTypes.push_back(Type{promote(t.dtype), t.dims});
-  for (auto &op : g->ops) {
-    for (Value *r : op->allResults())
-      r->type.dtype = promote(r->type.dtype);
-    op->constValue.dtype = promote(op->constValue.dtype);
-    if (op->declaredType)
-      op->declaredType->dtype = promote(op->declaredType->dtype);
-    for (Function *&c : op->calleeFns)
-      c = gradc::promote(m, *c, done);
-  }
-  g->customVjp = f.customVjp;
-  if (f.customVjpFn)
-    g->customVjpFn = gradc::promote(m, *f.customVjpFn, done);
-  return g;
-}
-
-Function *promoteToF64(Module &m, const Function &f) {
   std::unordered_map<const Function *, Function *> done;
-  return promote(m, f, done);
+  std::vector<const Function *> order = {&f};
+  done[&f] = nullptr;
+  for (size_t i = 0; i < order.size(); ++i) {
+    auto reach = [&](const Function *c) {
+      if (c && done.emplace(c, nullptr).second)
+        order.push_back(c);
+    };
+    for (const auto &op : order[i]->ops)
+      for (const Function *c : op->calleeFns)
+        reach(c);
+    reach(order[i]->customVjpFn);
+  }
+  for (const Function *src : order) {
+    Function *g = m.addFunction(src->name);
+    for (Value *a : src->args)
+      g->addArg(a->name, Type{promote(a->type.dtype), a->type.dims});
+    for (const Type &t : src->resultTypes)
+      g->resultTypes.push_back(Type{promote(t.dtype), t.dims});
+    g->customVjp = src->customVjp;
+    done[src] = g;
+  }
+  for (const Function *src : order) {
+    Function *g = done[src];
+    Builder b(*g);
+    g->results = b.inlineCall(*src, g->args);
+    for (auto &op : g->ops) {
+      for (Value *r : op->allResults())
+        r->type.dtype = promote(r->type.dtype);
+      op->constValue.dtype = promote(op->constValue.dtype);
+      if (op->declaredType)
+        op->declaredType->dtype = promote(op->declaredType->dtype);
+      for (Function *&c : op->calleeFns)
+        c = done.at(c);
+    }
+    if (src->customVjpFn)
+      g->customVjpFn = done.at(src->customVjpFn);
+  }
+  return done[&f];
 }
 
 namespace {

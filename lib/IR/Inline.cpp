@@ -13,67 +13,93 @@ static bool expands(const Op &op, bool keepCustomVjp) {
          !(keepCustomVjp && op.calleeFns[0]->customVjpFn);
 }
 
+namespace {
+
+/// One function body being copied: its symbols as bound at its call site
+/// and its values' copies.
+struct Frame {
+  const Function *callee;
+  llvm::StringMap<Dim> sub;
+  std::unordered_map<const Value *, Value *> map;
+  size_t next = 0;             // the next op to copy
+  const Op *pending = nullptr; // the call whose callee is being copied
+
+  Frame(const Function &g, llvm::ArrayRef<Value *> args) : callee(&g) {
+    for (size_t i = 0; i < args.size(); ++i) {
+      const Type &t = g.args[i]->type;
+      for (size_t d = 0; d < t.dims.size() && d < args[i]->type.dims.size();
+           ++d)
+        if (t.dims[d].isSym())
+          sub.try_emplace(t.dims[d].sym, args[i]->type.dims[d]);
+      map[g.args[i]] = args[i];
+    }
+  }
+  void substDims(std::vector<Dim> &dims) const {
+    for (Dim &d : dims)
+      if (d.isSym())
+        if (auto it = sub.find(d.sym); it != sub.end())
+          d = it->second;
+  }
+  Type substType(Type t) const {
+    substDims(t.dims);
+    return t;
+  }
+};
+
+} // namespace
+
 std::vector<Value *> expandCall(Function &dst,
                                 std::vector<std::unique_ptr<Op>> &out,
                                 const Function &callee,
                                 llvm::ArrayRef<Value *> args,
                                 bool keepCustomVjp) {
-  // The callee's symbols, bound by the argument types at this call site.
-  llvm::StringMap<Dim> sub;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const Type &t = callee.args[i]->type;
-    for (size_t d = 0; d < t.dims.size() && d < args[i]->type.dims.size(); ++d)
-      if (t.dims[d].isSym())
-        sub.try_emplace(t.dims[d].sym, args[i]->type.dims[d]);
-  }
-  auto substDims = [&](std::vector<Dim> &dims) {
-    for (Dim &d : dims)
-      if (d.isSym())
-        if (auto it = sub.find(d.sym); it != sub.end())
-          d = it->second;
-  };
-  auto substType = [&](Type t) {
-    substDims(t.dims);
-    return t;
-  };
-  std::unordered_map<const Value *, Value *> map;
-  for (size_t i = 0; i < args.size(); ++i)
-    map[callee.args[i]] = args[i];
-  for (const auto &op : callee.ops) {
-    std::vector<Value *> operands;
-    for (Value *v : op->operands)
-      operands.push_back(map.at(v));
-    if (expands(*op, keepCustomVjp)) {
-      std::vector<Value *> res =
-          expandCall(dst, out, *op->calleeFns[0], operands, keepCustomVjp);
-      std::vector<Value *> olds = op->allResults();
+  // An explicit stack, not recursion: call chains may be deep.
+  std::vector<Frame> stack;
+  stack.emplace_back(callee, args);
+  for (;;) {
+    Frame &fr = stack.back();
+    if (fr.next == fr.callee->ops.size()) {
+      std::vector<Value *> results;
+      for (const Value *v : fr.callee->results)
+        results.push_back(fr.map.at(v));
+      stack.pop_back();
+      if (stack.empty())
+        return results;
+      Frame &parent = stack.back();
+      std::vector<Value *> olds = parent.pending->allResults();
       for (size_t i = 0; i < olds.size(); ++i)
-        map[olds[i]] = res[i];
+        parent.map[olds[i]] = results[i];
+      parent.pending = nullptr;
       continue;
     }
-    auto copy = std::make_unique<Op>(*op);
+    const Op &op = *fr.callee->ops[fr.next++];
+    std::vector<Value *> operands;
+    for (Value *v : op.operands)
+      operands.push_back(fr.map.at(v));
+    if (expands(op, keepCustomVjp)) {
+      fr.pending = &op;
+      stack.emplace_back(*op.calleeFns[0], operands); // invalidates fr
+      continue;
+    }
+    auto copy = std::make_unique<Op>(op);
     copy->operands = std::move(operands);
     for (NamedAttr &a : copy->attrs)
       if (a.value.kind == Attr::List)
-        substDims(a.value.list);
+        fr.substDims(a.value.list);
     if (copy->declaredType)
-      copy->declaredType = substType(*copy->declaredType);
-    std::vector<Value *> olds = op->allResults(), news;
+      copy->declaredType = fr.substType(*copy->declaredType);
+    std::vector<Value *> olds = op.allResults(), news;
     for (Value *r : olds) {
       Value *n =
-          dst.newValue(dst.uniqueName(r->name), substType(r->type), r->loc);
+          dst.newValue(dst.uniqueName(r->name), fr.substType(r->type), r->loc);
       n->def = copy.get();
-      map[r] = n;
+      fr.map[r] = n;
       news.push_back(n);
     }
     copy->result = news[0];
-    copy->results = op->results.empty() ? std::vector<Value *>() : news;
+    copy->results = op.results.empty() ? std::vector<Value *>() : news;
     out.push_back(std::move(copy));
   }
-  std::vector<Value *> results;
-  for (const Value *v : callee.results)
-    results.push_back(map.at(v));
-  return results;
 }
 
 bool inlineCalls(Function &f, bool keepCustomVjp) {

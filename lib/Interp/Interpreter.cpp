@@ -89,7 +89,7 @@ llvm::Expected<std::vector<Tensor>> evaluate(const Function &f,
     }
     if (op->kind == OpKind::Scan) {
       if (auto e = evalScan(*op, env))
-        return std::move(e);
+        return e;
       continue;
     }
     if (op->kind == OpKind::Call || op->kind == OpKind::Cond) {

@@ -6,6 +6,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace gradc {
@@ -39,7 +40,9 @@ std::string spell(const std::vector<Dim> &dims) {
 
 class FunctionVerifier {
 public:
-  FunctionVerifier(Function &f, DiagEngine &diag) : f_(f), diag_(diag) {}
+  FunctionVerifier(Function &f, DiagEngine &diag,
+                   const llvm::StringMap<Function *> *index = nullptr)
+      : f_(f), diag_(diag), index_(index) {}
 
   bool run() {
     unsigned before = diag_.errorCount();
@@ -124,11 +127,18 @@ private:
     op.result->type = t;
   }
 
+  /// The function of this function's module named `name`, or null.
+  Function *find(llvm::StringRef name) const {
+    if (index_)
+      return index_->lookup(name);
+    return f_.parent ? f_.parent->lookup(name) : nullptr;
+  }
+
   /// The function named `name` in this function's module, or an error at
   /// `loc` (with a suggestion) and null.
   Function *resolve(const std::string &name, llvm::SMLoc loc) {
     Module *m = f_.parent;
-    if (Function *g = m ? m->lookup(name) : nullptr)
+    if (Function *g = find(name))
       return g;
     std::vector<std::string> names;
     if (m)
@@ -148,7 +158,7 @@ private:
     Function *g = f_.customVjpFn;
     if (!g) {
       Module *m = f_.parent;
-      g = m ? m->lookup(f_.customVjp) : nullptr;
+      g = find(f_.customVjp);
       if (!g) {
         std::vector<std::string> names;
         if (m)
@@ -270,6 +280,7 @@ private:
 
   Function &f_;
   DiagEngine &diag_;
+  const llvm::StringMap<Function *> *index_; // the module's functions
   llvm::StringSet<> bound_;
 };
 
@@ -332,11 +343,78 @@ static bool checkRecursion(Module &m, DiagEngine &diag) {
   return true;
 }
 
+/// The number of ops of `f` with its calls inlined (saturating past
+/// kMaxOps). Memoized, so linear in the module even where calls nest so that
+/// inlining doubles at each level; an explicit stack, as call chains may be
+/// deep.
+/// Also the depth of nested calls below `f` (`call`, `cond`, `scan`: the
+/// interpreter runs callees recursively) in `depth`.
+static uint64_t inlinedOps(const Function &root,
+                           llvm::DenseMap<const Function *, uint64_t> &memo,
+                           llvm::DenseMap<const Function *, unsigned> &depth) {
+  std::vector<const Function *> stack = {&root};
+  while (!stack.empty()) {
+    const Function *f = stack.back();
+    if (memo.count(f)) {
+      stack.pop_back();
+      continue;
+    }
+    bool ready = true;
+    uint64_t n = 0;
+    unsigned d = 0;
+    for (const auto &op : f->ops) {
+      for (const Function *c : op->calleeFns) {
+        if (!memo.count(c)) {
+          ready = false;
+          stack.push_back(c);
+          continue;
+        }
+        d = std::max(d, depth[c] + 1);
+      }
+      if (!ready)
+        continue;
+      n += op->kind == OpKind::Call && !op->calleeFns.empty()
+               ? memo[op->calleeFns[0]]
+               : 1;
+      n = std::min<uint64_t>(n, kMaxOps + 1);
+    }
+    if (ready) {
+      memo[f] = n;
+      depth[f] = d;
+      stack.pop_back();
+    }
+  }
+  return memo[&root];
+}
+
 bool verify(Module &m, DiagEngine &diag) {
   bool ok = true;
+  llvm::StringMap<Function *> index; // name lookups in constant time
   for (auto &f : m.functions)
-    ok &= verify(*f, diag);
-  return ok && checkRecursion(m, diag);
+    index.try_emplace(f->name, f.get());
+  for (auto &f : m.functions)
+    ok &= FunctionVerifier(*f, diag, &index).run();
+  if (!ok || !checkRecursion(m, diag))
+    return false;
+  // Inlining (before differentiation and compilation) must stay within the
+  // limits.
+  llvm::DenseMap<const Function *, uint64_t> memo;
+  llvm::DenseMap<const Function *, unsigned> depth;
+  for (auto &f : m.functions) {
+    if (inlinedOps(*f, memo, depth) > kMaxOps) {
+      diag.error(f->loc, "inlining the calls of '@" + f->name +
+                             "' would give more than " +
+                             std::to_string(kMaxOps) + " operations");
+      return false;
+    }
+    if (depth[f.get()] > kMaxCallDepth) {
+      diag.error(f->loc, "calls nest more than " +
+                             std::to_string(kMaxCallDepth) + " deep below '@" +
+                             f->name + "'");
+      return false;
+    }
+  }
+  return true;
 }
 
 } // namespace gradc
