@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <unordered_map>
 
 namespace gradc {
 
@@ -16,23 +17,51 @@ bool CheckReport::ok() const {
                      [](const CheckRow &r) { return r.ok; });
 }
 
+/// Promotes `f` and, under the same names, every function it calls (or
+/// whose custom VJP it uses), once each: first every function's signature,
+/// then the bodies (no recursion: call chains may be deep).
 Function *promoteToF64(Module &m, const Function &f) {
-  Function *g = m.addFunction(f.name);
   // Integer values (indices, labels) keep their type.
   auto promote = [](DType t) { return isFloat(t) ? DType::F64 : t; };
-  for (Value *a : f.args)
-    g->addArg(a->name, Type{promote(a->type.dtype), a->type.dims});
-  Builder b(*g);
-  g->results = b.inlineCall(f, g->args);
-  for (const Type &t : f.resultTypes)
-    g->resultTypes.push_back(Type{promote(t.dtype), t.dims});
-  for (auto &op : g->ops) {
-    op->result->type.dtype = promote(op->result->type.dtype);
-    op->constValue.dtype = promote(op->constValue.dtype);
-    if (op->declaredType)
-      op->declaredType->dtype = promote(op->declaredType->dtype);
+  std::unordered_map<const Function *, Function *> done;
+  std::vector<const Function *> order = {&f};
+  done[&f] = nullptr;
+  for (size_t i = 0; i < order.size(); ++i) {
+    auto reach = [&](const Function *c) {
+      if (c && done.emplace(c, nullptr).second)
+        order.push_back(c);
+    };
+    for (const auto &op : order[i]->ops)
+      for (const Function *c : op->calleeFns)
+        reach(c);
+    reach(order[i]->customVjpFn);
   }
-  return g;
+  for (const Function *src : order) {
+    Function *g = m.addFunction(src->name);
+    for (Value *a : src->args)
+      g->addArg(a->name, Type{promote(a->type.dtype), a->type.dims});
+    for (const Type &t : src->resultTypes)
+      g->resultTypes.push_back(Type{promote(t.dtype), t.dims});
+    g->customVjp = src->customVjp;
+    done[src] = g;
+  }
+  for (const Function *src : order) {
+    Function *g = done[src];
+    Builder b(*g);
+    g->results = b.inlineCall(*src, g->args);
+    for (auto &op : g->ops) {
+      for (Value *r : op->allResults())
+        r->type.dtype = promote(r->type.dtype);
+      op->constValue.dtype = promote(op->constValue.dtype);
+      if (op->declaredType)
+        op->declaredType->dtype = promote(op->declaredType->dtype);
+      for (Function *&c : op->calleeFns)
+        c = done.at(c);
+    }
+    if (src->customVjpFn)
+      g->customVjpFn = done.at(src->customVjpFn);
+  }
+  return done[&f];
 }
 
 namespace {

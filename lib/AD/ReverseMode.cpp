@@ -11,7 +11,9 @@
 //===----------------------------------------------------------------------===//
 #include "gradc/AD/Activity.h"
 #include "gradc/AD/Autodiff.h"
+#include "gradc/IR/Inline.h"
 #include "gradc/Ops/Builder.h"
+#include "gradc/Ops/Control.h"
 #include "gradc/Ops/OpDef.h"
 #include "gradc/Support/Suggest.h"
 #include "gradc/Transforms/Passes.h"
@@ -20,6 +22,10 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+#include <map>
+#include <tuple>
 
 namespace gradc {
 
@@ -82,7 +88,8 @@ static llvm::Expected<Function *> checkSize(Module &m, Function *g) {
   std::string msg = "'@" + g->name + "' would have " +
                     std::to_string(g->ops.size()) + " operations (at most " +
                     std::to_string(kMaxOps) + ")";
-  m.functions.pop_back();
+  m.functions.erase(
+      llvm::find_if(m.functions, [&](const auto &h) { return h.get() == g; }));
   return fail(msg);
 }
 
@@ -93,14 +100,20 @@ public:
   ReverseMode(Function &g) : g_(g), b_(g) {}
 
   /// Adds the adjoint of the ops g_.ops[0, numPrimal) seeded with `seeds`.
-  void run(size_t numPrimal, llvm::ArrayRef<std::pair<Value *, Value *>> seeds,
-           const Activity &act) {
+  llvm::Error run(size_t numPrimal,
+                  llvm::ArrayRef<std::pair<Value *, Value *>> seeds,
+                  const Activity &act) {
     for (auto [v, d] : seeds)
       if (act.isActive(v))
         addToDiffe(v, d, g_.ops.size());
     for (size_t k = numPrimal; k-- > 0;) {
       const Op &op =
           *g_.ops[k]; // ops are heap-allocated: stable while g_ grows
+      if (!op.callees.empty()) {
+        if (llvm::Error e = adjointControl(op, act))
+          return e;
+        continue;
+      }
       if (!act.isActive(op.result))
         continue;
       Value *dy = adjoints_.lookup(op.result);
@@ -119,12 +132,479 @@ public:
         addToDiffe(x, gx, mark);
       }
     }
+    return llvm::Error::success();
   }
 
   /// The accumulated cotangent of `v`, or null if none reached it.
   Value *diffe(Value *v) const { return adjoints_.lookup(v); }
 
 private:
+  /// The adjoint of a `call` of a function with a custom VJP (the other
+  /// calls are inlined before) or of a `cond`: a call of the custom VJP, or a
+  /// `cond` over the VJPs of the two branches (only the one taken runs).
+  llvm::Error adjointControl(const Op &op, const Activity &act) {
+    std::vector<Value *> res = op.allResults();
+    std::vector<Value *> dys;
+    bool any = false;
+    for (Value *r : res) {
+      Value *d = act.isActive(r) ? adjoints_.lookup(r) : nullptr;
+      any |= d != nullptr;
+      dys.push_back(d);
+    }
+    if (!any)
+      return llvm::Error::success();
+    size_t first = op.kind == OpKind::Cond;
+    std::vector<Value *> args(op.operands.begin() + first, op.operands.end());
+    std::vector<Value *> operands = args;
+    for (size_t i = 0; i < res.size(); ++i) {
+      if (!dys[i]) {
+        b_.setNameHint("d" + res[i]->name);
+        dys[i] = b_.splat(0, res[i]->type); // no cotangent reached it
+      }
+      operands.push_back(dys[i]);
+    }
+    if (op.kind == OpKind::Scan)
+      return adjointScan(const_cast<Op &>(op), act, dys);
+    size_t mark = g_.ops.size();
+    std::vector<Value *> grads;
+    std::vector<Value *> gradOf; // the argument each gradient belongs to
+    std::vector<std::string> names;
+    if (op.kind == OpKind::Call) {
+      Function *vjp = op.calleeFns[0]->customVjpFn;
+      if (!vjp)
+        return fail("internal error: a call of '@" + op.calleeFns[0]->name +
+                    "' was not inlined before differentiation");
+      for (Value *a : args)
+        names.push_back("d" + a->name);
+      b_.setNameHint("t");
+      grads = b_.control(OpKind::Call, {vjp}, operands, names);
+      gradOf = args;
+    } else {
+      std::vector<Function *> branches;
+      for (Function *br : op.calleeFns) {
+        auto v = branchVjp(*br);
+        if (!v)
+          return v.takeError();
+        branches.push_back(*v);
+      }
+      for (Value *a : args)
+        if (a->type.isFloat()) {
+          gradOf.push_back(a);
+          names.push_back("d" + a->name);
+        }
+      if (gradOf.empty())
+        return llvm::Error::success();
+      operands.insert(operands.begin(), op.operands[0]);
+      b_.setNameHint("t");
+      grads = b_.control(OpKind::Cond, branches, operands, names);
+    }
+    for (size_t i = 0; i < gradOf.size(); ++i)
+      if (act.isActive(gradOf[i]) && gradOf[i]->type.isFloat())
+        addToDiffe(gradOf[i], grads[i], mark);
+    return llvm::Error::success();
+  }
+
+  /// The adjoint of `scan @cell(carries..., xs..., consts...)`: the forward
+  /// scan is retargeted to `@cell.saved`, which also stacks the carry each
+  /// step starts from; then a scan in the opposite direction over
+  /// `@cell.bwd` runs `@cell.vjp` per step on the saved carry, carrying the
+  /// carries' cotangents and the sums of the constants' gradients, and
+  /// stacking the gradients of the xs.
+  llvm::Error adjointScan(Op &op, const Activity &act,
+                          llvm::ArrayRef<Value *> dys) {
+    Function &cell = *op.calleeFns[0];
+    size_t nc = op.intAttr("carries", 0), ns = op.intAttr("scanned", 1);
+    size_t nk = op.operands.size() - nc - ns;
+    size_t ny = cell.resultTypes.size() - nc;
+    auto isF = [&](size_t argIdx) { return cell.args[argIdx]->type.isFloat(); };
+    if (op.boolAttr("checkpoint", false))
+      return adjointScanCheckpointed(op, act, dys);
+    // 1. The forward scan also stacks the carries.
+    auto saved = savedBody(cell, nc);
+    if (!saved)
+      return saved.takeError();
+    std::vector<Type> in, out;
+    for (Value *v : op.operands)
+      in.push_back(v->type);
+    op.calleeFns[0] = *saved;
+    op.callees[0] = (*saved)->name;
+    std::string err;
+    if (!inferCallTypes(op, in, out, err))
+      return fail("internal error: " + err);
+    if (op.results.empty())
+      op.results = {op.result};
+    std::vector<Value *> cs;
+    for (size_t i = 0; i < nc; ++i) {
+      Value *c = g_.newValue(g_.uniqueName(op.operands[i]->name + ".saved"),
+                             out[nc + ny + i]);
+      c->def = &op;
+      op.results.push_back(c);
+      cs.push_back(c);
+    }
+    // 2. The backward scan.
+    auto bwd = bwdBody(cell, nc, ns);
+    if (!bwd)
+      return bwd.takeError();
+    std::vector<Value *> operands;
+    std::vector<std::string> names;
+    std::vector<Value *> gradOf;
+    for (size_t i = 0; i < nc; ++i)
+      if (isF(i)) {
+        operands.push_back(dys[i]);
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+      }
+    size_t ncb = operands.size();
+    for (size_t i = nc + ns; i < nc + ns + nk; ++i)
+      if (isF(i)) {
+        b_.setNameHint("d" + op.operands[i]->name);
+        operands.push_back(b_.splat(0, op.operands[i]->type));
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+        ++ncb;
+      }
+    size_t nsb = 0;
+    for (size_t i = nc; i < nc + ns; ++i, ++nsb)
+      operands.push_back(op.operands[i]);
+    for (Value *c : cs)
+      operands.push_back(c), ++nsb;
+    for (size_t j = 0; j < ny; ++j)
+      if (cell.resultTypes[nc + j].isFloat())
+        operands.push_back(dys[nc + j]), ++nsb;
+    for (size_t i = nc + ns; i < nc + ns + nk; ++i)
+      operands.push_back(op.operands[i]);
+    for (size_t i = nc; i < nc + ns; ++i)
+      if (isF(i)) {
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+      }
+    if (gradOf.empty())
+      return llvm::Error::success();
+    size_t mark = g_.ops.size();
+    b_.setNameHint("t");
+    std::vector<Value *> grads = b_.control(
+        OpKind::Scan, {*bwd}, operands, names,
+        {{"carries", Attr::integer(ncb), {}},
+         {"scanned", Attr::integer(nsb), {}},
+         {"reverse", Attr::boolean(!op.boolAttr("reverse", false)), {}}});
+    for (size_t i = 0; i < gradOf.size(); ++i)
+      if (act.isActive(gradOf[i]))
+        addToDiffe(gradOf[i], grads[i], mark);
+    return llvm::Error::success();
+  }
+
+  /// The segment length of a checkpointed scan of length T: the divisor of
+  /// T closest to sqrt(T).
+  static int64_t segmentLength(int64_t T) {
+    int64_t best = 1;
+    double r = std::sqrt(double(T));
+    for (int64_t k = 1; k <= T; ++k)
+      if (T % k == 0 && std::abs(double(k) - r) < std::abs(double(best) - r))
+        best = k;
+    return best;
+  }
+
+  /// The adjoint of a scan with `checkpoint=true`, length T = S*K (K the
+  /// divisor of T closest to sqrt T): a scan over the S segments
+  /// (`@cell.ckpt`) stacks only the carry each segment starts from; the
+  /// backward scan over the segments (`@cell.segbwd`) recomputes a
+  /// segment's K carries from it (`@cell.saved`) and runs the plain
+  /// backward scan (`@cell.bwd`) over them. O(S + K) carries live instead
+  /// of T, for one more forward pass.
+  llvm::Error adjointScanCheckpointed(Op &op, const Activity &act,
+                                      llvm::ArrayRef<Value *> dys) {
+    Function &cell = *op.calleeFns[0];
+    size_t nc = op.intAttr("carries", 0), ns = op.intAttr("scanned", 1);
+    size_t nk = op.operands.size() - nc - ns;
+    size_t ny = cell.resultTypes.size() - nc;
+    bool rev = op.boolAttr("reverse", false);
+    auto isF = [&](size_t i) { return cell.args[i]->type.isFloat(); };
+    const Dim &len = op.operands[nc]->type.dims[0];
+    if (len.isSym())
+      return fail("'%" + op.result->name +
+                  " = scan' has checkpoint=true but a symbolic length " +
+                  len.sym + "; checkpointing needs a static length");
+    int64_t T = len.size, K = segmentLength(T), S = T / K;
+    auto seg = [&](Value *v) { // [T, d...] -> [S, K, d...]
+      std::vector<Dim> dims = {Dim::fixed(S), Dim::fixed(K)};
+      dims.insert(dims.end(), v->type.dims.begin() + 1, v->type.dims.end());
+      b_.setNameHint(v->name + ".seg");
+      return b_.reshape(v, dims);
+    };
+    auto attrs = [&](size_t c, size_t s, bool r) {
+      std::vector<NamedAttr> a = {{"carries", Attr::integer(c), {}},
+                                  {"scanned", Attr::integer(s), {}}};
+      if (r)
+        a.push_back({"reverse", Attr::boolean(true), {}});
+      return a;
+    };
+    Module &m = *g_.parent;
+    // @cell.ckpt(c..., xseg..., k...) -> (c_end..., c...): a segment.
+    Function *ckpt = m.addFunction(freshName(cell.name + ".ckpt"));
+    {
+      Builder b(*ckpt);
+      std::vector<Value *> args;
+      for (size_t i = 0; i < cell.args.size(); ++i) {
+        Type t = cell.args[i]->type;
+        if (i >= nc && i < nc + ns)
+          t.dims.insert(t.dims.begin(), Dim::fixed(K));
+        args.push_back(ckpt->addArg(cell.args[i]->name, t));
+      }
+      std::vector<Value *> r =
+          b.control(OpKind::Scan, {&cell}, args, {}, attrs(nc, ns, rev));
+      for (size_t i = 0; i < nc; ++i) {
+        ckpt->results.push_back(r[i]);
+        ckpt->resultTypes.push_back(r[i]->type);
+      }
+      for (size_t i = 0; i < nc; ++i) {
+        ckpt->results.push_back(args[i]);
+        ckpt->resultTypes.push_back(args[i]->type);
+      }
+    }
+    auto bwd = bwdBody(cell, nc, ns);
+    auto saved = savedBody(cell, nc);
+    if (!bwd || !saved)
+      return bwd ? saved.takeError() : bwd.takeError();
+    // @cell.segbwd: the arguments of @cell.bwd with K more steps each.
+    Function *segbwd = m.addFunction(freshName(cell.name + ".segbwd"));
+    {
+      Builder b(*segbwd);
+      std::vector<Value *> args;
+      size_t ncb = 0;
+      for (size_t i = 0; i < nc; ++i)
+        ncb += isF(i);
+      for (size_t i = nc + ns; i < nc + ns + nk; ++i)
+        ncb += isF(i);
+      size_t nsb = (*bwd)->args.size() - ncb - nk;
+      for (size_t i = 0; i < (*bwd)->args.size(); ++i) {
+        Type t = (*bwd)->args[i]->type;
+        // Scanned over K steps, except the carries: one per segment, its
+        // start.
+        bool start = i >= ncb + ns && i < ncb + ns + nc;
+        if (i >= ncb && i < ncb + nsb && !start)
+          t.dims.insert(t.dims.begin(), Dim::fixed(K));
+        args.push_back(segbwd->addArg((*bwd)->args[i]->name, t));
+      }
+      // Recompute the segment's carries from its first.
+      std::vector<Value *> fwdArgs;
+      for (size_t i = 0; i < nc; ++i) // the carries at the segment's start
+        fwdArgs.push_back(args[ncb + ns + i]);
+      for (size_t i = 0; i < ns; ++i)
+        fwdArgs.push_back(args[ncb + i]);
+      for (size_t i = 0; i < nk; ++i)
+        fwdArgs.push_back(args[ncb + nsb + i]);
+      std::vector<Value *> re =
+          b.control(OpKind::Scan, {*saved}, fwdArgs, {}, attrs(nc, ns, rev));
+      std::vector<Value *> bargs = args;
+      for (size_t i = 0; i < nc; ++i)
+        bargs[ncb + ns + i] = re[nc + ny + i];
+      std::vector<Value *> out =
+          b.control(OpKind::Scan, {*bwd}, bargs, {}, attrs(ncb, nsb, !rev));
+      segbwd->results = out;
+      for (Value *v : out)
+        segbwd->resultTypes.push_back(v->type);
+    }
+    // The caller: segment the xs, run the checkpoints, then the backward
+    // scan over the segments.
+    std::vector<Value *> ckArgs;
+    for (size_t i = 0; i < nc; ++i)
+      ckArgs.push_back(op.operands[i]);
+    for (size_t i = nc; i < nc + ns; ++i)
+      ckArgs.push_back(seg(op.operands[i]));
+    for (size_t i = nc + ns; i < op.operands.size(); ++i)
+      ckArgs.push_back(op.operands[i]);
+    std::vector<std::string> ckNames(nc);
+    for (size_t i = 0; i < nc; ++i)
+      ckNames.push_back(op.operands[i]->name + ".ckpt");
+    b_.setNameHint("t");
+    std::vector<Value *> ck =
+        b_.control(OpKind::Scan, {ckpt}, ckArgs, ckNames, attrs(nc, ns, rev));
+    std::vector<Value *> operands, gradOf;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < nc; ++i)
+      if (isF(i)) {
+        operands.push_back(dys[i]);
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+      }
+    for (size_t i = nc + ns; i < nc + ns + nk; ++i)
+      if (isF(i)) {
+        b_.setNameHint("d" + op.operands[i]->name);
+        operands.push_back(b_.splat(0, op.operands[i]->type));
+        names.push_back("d" + op.operands[i]->name);
+        gradOf.push_back(op.operands[i]);
+      }
+    size_t ncb = operands.size();
+    for (size_t i = nc; i < nc + ns; ++i)
+      operands.push_back(ckArgs[i]);
+    for (size_t i = 0; i < nc; ++i) // each segment's first carry: [S, ...]
+      operands.push_back(ck[nc + i]);
+    for (size_t j = 0; j < ny; ++j)
+      if (cell.resultTypes[nc + j].isFloat())
+        operands.push_back(seg(dys[nc + j]));
+    size_t nsb = operands.size() - ncb;
+    for (size_t i = nc + ns; i < op.operands.size(); ++i)
+      operands.push_back(op.operands[i]);
+    for (size_t i = nc; i < nc + ns; ++i)
+      if (isF(i)) {
+        names.push_back("d" + op.operands[i]->name + ".seg");
+        gradOf.push_back(op.operands[i]);
+      }
+    if (gradOf.empty())
+      return llvm::Error::success();
+    size_t mark = g_.ops.size();
+    b_.setNameHint("t");
+    std::vector<Value *> grads = b_.control(OpKind::Scan, {segbwd}, operands,
+                                            names, attrs(ncb, nsb, !rev));
+    for (size_t i = 0; i < gradOf.size(); ++i) {
+      Value *gv = grads[i];
+      if (i >= ncb) { // [S, K, ...] -> [T, ...]
+        b_.setNameHint("d" + gradOf[i]->name);
+        gv = b_.reshape(gv, gradOf[i]->type.dims);
+      }
+      if (act.isActive(gradOf[i]))
+        addToDiffe(gradOf[i], gv, mark);
+    }
+    return llvm::Error::success();
+  }
+
+  /// A function named `base` (or `base.N`) not yet in the module.
+  std::string freshName(const std::string &base) {
+    Module &m = *g_.parent;
+    std::string name = base;
+    for (unsigned i = 1; m.lookup(name); ++i)
+      name = base + "." + std::to_string(i);
+    return name;
+  }
+
+  /// `@cell.saved(args...) -> (results of @cell..., carries...)`.
+  llvm::Expected<Function *> savedBody(Function &cell, size_t nc) {
+    if (auto it = saved_.find({&cell, nc}); it != saved_.end())
+      return it->second;
+    Function *s = g_.parent->addFunction(freshName(cell.name + ".saved"));
+    s->loc = cell.loc;
+    std::vector<Value *> args;
+    for (Value *a : cell.args)
+      args.push_back(s->addArg(a->name, a->type));
+    Builder b(*s);
+    std::vector<std::string> names;
+    for (Value *r : cell.results)
+      names.push_back(r->name);
+    s->results = b.control(OpKind::Call, {&cell}, args, names);
+    s->resultTypes = cell.resultTypes;
+    for (size_t i = 0; i < nc; ++i) {
+      s->results.push_back(args[i]);
+      s->resultTypes.push_back(args[i]->type);
+    }
+    saved_[{&cell, nc}] = s;
+    return s;
+  }
+
+  /// `@cell.bwd(dcarries..., dconst sums..., xs_t..., carries_t...,
+  /// dys_t..., consts...) -> (dcarries..., dconst sums..., dxs_t...)` over
+  /// the float carries, constants, scanned inputs and outputs of @cell.
+  llvm::Expected<Function *> bwdBody(Function &cell, size_t nc, size_t ns) {
+    auto key = std::make_tuple(&cell, nc, ns);
+    if (auto it = bwd_.find(key); it != bwd_.end())
+      return it->second;
+    auto vjp = branchVjp(cell);
+    if (!vjp)
+      return vjp.takeError();
+    size_t na = cell.args.size(), nk = na - nc - ns;
+    size_t ny = cell.resultTypes.size() - nc;
+    Function *s = g_.parent->addFunction(freshName(cell.name + ".bwd"));
+    s->loc = cell.loc;
+    auto isF = [&](size_t i) { return cell.args[i]->type.isFloat(); };
+    std::vector<Value *> dc(nc, nullptr), dk(nk, nullptr);
+    for (size_t i = 0; i < nc; ++i)
+      if (isF(i))
+        dc[i] = s->addArg(s->uniqueName("d" + cell.args[i]->name),
+                          cell.args[i]->type);
+    for (size_t i = 0; i < nk; ++i)
+      if (isF(nc + ns + i))
+        dk[i] = s->addArg(s->uniqueName("d" + cell.args[nc + ns + i]->name),
+                          cell.args[nc + ns + i]->type);
+    std::vector<Value *> cellArgs(na);
+    for (size_t i = nc; i < nc + ns; ++i)
+      cellArgs[i] =
+          s->addArg(s->uniqueName(cell.args[i]->name), cell.args[i]->type);
+    for (size_t i = 0; i < nc; ++i)
+      cellArgs[i] =
+          s->addArg(s->uniqueName(cell.args[i]->name), cell.args[i]->type);
+    std::vector<Value *> dy(ny, nullptr);
+    for (size_t j = 0; j < ny; ++j)
+      if (cell.resultTypes[nc + j].isFloat())
+        dy[j] = s->addArg(s->uniqueName("d" + cell.results[nc + j]->name),
+                          cell.resultTypes[nc + j]);
+    for (size_t i = nc + ns; i < na; ++i)
+      cellArgs[i] =
+          s->addArg(s->uniqueName(cell.args[i]->name), cell.args[i]->type);
+    Builder b(*s);
+    std::vector<Value *> callArgs = cellArgs;
+    for (size_t i = 0; i < nc; ++i) {
+      if (!dc[i]) {
+        b.setNameHint("zero");
+        dc[i] = b.splat(0, cell.resultTypes[i]);
+      }
+      callArgs.push_back(dc[i]);
+    }
+    for (size_t j = 0; j < ny; ++j) {
+      if (!dy[j]) {
+        b.setNameHint("zero");
+        dy[j] = b.splat(0, cell.resultTypes[nc + j]);
+      }
+      callArgs.push_back(dy[j]);
+    }
+    std::vector<std::string> names;
+    for (size_t i = 0; i < na; ++i)
+      if (isF(i))
+        names.push_back("g" + cell.args[i]->name);
+    b.setNameHint("g");
+    std::vector<Value *> grads =
+        b.control(OpKind::Call, {*vjp}, callArgs, names);
+    std::vector<Value *> gradOfArg(na, nullptr);
+    for (size_t i = 0, k = 0; i < na; ++i)
+      if (isF(i))
+        gradOfArg[i] = grads[k++];
+    for (size_t i = 0; i < nc; ++i)
+      if (isF(i)) {
+        s->results.push_back(gradOfArg[i]);
+        s->resultTypes.push_back(cell.args[i]->type);
+      }
+    for (size_t i = 0; i < nk; ++i)
+      if (dk[i]) {
+        b.setNameHint(dk[i]->name);
+        s->results.push_back(b.add(dk[i], gradOfArg[nc + ns + i]));
+        s->resultTypes.push_back(dk[i]->type);
+      }
+    for (size_t i = nc; i < nc + ns; ++i)
+      if (isF(i)) {
+        s->results.push_back(gradOfArg[i]);
+        s->resultTypes.push_back(cell.args[i]->type);
+      }
+    inlineCalls(*s); // the VJP's body
+    bwd_[key] = s;
+    return s;
+  }
+
+  /// `@b.vjp(args..., cotangents...) -> gradients of the float args`, built
+  /// once per branch (or scan body) function and added to the module.
+  llvm::Expected<Function *> branchVjp(Function &br) {
+    if (Function *v = vjps_.lookup(&br))
+      return v;
+    Module &m = *g_.parent;
+    std::string name = freshName(br.name + ".vjp");
+    GradOptions o;
+    o.vjp = true;
+    o.primalResults = false;
+    o.name = name;
+    auto v = buildGradient(m, br, o);
+    if (!v)
+      return v.takeError();
+    vjps_[&br] = *v;
+    return *v;
+  }
+
   /// Adds `d` to the cotangent of `v`. A value first created by the current
   /// rule (after op index `mark`) is named after `v`: the cotangent of %q is
   /// %dq.
@@ -151,6 +631,9 @@ private:
   Builder b_;
   llvm::DenseMap<Value *, Value *> adjoints_;
   llvm::DenseSet<Value *> named_;
+  llvm::DenseMap<const Function *, Function *> vjps_;
+  std::map<std::pair<const Function *, size_t>, Function *> saved_;
+  std::map<std::tuple<const Function *, size_t, size_t>, Function *> bwd_;
 };
 
 } // namespace
@@ -199,7 +682,21 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
         g->addArg(g->uniqueName("d" + f.results[i]->name), f.resultTypes[i]));
   Builder b(*g);
   std::vector<Value *> primal(g->args.begin(), g->args.begin() + f.args.size());
-  std::vector<Value *> results = b.inlineCall(f, primal);
+  // Calls are inlined, except those of functions with a custom VJP, whose
+  // adjoint is that VJP; a function with a custom VJP is itself such a call.
+  std::vector<Value *> results;
+  if (f.customVjpFn) {
+    std::vector<std::string> names;
+    for (const Value *r : f.results)
+      names.push_back(r->name);
+    results =
+        b.control(OpKind::Call, {const_cast<Function *>(&f)}, primal, names);
+  } else {
+    g->results = b.inlineCall(f, primal);
+    inlineCalls(*g, /*keepCustomVjp=*/true);
+    results = std::move(g->results);
+    g->results.clear();
+  }
 
   std::vector<const Value *> from;
   for (unsigned i : *wrt)
@@ -211,7 +708,11 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
   for (size_t i = 0; i < numSeeded; ++i)
     seeds.push_back({results[i], cotangents[i]});
   ReverseMode rm(*g);
-  rm.run(g->ops.size(), seeds, act);
+  if (llvm::Error e = rm.run(g->ops.size(), seeds, act)) {
+    m.functions.erase(llvm::find_if(
+        m.functions, [&](const auto &h) { return h.get() == g; }));
+    return e;
+  }
 
   if (opts.primalResults) {
     g->results = results;
@@ -227,6 +728,8 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
     g->results.push_back(d);
     g->resultTypes.push_back(a->type);
   }
+  // The custom VJPs and the functions they belong to are inlined now.
+  inlineCalls(*g);
   return checkSize(m, g);
 }
 
@@ -238,17 +741,26 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     return wrt.takeError();
   if (name.empty())
     name = f.name + ".jvp";
-  if (m.lookup(name))
-    return fail("function '@" + name + "' already exists");
-
   // G(x, u) = J^T u, then H(x, u, t) = d/du <G(x, u), t> = J t.
-  Module scratch;
+  // G and H are built in `m` (the VJPs of the branches of a `cond` that
+  // they add stay there: @f.jvp calls them) and removed at the end.
+  auto freshName = [&](std::string base) {
+    std::string n = base;
+    for (unsigned i = 1; m.lookup(n); ++i)
+      n = base + "." + std::to_string(i);
+    return n;
+  };
+  auto erase = [&](Function *h) {
+    m.functions.erase(llvm::find_if(
+        m.functions, [&](const auto &p) { return p.get() == h; }));
+  };
+  Module &scratch = m;
   GradOptions vjp;
   vjp.vjp = true;
   vjp.primalResults = false;
   for (unsigned i : *wrt)
     vjp.wrt.push_back(f.args[i]->name);
-  vjp.name = "vjp";
+  vjp.name = freshName(name + ".vjp");
   auto G = buildGradient(scratch, f, vjp);
   if (!G)
     return G.takeError();
@@ -262,10 +774,12 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
       transpose.wrt.push_back((*G)->args[i]->name);
       floatResults.push_back(i - f.args.size());
     }
-  transpose.name = "transpose";
+  transpose.name = freshName(name + ".transpose");
   auto H = buildGradient(scratch, **G, transpose);
-  if (!H)
+  if (!H) {
+    erase(*G);
     return H.takeError();
+  }
   // H replays all of G, most of which J t does not use (with many
   // parameters: one zero cotangent per parameter f does not read). Drop it
   // before inlining H, so that the JVP costs a small factor of the VJP.
@@ -312,6 +826,9 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     j->results.push_back(t);
     j->resultTypes.push_back(f.resultTypes[i]);
   }
+  inlineCalls(*j); // the forward pass's calls
+  erase(*G);
+  erase(*H);
   return checkSize(m, j);
 }
 

@@ -121,8 +121,9 @@ Value *Function::lookup(llvm::StringRef n) const {
     if (a->name == n)
       return a;
   for (const auto &op : ops)
-    if (op->result->name == n)
-      return op->result;
+    for (Value *r : op->allResults())
+      if (r->name == n)
+        return r;
   return nullptr;
 }
 
@@ -136,6 +137,7 @@ Function *Module::lookup(llvm::StringRef n) const {
 Function *Module::addFunction(std::string n) {
   functions.push_back(std::make_unique<Function>());
   functions.back()->name = std::move(n);
+  functions.back()->parent = this;
   return functions.back().get();
 }
 

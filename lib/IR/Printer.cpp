@@ -97,6 +97,32 @@ static void printConst(const Tensor &t, llvm::raw_ostream &os) {
 }
 
 static void printOp(const Op &op, llvm::raw_ostream &os) {
+  if (op.kind == OpKind::Call || op.kind == OpKind::Cond ||
+      op.kind == OpKind::Scan) {
+    std::vector<Value *> res = op.allResults();
+    for (size_t i = 0; i < res.size(); ++i)
+      os << (i ? ", %" : "  %") << res[i]->name;
+    os << " = " << mnemonic(op.kind) << ' ';
+    size_t first = 0;
+    if (op.kind == OpKind::Cond)
+      os << '%' << op.operands[first++]->name << ", ";
+    for (size_t i = 0; i < op.callees.size(); ++i)
+      os << (i ? ", @" : "@") << op.callees[i];
+    os << '(';
+    for (size_t i = first; i < op.operands.size(); ++i)
+      os << (i > first ? ", %" : "%") << op.operands[i]->name;
+    os << ')';
+    if (!op.attrs.empty()) {
+      os << " {";
+      for (size_t i = 0; i < op.attrs.size(); ++i) {
+        os << (i ? ", " : "") << op.attrs[i].name << '=';
+        printAttr(op.attrs[i].value, os);
+      }
+      os << '}';
+    }
+    os << '\n';
+    return;
+  }
   os << "  %" << op.result->name << " = " << mnemonic(op.kind);
   if (op.kind == OpKind::Const) {
     os << ' ';
@@ -132,6 +158,8 @@ void print(const Function &f, llvm::raw_ostream &os) {
       os << (i ? ", " : "") << f.resultTypes[i].str();
     os << ')';
   }
+  if (!f.customVjp.empty())
+    os << " custom_vjp @" << f.customVjp;
   os << " {\n";
   for (const auto &op : f.ops)
     printOp(*op, os);

@@ -1,5 +1,6 @@
 //===- Builder.cpp - Typed construction of ops ----------------------------===//
 #include "gradc/Ops/Builder.h"
+#include "gradc/Ops/Control.h"
 #include "gradc/Ops/OpDef.h"
 
 #include "llvm/Support/ErrorHandling.h"
@@ -26,6 +27,38 @@ Value *Builder::create(OpKind k, std::vector<Value *> operands,
   op->result->def = op.get();
   f_.ops.push_back(std::move(op));
   return f_.ops.back()->result;
+}
+
+std::vector<Value *> Builder::control(OpKind k, std::vector<Function *> callees,
+                                      std::vector<Value *> operands,
+                                      const std::vector<std::string> &names,
+                                      std::vector<NamedAttr> attrs) {
+  auto op = std::make_unique<Op>();
+  op->kind = k;
+  op->operands = std::move(operands);
+  op->attrs = std::move(attrs);
+  for (Function *g : callees) {
+    op->callees.push_back(g->name);
+    op->calleeLocs.push_back({});
+  }
+  op->calleeFns = std::move(callees);
+  std::vector<Type> in, out;
+  for (Value *v : op->operands)
+    in.push_back(v->type);
+  std::string err;
+  if (!inferCallTypes(*op, in, out, err))
+    llvm::report_fatal_error(llvm::Twine("gradc: internal error: building '") +
+                             mnemonic(k) + "': " + err);
+  for (size_t i = 0; i < out.size(); ++i) {
+    Value *r = f_.newValue(
+        f_.uniqueName(i < names.size() && !names[i].empty() ? names[i] : hint_),
+        out[i]);
+    r->def = op.get();
+    op->results.push_back(r);
+  }
+  op->result = op->results[0];
+  f_.ops.push_back(std::move(op));
+  return f_.ops.back()->results;
 }
 
 Value *Builder::constant(double v, DType t) {
@@ -106,10 +139,16 @@ std::vector<Value *> Builder::inlineCall(const Function &src,
     auto copy = std::make_unique<Op>(*op);
     for (Value *&v : copy->operands)
       v = map.at(v);
-    copy->result = f_.newValue(f_.uniqueName(op->result->name),
-                               op->result->type, op->result->loc);
-    copy->result->def = copy.get();
-    map[op->result] = copy->result;
+    std::vector<Value *> news;
+    for (Value *r : op->allResults()) {
+      Value *n = f_.newValue(f_.uniqueName(r->name), r->type, r->loc);
+      n->def = copy.get();
+      map[r] = n;
+      news.push_back(n);
+    }
+    copy->result = news[0];
+    if (!op->results.empty())
+      copy->results = news;
     f_.ops.push_back(std::move(copy));
   }
   std::vector<Value *> results;

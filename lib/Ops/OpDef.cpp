@@ -20,6 +20,7 @@ std::vector<OpDef> buildTable() {
   ops::addIndexOps(defs);
   ops::addConvOps(defs);
   ops::addEinsumOps(defs);
+  ops::addControlOps(defs);
   std::vector<OpDef> table(kNumOps);
   std::vector<bool> seen(table.size());
   for (OpDef &d : defs) {
@@ -106,6 +107,15 @@ Type inferType(const Op &op, std::string &err) {
 bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
   auto floats = [](const Value *v) { return v->type.isFloat(); };
   const OpDef &d = opDef(op.kind);
+  // Calls are inlined before any backend sees them (gradc/IR/Inline.h);
+  // a conditional runs on the interpreter.
+  if (op.kind == OpKind::Call || op.kind == OpKind::Cond ||
+      op.kind == OpKind::Scan) {
+    why = op.kind == OpKind::Call   ? "calls are inlined first"
+          : op.kind == OpKind::Cond ? "conditionals are not lowered yet"
+                                    : "scans are not lowered yet";
+    return false;
+  }
   if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {
     // The loop IR moves, compares and indexes with integers but has no
     // integer arithmetic: sums of integers stay on the interpreter.

@@ -17,6 +17,7 @@ void addLayoutOps(std::vector<OpDef> &defs);
 void addIndexOps(std::vector<OpDef> &defs);
 void addConvOps(std::vector<OpDef> &defs);
 void addEinsumOps(std::vector<OpDef> &defs);
+void addControlOps(std::vector<OpDef> &defs);
 
 // --- Shape helpers -----------------------------------------------------------
 /// numpy broadcasting of two types; on failure sets `err`.

@@ -336,6 +336,16 @@ private:
     failed_.clear();
     if (!parseSignature(*f))
       return skipToNextFunc();
+    if (isIdent("custom_vjp")) {
+      consume();
+      if (tok_.kind != Tok::Func) {
+        error("expected the VJP function after 'custom_vjp', like '@f_vjp'");
+        return skipToNextFunc();
+      }
+      f->customVjp = tok_.text.drop_front().str();
+      f->customVjpLoc = tok_.loc();
+      consume();
+    }
     if (!expect(Tok::LBrace, "'{' to begin the function body"))
       return skipToNextFunc();
     parseBody(*f);
@@ -495,9 +505,20 @@ private:
     SMLoc resLoc = tok_.loc();
     StringRef resName = tok_.text.drop_front();
     consume();
+    // `call` and `cond` may have several results: `%a, %b = call @g(...)`.
+    std::vector<std::pair<StringRef, SMLoc>> names = {{resName, resLoc}};
+    while (tok_.kind == Tok::Comma && !tok_.startsLine) {
+      consume();
+      if (tok_.kind != Tok::Value)
+        return error(here(), "expected a result name like '%y' after ','");
+      names.push_back({tok_.text.drop_front(), tok_.loc()});
+      consume();
+    }
     // An op is one line; it may only continue inside a list or after a comma.
     if (tok_.kind != Tok::Equal || tok_.startsLine)
-      return error(here(), "expected '=' after the result name");
+      return error(here(), names.size() > 1
+                               ? "expected '=' after the result names"
+                               : "expected '=' after the result name");
     consume();
     if (tok_.kind != Tok::Ident || tok_.startsLine)
       return error(here(), "expected an operation name");
@@ -509,8 +530,17 @@ private:
     op->kind = *kind;
     op->loc = tok_.loc();
     consume();
+    bool control =
+        *kind == OpKind::Call || *kind == OpKind::Cond || *kind == OpKind::Scan;
+    if (names.size() > 1 && !control)
+      return error(names[1].second, "'" + mnemonic(*kind) +
+                                        "' has one result; only 'call', "
+                                        "'cond' and 'scan' have several");
 
-    if (*kind == OpKind::Const) {
+    if (control) {
+      if (!parseControl(*op))
+        return false;
+    } else if (*kind == OpKind::Const) {
       if (tok_.startsLine)
         return error(op->loc, "expected a number or a list after 'const'");
       if (!parseLiteral(op->constValue))
@@ -524,7 +554,7 @@ private:
       } while (tok_.kind == Tok::Comma && (consume(), true));
     }
     unsigned lo = minArity(*kind), hi = arity(*kind), n = op->operands.size();
-    if ((n < lo || n > hi) && *kind != OpKind::Const) {
+    if ((n < lo || n > hi) && *kind != OpKind::Const && !control) {
       std::string want = lo == hi ? std::to_string(hi)
                          : hi > lo + 1
                              ? "at least " + std::to_string(lo)
@@ -534,9 +564,10 @@ private:
                        (want == "1" || want == "at least 1" ? "" : "s") +
                        ", got " + llvm::Twine(n));
     }
-    if (tok_.kind == Tok::LBrace && !tok_.startsLine && !parseAttrs(*op))
+    if (tok_.kind == Tok::LBrace && !tok_.startsLine &&
+        (!control || *kind == OpKind::Scan) && !parseAttrs(*op))
       return false;
-    if (tok_.kind == Tok::Colon && !tok_.startsLine) {
+    if (tok_.kind == Tok::Colon && !tok_.startsLine && !control) {
       consume();
       Type t;
       if (!parseType(t))
@@ -547,14 +578,65 @@ private:
       return error("expected the end of the line after the operation");
     if (*kind == OpKind::Const && !finishConst(*op))
       return false;
-    if (!define(resName, resLoc))
-      return false;
-    Value *res = f.newValue(resName.str(), Type::invalid(), resLoc);
-    res->def = op.get();
-    op->result = res;
-    values_[resName] = res;
+    for (size_t i = 0; i < names.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (names[i].first == names[j].first)
+          return error(names[i].second,
+                       "result '%" + names[i].first + "' is named twice");
+    for (auto &[n, loc] : names)
+      if (!define(n, loc))
+        return false;
+    for (auto &[n, loc] : names) {
+      Value *res = f.newValue(n.str(), Type::invalid(), loc);
+      res->def = op.get();
+      if (control)
+        op->results.push_back(res);
+      values_[n] = res;
+    }
+    op->result = values_[resName];
     f.ops.push_back(std::move(op));
     return true;
+  }
+
+  /// `@g(%x, %y)` after `call`; `%p, @then, @else(%x, %y)` after `cond`.
+  bool parseControl(Op &op) {
+    if (op.kind == OpKind::Cond) {
+      if (tok_.kind != Tok::Value || tok_.startsLine)
+        return error(here(), "expected the predicate of 'cond', like '%p'");
+      Value *p = parseUse();
+      if (!p)
+        return false;
+      op.operands.push_back(p);
+    }
+    for (int i = 0; i < (op.kind == OpKind::Cond ? 2 : 1); ++i) {
+      if (op.kind == OpKind::Cond && !expect(Tok::Comma, "','"))
+        return false;
+      if (tok_.kind != Tok::Func || tok_.startsLine)
+        return error(here(),
+                     op.kind == OpKind::Call
+                         ? "expected the function to call, like '@g'"
+                     : op.kind == OpKind::Scan
+                         ? "expected the body of 'scan', like '@cell'"
+                         : (i == 0 ? "expected the function run when the "
+                                     "predicate is nonzero, like '@then'"
+                                   : "expected the function run when the "
+                                     "predicate is zero, like '@else'"));
+      op.callees.push_back(tok_.text.drop_front().str());
+      op.calleeLocs.push_back(tok_.loc());
+      consume();
+    }
+    if (tok_.kind != Tok::LParen || tok_.startsLine)
+      return error(here(), "expected '(' and the arguments");
+    consume();
+    if (tok_.kind != Tok::RParen) {
+      do {
+        Value *v = parseUse();
+        if (!v)
+          return false;
+        op.operands.push_back(v);
+      } while (tok_.kind == Tok::Comma && (consume(), true));
+    }
+    return expect(Tok::RParen, "',' or ')' after an argument");
   }
 
   bool parseAttrs(Op &op) {

@@ -13,11 +13,16 @@ namespace gradc {
 
 bool runDCE(Function &f) {
   llvm::DenseSet<const Value *> live(f.results.begin(), f.results.end());
+  // `call` and `cond` are live when any of their results is.
+  auto isLive = [&](const Op &op) {
+    return llvm::any_of(op.allResults(),
+                        [&](const Value *r) { return live.contains(r); });
+  };
   for (auto it = f.ops.rbegin(); it != f.ops.rend(); ++it)
-    if (live.contains((*it)->result))
+    if (isLive(**it))
       live.insert((*it)->operands.begin(), (*it)->operands.end());
   size_t before = f.ops.size();
-  f.eraseOpsIf([&](const Op &op) { return !live.contains(op.result); });
+  f.eraseOpsIf([&](const Op &op) { return !isLive(op); });
   return f.ops.size() != before;
 }
 
@@ -44,16 +49,24 @@ static std::string cseKey(const Op &op) {
 }
 
 bool runCSE(Function &f) {
-  std::unordered_map<std::string, Value *> seen;
+  std::unordered_map<std::string, const Op *> seen;
   llvm::DenseMap<const Value *, Value *> repl;
   bool changed = false;
   for (auto &op : f.ops) {
     for (Value *&v : op->operands)
       if (Value *r = repl.lookup(v))
         v = r;
-    auto [it, fresh] = seen.try_emplace(cseKey(*op), op->result);
+    // Calls and conditionals are keyed by their functions too; all their
+    // results are replaced.
+    std::string key = cseKey(*op);
+    for (const std::string &c : op->callees)
+      key += " @" + c;
+    auto [it, fresh] = seen.try_emplace(key, op.get());
     if (!fresh) {
-      repl[op->result] = it->second;
+      std::vector<Value *> mine = op->allResults(),
+                           theirs = it->second->allResults();
+      for (size_t i = 0; i < mine.size(); ++i)
+        repl[mine[i]] = theirs[i];
       changed = true;
     }
   }

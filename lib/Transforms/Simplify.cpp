@@ -300,7 +300,8 @@ private:
 
   /// Evaluates an op whose operands are all small constants.
   Value *foldConstant(const Op &op) {
-    if (op.kind == OpKind::Const || !op.result->type.isStatic() ||
+    if (op.kind == OpKind::Const || !op.callees.empty() ||
+        !op.result->type.isStatic() ||
         op.result->type.numElements() > kMaxFoldElements)
       return nullptr;
     std::vector<const Tensor *> in;

@@ -15,6 +15,7 @@
 #include "gradc/Codegen/Jit.h"
 #include "gradc/CppGen/CppEmitter.h"
 #include "gradc/IR/ABI.h"
+#include "gradc/IR/Inline.h"
 #include "gradc/IR/Printer.h"
 #include "gradc/Interp/Interpreter.h"
 #include "gradc/Parser/Parser.h"
@@ -238,6 +239,7 @@ std::string build(State &st, Compiled &c, const std::string &fname, Kind kind,
   }
   if (target != f)
     simplify(*target);
+  inlineCalls(m); // the JIT sees calls inlined
   if (kind == Kind::Vjp || kind == Kind::Jvp)
     c.numUserArgs = target->args.size();
   userError = false;
@@ -417,9 +419,10 @@ public:
       const Type &t = f.args[i]->type;
       std::vector<int64_t> shape;
       for (const Dim &d : t.dims)
-        shape.push_back(d.isSym() ? b.dims[llvm::find(c_->dimNames, d.sym) -
-                                           c_->dimNames.begin()]
-                                  : d.size);
+        shape.push_back(
+            d.isSym()
+                ? b.dims[llvm::find(c_->dimNames, d.sym) - c_->dimNames.begin()]
+                : d.size);
       Tensor x(t.dtype, shape);
       x.data.resize(numElements(shape));
       auto *p = static_cast<const char *>(b.in[i]);
@@ -567,7 +570,8 @@ private:
         Py_DECREF(idx);
         if (v == -1 && PyErr_Occurred())
           throw py::error_already_set();
-        if (overflow || (t.dtype == DType::I32 && (v < INT32_MIN || v > INT32_MAX)))
+        if (overflow ||
+            (t.dtype == DType::I32 && (v < INT32_MIN || v > INT32_MAX)))
           raise(PyExc_OverflowError, c.userName + "(): argument '" + name +
                                          "' does not fit in " + t.str());
         if (t.dtype == DType::I32) {
@@ -837,8 +841,9 @@ public:
       Parsed p = parse(st_->source, st_->bufferName, diags);
       Function *f = p.mod->lookup(f0.name);
       llvm::Expected<Function *> g =
-          forward ? buildJvp(*p.mod, *f, wrt)
-                  : buildGradient(*p.mod, *f, GradOptions{.wrt = wrt, .vjp = vjp});
+          forward
+              ? buildJvp(*p.mod, *f, wrt)
+              : buildGradient(*p.mod, *f, GradOptions{.wrt = wrt, .vjp = vjp});
       if (!g) {
         err = llvm::toString(g.takeError());
       } else {

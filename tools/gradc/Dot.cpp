@@ -1,6 +1,7 @@
 //===- Dot.cpp - gradc dot: pictures of a function and its adjoint --------===//
 #include "Driver.h"
 
+#include "gradc/IR/Inline.h"
 #include "gradc/Viz/Dot.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -75,6 +76,17 @@ int runDot() {
   Function *f = loadFunction(sm, m);
   if (!f)
     return 1;
+  // Calls are drawn inlined; custom VJPs and conditionals are not drawn.
+  inlineCalls(*f, /*keepCustomVjp=*/true);
+  for (const auto &op : f->ops)
+    if (!op->callees.empty())
+      return fail("gradc dot does not draw '" + mnemonic(op->kind) + "' of '@" +
+                  op->callees[0] + "' yet (" +
+                  (op->kind == OpKind::Cond ? "a conditional"
+                   : op->kind == OpKind::Scan
+                       ? "a loop"
+                       : "a function with a custom VJP") +
+                  ")");
   DotOptions opts;
   opts.grad = wrtArgs();
   if (!Args.empty()) {

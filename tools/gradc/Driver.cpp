@@ -295,12 +295,17 @@ Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,
   opts.wrt = std::move(wrt);
   opts.vjp = Vjp;
   opts.hasAux = HasAux;
+  size_t before = m.functions.size();
   auto g = buildGradient(m, f, opts);
   if (!g) {
     fail(llvm::toString(g.takeError()));
     return nullptr;
   }
-  return simplify(**g, sm) ? *g : nullptr;
+  // @f.grad and the VJPs of the branches of its `cond`s.
+  for (size_t i = before; i < m.functions.size(); ++i)
+    if (!simplify(*m.functions[i], sm))
+      return nullptr;
+  return *g;
 }
 
 } // namespace gradc::driver

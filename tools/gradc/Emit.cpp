@@ -5,6 +5,7 @@
 #include "gradc/Codegen/Jit.h"
 #include "gradc/CppGen/CppEmitter.h"
 #include "gradc/IR/ABI.h"
+#include "gradc/IR/Inline.h"
 
 #include "llvm/Support/Path.h"
 
@@ -82,6 +83,7 @@ int runEmit() {
                 "and --has-aux say how to add a gradient, which needs --wrt "
                 "x,W,...");
   }
+  inlineCalls(*m); // the backends see calls inlined
   if (!checkSymbols(*m))
     return 1;
   if (auto e = checkCompiled(*m, EmitTarget == Target::Cpp ? CompiledBy::Cpp

@@ -2,6 +2,7 @@
 #include "Driver.h"
 
 #include "gradc/Codegen/Lowering.h"
+#include "gradc/IR/Inline.h"
 #include "gradc/Loops/Lower.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -15,6 +16,7 @@ int runLower() {
   std::unique_ptr<Module> m = load(sm);
   if (!m)
     return 1;
+  inlineCalls(*m); // the loop IR of a caller has its callees inlined
   std::vector<const Function *> fns;
   if (!FuncName.empty()) {
     const Function *f = findFunction(*m);

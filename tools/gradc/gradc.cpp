@@ -7,6 +7,7 @@
 #include "gradc/AD/Autodiff.h"
 #include "gradc/AD/GradCheck.h"
 #include "gradc/Codegen/Jit.h"
+#include "gradc/IR/Inline.h"
 #include "gradc/IR/Printer.h"
 #include "gradc/Interp/Interpreter.h"
 #include "gradc/Interp/Values.h"
@@ -28,6 +29,8 @@
 #include "Driver.h"
 
 #include <fmt/format.h>
+
+#include <map>
 
 using namespace gradc;
 namespace cl = llvm::cl;
@@ -101,6 +104,12 @@ cl::opt<std::string> OutputDir("output-dir",
                                         "DIR/d<name>.npy (default: none)"),
                                cl::value_desc("DIR"), cl::sub(RunCmd()),
                                cl::cat(Cat()));
+cl::opt<bool> PrintSaved(
+    "print-saved",
+    cl::desc("After the module, list (as comments) each value @f.grad's "
+             "backward pass reads from its forward pass: name, type, bytes, "
+             "where it comes from, and the total"),
+    cl::sub(GradCmd()), cl::cat(Cat()));
 
 } // namespace gradc::driver
 
@@ -164,6 +173,8 @@ int runRun() {
   } else if (!collectArgs(*target, target->args, args)) {
     return 1;
   }
+  // The backends see calls inlined (the interpreter runs them either way).
+  inlineCalls(*m);
   llvm::Expected<std::vector<Tensor>> outs = std::vector<Tensor>();
   Backend backend = RunBackend;
   // Without an explicit --backend, a function the JIT cannot compile yet
@@ -282,20 +293,48 @@ int runGrad(bool forward) {
   Function *f = loadFunction(sm, m);
   if (!f)
     return 1;
+  Function *g = nullptr;
   if (forward) {
     auto j = buildJvp(*m, *f, wrtArgs());
     if (!j)
       return fail(llvm::toString(j.takeError()));
     if (!simplify(**j, sm))
       return 1;
-  } else if (!addGradient(*m, *f, wrtArgs(), sm)) {
+  } else if (!(g = addGradient(*m, *f, wrtArgs(), sm))) {
     return 1;
   }
   // The derived function is verified like parsed input before it is printed.
   DiagEngine diag(sm);
   if (!verify(*m, diag))
     return fail("internal error: the derived function does not verify");
-  return printModule(*m);
+  if (int rc = printModule(*m); rc || !PrintSaved)
+    return rc;
+  // As comments, so that the output still parses.
+  std::vector<SavedValue> saved = savedValues(*g, f->args.size());
+  auto &os = llvm::outs();
+  os << "\n# saved by @" << g->name
+     << " for its backward pass (name, type, bytes, from):\n";
+  int64_t total = 0;
+  std::map<std::string, int64_t> symbolic; // "T*B*H" -> bytes
+  for (const SavedValue &s : saved) {
+    os << fmt::format("#   %{:<12} {:<16} {:>12}  {}\n", s.value->name,
+                      s.value->type.str(), formatBytes(s), s.from);
+    if (llvm::StringRef(s.from).starts_with("argument"))
+      continue; // not kept by the gradient: passed in
+    if (s.symbols.empty()) {
+      total += s.bytes;
+    } else {
+      std::string key;
+      for (const std::string &sym : s.symbols)
+        key += "*" + sym;
+      symbolic[key] += s.bytes;
+    }
+  }
+  std::string sum = total || symbolic.empty() ? std::to_string(total) : "";
+  for (auto &[k, b] : symbolic)
+    sum += (sum.empty() ? "" : " + ") + std::to_string(b) + k;
+  os << "# total besides the arguments: " << sum << " bytes\n";
+  return 0;
 }
 
 int runCheck() {

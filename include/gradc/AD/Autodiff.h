@@ -50,6 +50,23 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
                                     const std::vector<std::string> &wrt,
                                     std::string name = "");
 
+/// A value the backward pass of a gradient function reads from its forward
+/// pass (JAX's saved residuals).
+struct SavedValue {
+  const Value *value;
+  std::string from; // "argument", "argument %x, reshaped", "%y = exp", ...
+  int64_t bytes;    // times the symbols below
+  std::vector<std::string> symbols; // the symbolic dims of its type
+};
+
+/// The forward values (arguments among the first `numPrimalArgs`, op
+/// results) that `g`'s ops depending on its cotangent arguments (those after
+/// the first `numPrimalArgs`) read, in definition order.
+std::vector<SavedValue> savedValues(const Function &g, size_t numPrimalArgs);
+
+/// "48", or "8*T*B" for a value with symbolic dims.
+std::string formatBytes(const SavedValue &s);
+
 /// "'@f' has no argument '%w'; its arguments are %x, %y" (or "did you mean
 /// '%x'?" when one is close).
 std::string noSuchArgument(const Function &f, llvm::StringRef name);

@@ -78,6 +78,7 @@ struct NamedAttr {
 };
 
 class Op;
+class Function;
 
 class Value {
 public:
@@ -96,6 +97,15 @@ public:
   std::vector<Value *> operands;
   std::vector<NamedAttr> attrs;
   Value *result = nullptr;
+  /// All results, `result` first. Only `call` and `cond` have more than one;
+  /// for every other op it is empty or `{result}`.
+  std::vector<Value *> results;
+  /// The functions a `call` (one) or `cond` (two: then, else) refers to,
+  /// by name (without '@') with where each was written; resolved to
+  /// `calleeFns` by the verifier.
+  std::vector<std::string> callees;
+  std::vector<llvm::SMLoc> calleeLocs;
+  std::vector<Function *> calleeFns;
   std::optional<Type> declaredType; // the `: type` written in the source
   Tensor constValue;                // for `const` only
   llvm::SMLoc loc;
@@ -105,6 +115,10 @@ public:
   bool boolAttr(llvm::StringRef name, bool dflt) const;
   int64_t intAttr(llvm::StringRef name, int64_t dflt) const;
   double floatAttr(llvm::StringRef name, double dflt) const;
+  /// The op's results: `results` if set, else `{result}`.
+  std::vector<Value *> allResults() const {
+    return results.empty() ? std::vector<Value *>{result} : results;
+  }
 };
 
 class Function {
@@ -115,6 +129,13 @@ public:
   std::vector<std::unique_ptr<Op>> ops;
   std::vector<Value *> results; // the operands of `return`
   llvm::SMLoc loc, returnLoc;
+  /// `custom_vjp @g` in the header: the function computing this one's
+  /// vector-Jacobian product, used by the adjoint pass instead of the body.
+  std::string customVjp;
+  llvm::SMLoc customVjpLoc;
+  Function *customVjpFn = nullptr; // resolved by the verifier
+  /// The module the function belongs to (set by Module::addFunction).
+  class Module *parent = nullptr;
 
   Value *addArg(std::string name, Type t, llvm::SMLoc loc = {});
   /// Creates a value owned by this function.
@@ -144,7 +165,8 @@ template <typename Pred> void Function::eraseOpsIf(Pred dead) {
     if (!dead(*op))
       kept.push_back(std::move(op));
     else
-      forgetName(op->result->name);
+      for (Value *r : op->allResults())
+        forgetName(r->name);
   ops = std::move(kept);
 }
 

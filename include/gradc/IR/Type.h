@@ -39,6 +39,8 @@ inline constexpr unsigned kMaxRank = 8;
 inline constexpr int64_t kMaxElements = int64_t(1) << 40;
 /// Most ops in one function, parsed or derived (gradients, JVPs).
 inline constexpr size_t kMaxOps = size_t(1) << 24;
+/// Most functions nested in calls (`call`, `cond`, `scan`) below one.
+inline constexpr unsigned kMaxCallDepth = 1000;
 
 /// The product of `sizes` (each >= 0), or nullopt when it is larger than
 /// `limit` (computed with overflow checks, so any input is safe).

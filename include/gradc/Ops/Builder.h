@@ -25,6 +25,14 @@ public:
                 std::vector<NamedAttr> attrs = {},
                 std::optional<Type> declared = std::nullopt);
 
+  /// A `call` (one callee) or `cond` (then, else; the predicate is the
+  /// first operand) with one result per result of the callee, each named
+  /// after `names[i]` where given.
+  std::vector<Value *> control(OpKind k, std::vector<Function *> callees,
+                               std::vector<Value *> operands,
+                               const std::vector<std::string> &names = {},
+                               std::vector<NamedAttr> attrs = {});
+
   Value *add(Value *a, Value *b) { return create(OpKind::Add, {a, b}); }
   Value *sub(Value *a, Value *b) { return create(OpKind::Sub, {a, b}); }
   Value *mul(Value *a, Value *b) { return create(OpKind::Mul, {a, b}); }

@@ -1,0 +1,194 @@
+//===- Control.cpp - `call` and `cond` ------------------------------------===//
+//
+// Both refer to functions by name. Their results are typed by the callee's
+// signature (inferCallTypes); the interpreter runs the callee, the adjoint
+// pass inlines `call` (or uses a custom VJP) and differentiates `cond`
+// branch by branch (lib/AD/ReverseMode.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "OpsImpl.h"
+
+#include "gradc/Ops/Control.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include "llvm/Support/ErrorHandling.h"
+#include <optional>
+
+namespace gradc {
+
+std::string signatureString(const Function &f) {
+  std::string s = "(";
+  for (size_t i = 0; i < f.args.size(); ++i)
+    s += (i ? ", " : "") + f.args[i]->type.str();
+  s += ") -> ";
+  if (f.resultTypes.size() == 1)
+    return s + f.resultTypes[0].str();
+  s += "(";
+  for (size_t i = 0; i < f.resultTypes.size(); ++i)
+    s += (i ? ", " : "") + f.resultTypes[i].str();
+  return s + ")";
+}
+
+/// Matches `g`'s parameters against `in` (binding g's symbols in `bound`);
+/// `what(i)` names argument i in errors.
+static bool unify(const Function &g, llvm::ArrayRef<Type> in,
+                  llvm::StringMap<Dim> &bound, std::string &err,
+                  const char *argWord = "argument") {
+  if (in.size() != g.args.size()) {
+    err = "'@" + g.name + "' takes " + std::to_string(g.args.size()) + " " +
+          argWord + (g.args.size() == 1 ? "" : "s") + " but " +
+          std::to_string(in.size()) + (in.size() == 1 ? " is" : " are") +
+          " passed";
+    return false;
+  }
+  for (size_t i = 0; i < in.size(); ++i) {
+    const Type &p = g.args[i]->type;
+    auto mismatch = [&](const std::string &why) {
+      err = std::string(argWord) + " " + std::to_string(i) + " of '@" + g.name +
+            "' (%" + g.args[i]->name + ": " + p.str() + ") is passed " +
+            in[i].str() + why;
+      return false;
+    };
+    if (p.dtype != in[i].dtype || p.rank() != in[i].rank())
+      return mismatch("");
+    for (size_t d = 0; d < p.dims.size(); ++d) {
+      const Dim &want = p.dims[d], &got = in[i].dims[d];
+      if (!want.isSym()) {
+        if (!(want == got))
+          return mismatch("");
+        continue;
+      }
+      auto [it, fresh] = bound.try_emplace(want.sym, got);
+      if (!fresh && !(it->second == got))
+        return mismatch("; its dimension '" + want.sym + "' is already " +
+                        it->second.str() + " at this call");
+    }
+  }
+  return true;
+}
+
+static Type substitute(Type t, const llvm::StringMap<Dim> &bound) {
+  for (Dim &d : t.dims)
+    if (d.isSym())
+      if (auto it = bound.find(d.sym); it != bound.end())
+        d = it->second;
+  return t;
+}
+
+bool inferCallTypes(const Op &op, llvm::ArrayRef<Type> in,
+                    std::vector<Type> &out, std::string &err) {
+  out.clear();
+  if (op.calleeFns.empty() || !op.calleeFns[0])
+    return err = "'" + mnemonic(op.kind).str() + "' has no function", false;
+  const Function &g = *op.calleeFns[0];
+  if (op.kind == OpKind::Cond) {
+    if (in.empty() || !in[0].isScalar()) {
+      err = "the predicate of 'cond' must be a scalar, got " +
+            (in.empty() ? std::string("nothing") : in[0].str());
+      return false;
+    }
+    in = in.drop_front();
+  }
+  if (g.resultTypes.empty()) {
+    err = "'@" + g.name + "' returns nothing";
+    return false;
+  }
+  llvm::StringMap<Dim> bound;
+  if (op.kind != OpKind::Scan) {
+    if (!unify(g, in, bound, err))
+      return false;
+    for (const Type &t : g.resultTypes)
+      out.push_back(substitute(t, bound));
+    return true;
+  }
+  // scan: carries, then scanned inputs (sliced along their leading axis),
+  // then constants.
+  const Attr *ca = op.attr("carries"), *sa = op.attr("scanned");
+  if (!ca || !sa) {
+    err = std::string("'scan' needs the attribute '") +
+          (!ca ? "carries" : "scanned") + "' (how many of its operands " +
+          (!ca ? "are carries" : "are scanned over their leading axis") + ")";
+    return false;
+  }
+  int64_t nc = ca->i, ns = sa->i;
+  if (nc < 0 || ns < 1 || size_t(nc + ns) > in.size()) {
+    err = "'scan' has " + std::to_string(in.size()) + " operands; 'carries' (" +
+          std::to_string(nc) + ", at least 0) and 'scanned' (" +
+          std::to_string(ns) + ", at least 1) must fit in them";
+    return false;
+  }
+  std::vector<Type> args(in.begin(), in.end());
+  std::optional<Dim> length;
+  for (int64_t i = nc; i < nc + ns; ++i) {
+    if (in[i].isScalar()) {
+      err = "scanned operand " + std::to_string(i) +
+            " of 'scan' is a scalar; it needs a leading axis to scan over";
+      return false;
+    }
+    if (length && !(*length == in[i].dims[0])) {
+      err = "the scanned operands of 'scan' have different lengths: " +
+            length->str() + " and " + in[i].dims[0].str();
+      return false;
+    }
+    length = in[i].dims[0];
+    args[i].dims.erase(args[i].dims.begin());
+  }
+  if (!unify(g, args, bound, err, "argument"))
+    return false;
+  if (g.resultTypes.size() < size_t(nc)) {
+    err = "the body '@" + g.name + "' of 'scan' returns " +
+          std::to_string(g.resultTypes.size()) +
+          " values; it must return its " + std::to_string(nc) +
+          " carries first";
+    return false;
+  }
+  for (int64_t i = 0; i < nc; ++i)
+    if (g.resultTypes[i] != g.args[i]->type) {
+      err = "the body '@" + g.name + "' of 'scan' changes the type of carry " +
+            std::to_string(i) + ": it takes " + g.args[i]->type.str() +
+            " but returns " + g.resultTypes[i].str();
+      return false;
+    }
+  for (size_t i = 0; i < g.resultTypes.size(); ++i) {
+    Type t = substitute(g.resultTypes[i], bound);
+    if (i >= size_t(nc))
+      t.dims.insert(t.dims.begin(), *length);
+    out.push_back(std::move(t));
+  }
+  return true;
+}
+
+namespace ops {
+namespace {
+
+Type inferControl(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
+  std::vector<Type> out;
+  if (!inferCallTypes(op, in, out, err))
+    return Type::invalid();
+  return out[0];
+}
+
+/// The interpreter runs the callee itself (several results); no kernel of
+/// the table ever sees these ops.
+Tensor evalControl(const Op &op, llvm::ArrayRef<const Tensor *>,
+                   const SymEnv &) {
+  llvm::report_fatal_error("gradc: internal error: '" + mnemonic(op.kind) +
+                           "' reached an op kernel");
+}
+
+} // namespace
+
+void addControlOps(std::vector<OpDef> &d) {
+  for (OpKind k : {OpKind::Call, OpKind::Cond, OpKind::Scan}) {
+    d.push_back({k, {}, inferControl, evalControl, nullptr});
+    d.back().integers = true;
+  }
+  d.back().attrs = {{"carries", Attr::Int},
+                    {"scanned", Attr::Int},
+                    {"reverse", Attr::Bool},
+                    {"checkpoint", Attr::Bool}};
+}
+
+} // namespace ops
+} // namespace gradc
