@@ -136,3 +136,22 @@ def test_in_place_changes_before_backward_are_detected():
     with pytest.raises(RuntimeError, match="modified by an inplace "
                                            "operation"):
         s.backward()
+
+
+def test_integer_labels_through_the_bridge():
+    m = gradc.compile("""
+func @xent(%x: f64[N,3], %y: i64[N,1]) -> (f64) {
+  %l = log_softmax %x {axis=1}
+  %p = gather_elements %l, %y {axis=1}
+  %s = sum %p
+  %n = neg %s
+  return %n
+}
+""")
+    f = gradc.torch.function(m, "xent")
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([[0], [2], [1], [2]])
+    ref = torch.nn.functional.cross_entropy(x, y[:, 0], reduction="sum")
+    assert abs(float(f(x, y)) - float(ref)) < 1e-12
+    assert torch.autograd.gradcheck(lambda a: f(a, y), (x,))
