@@ -161,7 +161,7 @@ bool sliceAxes(const Op &op, const std::vector<Dim> &dims, const SymEnv *syms,
       s.whole = true;
       continue;
     }
-    int64_t size = resolve(d, *syms);
+    int64_t size = d.isSym() ? syms->lookup(d.sym) : d.size; // syms may be null
     auto bound = [&](const Dim &b, int64_t &v) {
       if (b.isSym()) {
         if (!(d.isSym() && b.sym == d.sym)) {
