@@ -72,19 +72,7 @@ public:
 
 private:
   std::string fresh(llvm::StringRef base);
-  static const char *ctype(DType t) {
-    switch (t) {
-    case DType::F32:
-      return "float";
-    case DType::F64:
-      return "double";
-    case DType::I32:
-      return "int32_t";
-    case DType::I64:
-      return "int64_t";
-    }
-    llvm_unreachable("element type");
-  }
+  static const char *ctype(DType t) { return cTypeName(t); }
   static const char *ctype(Scalar s) {
     switch (s) {
     case Scalar::I1:

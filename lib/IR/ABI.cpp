@@ -71,7 +71,7 @@ CNames cNames(const Function &f) {
   return n;
 }
 
-static const char *ctype(DType t) {
+const char *cTypeName(DType t) {
   switch (t) {
   case DType::F32:
     return "float";
@@ -94,7 +94,7 @@ static std::string params(const Function &f, bool checked, bool seed) {
   const char *sep = "";
   size_t numIn = f.args.size() - (seed ? 0 : 1);
   for (size_t i = 0; i < numIn; ++i) {
-    s += sep + std::string("const ") + ctype(f.args[i]->type.dtype) + " *" +
+    s += sep + std::string("const ") + cTypeName(f.args[i]->type.dtype) + " *" +
          n.inputs[i];
     sep = ", ";
     if (checked && f.args[i]->type.rank())
@@ -106,7 +106,8 @@ static std::string params(const Function &f, bool checked, bool seed) {
       sep = ", ";
     }
   for (size_t i = 0; i < f.results.size(); ++i) {
-    s += sep + std::string(ctype(f.resultTypes[i].dtype)) + " *" + n.outputs[i];
+    s += sep + std::string(cTypeName(f.resultTypes[i].dtype)) + " *" +
+         n.outputs[i];
     sep = ", ";
   }
   return s.empty() ? "void" : s;
@@ -300,7 +301,7 @@ std::string cWrapperDefinitions(const Module &m, const Function &f) {
   if (!seededPrimal(m, f))
     return s;
   // The seedless entry points pass a seed of 1.
-  std::string seedType = ctype(f.args.back()->type.dtype);
+  std::string seedType = cTypeName(f.args.back()->type.dtype);
   for (bool checked : {false, true}) {
     s += protos[checked ? 3 : 2] + " {\n  const " + seedType + " " +
          n.inputs.back() + " = 1;\n  return " +

@@ -192,7 +192,7 @@ llvm::Expected<Tensor> loadNpy(llvm::StringRef path, llvm::StringRef buf,
     return bad("element type must be little-endian float (f4, f8), integer "
                "(i1, i2, i4, i8, u1, u2, u4, u8) or bool (b1), got " +
                descr.take_until([](char c) { return c == ','; }));
-  DType dtype = kind == 'f'   ? (elt == 4 ? DType::F32 : DType::F64)
+  DType dtype = kind == 'f' ? (elt == 4 ? DType::F32 : DType::F64)
                 : elt < 4 || (kind != 'u' && elt == 4) ? DType::I32
                                                        : DType::I64;
   if (integral)

@@ -21,6 +21,9 @@
 
 namespace gradc {
 
+/// The C type of an element: float, double, int32_t or int64_t.
+const char *cTypeName(DType t);
+
 /// `gradc_` and the function name with every character that C does not allow
 /// in a name replaced by '_': @f.grad is gradc_f_grad.
 std::string cSymbolName(llvm::StringRef functionName);

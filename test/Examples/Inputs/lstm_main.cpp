@@ -8,8 +8,8 @@
 
 int main() {
   const int64_t N = 2;
-  std::vector<float> x(N * 4), h(N * 8), c(N * 8), W(12 * 32), b(32),
-      Wy(8 * 5), by(5);
+  std::vector<float> x(N * 4), h(N * 8), c(N * 8), W(12 * 32), b(32), Wy(8 * 5),
+      by(5);
   auto fill = [](std::vector<float> &v, float s) {
     for (size_t i = 0; i < v.size(); ++i)
       v[i] = s * float(int(i % 7) - 3);
@@ -22,9 +22,9 @@ int main() {
   std::vector<float> dx(N * 4), dh(N * 8), dc(N * 8), dW(12 * 32), db(32),
       dWy(8 * 5), dby(5);
   int rc = gradc_lstm_grad(x.data(), h.data(), c.data(), W.data(), b.data(),
-                           Wy.data(), by.data(), y, &dloss, N, &loss,
-                           dx.data(), dh.data(), dc.data(), dW.data(),
-                           db.data(), dWy.data(), dby.data());
+                           Wy.data(), by.data(), y, &dloss, N, &loss, dx.data(),
+                           dh.data(), dc.data(), dW.data(), db.data(),
+                           dWy.data(), dby.data());
   double s = 0;
   for (float v : dW)
     s += v;
