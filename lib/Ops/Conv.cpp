@@ -1050,6 +1050,20 @@ void loopsAvgPoolGrad(LoopBuilder &b, const Op &op) {
   });
 }
 
+/// The im2col columns that loopsConv, loopsGradInput and loopsGradFilter
+/// may ask for: [C/groups, KH, KW, OH, OW] (taken with BLAS, one group).
+std::vector<Type> im2colScratch(const Op &op) {
+  const Type &w = op.kind == OpKind::Conv2DGradFilter ? op.result->type
+                                                      : op.operands[1]->type;
+  const Type &y = op.kind == OpKind::Conv2D            ? op.result->type
+                  : op.kind == OpKind::Conv2DGradInput ? op.operands[0]->type
+                                                       : op.operands[1]->type;
+  if (w.rank() != 4 || y.rank() != 4)
+    return {};
+  return {
+      Type{y.dtype, {w.dims[1], w.dims[2], w.dims[3], y.dims[2], y.dims[3]}}};
+}
+
 } // namespace
 
 void addConvOps(std::vector<OpDef> &d) {
@@ -1065,15 +1079,17 @@ void addConvOps(std::vector<OpDef> &d) {
   avg.push_back({"count_include_pad", Attr::Bool});
   std::vector<AttrSpec> avgShape = avg;
   avgShape.push_back({"shape", Attr::List});
-  d.push_back(
-      OpDef{OpKind::Conv2D, conv, inferConv, evalConv, vjpConv}.withLoops(
-          loopsConv));
+  d.push_back(OpDef{OpKind::Conv2D, conv, inferConv, evalConv, vjpConv}
+                  .withLoops(loopsConv)
+                  .withScratch(im2colScratch));
   d.push_back(OpDef{OpKind::Conv2DGradInput, convShape, inferGradInput,
                     evalGradInput, vjpGradInput}
-                  .withLoops(loopsGradInput));
+                  .withLoops(loopsGradInput)
+                  .withScratch(im2colScratch));
   d.push_back(OpDef{OpKind::Conv2DGradFilter, convShape, inferGradFilter,
                     evalGradFilter, vjpGradFilter}
-                  .withLoops(loopsGradFilter));
+                  .withLoops(loopsGradFilter)
+                  .withScratch(im2colScratch));
   d.push_back(OpDef{OpKind::MaxPool2D, pool, inferPool, evalMaxPool, vjpMaxPool}
                   .withLoops(loopsMaxPool));
   d.push_back(
