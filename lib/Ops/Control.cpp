@@ -183,6 +183,8 @@ void addControlOps(std::vector<OpDef> &d) {
   for (OpKind k : {OpKind::Call, OpKind::Cond, OpKind::Scan}) {
     d.push_back({k, {}, inferControl, evalControl, nullptr});
     d.back().integers = true;
+    if (k == OpKind::Call)
+      d.back().attrs = {{"checkpoint", Attr::Bool}};
   }
   d.back().attrs = {{"carries", Attr::Int},
                     {"scanned", Attr::Int},
