@@ -9,6 +9,23 @@ namespace gradc::loops {
 
 static bool isFold(const Op *op) { return opDef(op->kind).fold != Fold::None; }
 
+/// Whether transpose `op` swaps the last two axes and keeps the others.
+static bool swapsLastTwo(const Op &op) {
+  int64_t r = op.result->type.rank();
+  const Attr *perm = op.attr("perm");
+  if (!perm)
+    return r == 2; // the default reverses the axes
+  if (r < 2 || int64_t(perm->list.size()) != r)
+    return false;
+  for (int64_t i = 0; i < r; ++i) {
+    int64_t p = perm->list[i].size;
+    p = p < 0 ? p + r : p;
+    if (p != (i < r - 2 ? i : i == r - 2 ? r - 1 : r - 2))
+      return false;
+  }
+  return true;
+}
+
 Plan::Plan(const Function &f) {
   UsersMap users;
   for (const auto &op : f.ops)
@@ -64,10 +81,12 @@ Plan::Plan(const Function &f) {
       weight_[v] = w;
     }
   }
-  // A 2-D transpose whose every user is a matmul is folded into BLAS flags.
+  // A transpose of the last two axes (a 2-D one, or a batch of matrices
+  // each transposed) whose every user is a matmul is folded into BLAS flags
+  // (the batched matmul's loops read through it as well).
   for (const auto &op : f.ops) {
     const Value *v = op->result;
-    if (op->kind != OpKind::Transpose || op->attr("perm") ||
+    if (op->kind != OpKind::Transpose || !swapsLastTwo(*op) ||
         results.contains(v))
       continue;
     bool allMatmul = true;
