@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 namespace gradc::loops {
 
@@ -67,6 +69,8 @@ const Expr *ExprBuilder::i(int64_t v) {
 }
 
 const Expr *ExprBuilder::f(double v, Scalar t) {
+  if (t == Scalar::I64)
+    return i(std::isinf(v) ? (v < 0 ? INT64_MIN : INT64_MAX) : int64_t(v));
   Expr &e = make(Expr::Float, t);
   e.f = v;
   return &e;
@@ -132,9 +136,11 @@ const Expr *ExprBuilder::min(const Expr *a, const Expr *b) {
   return &make(Expr::Min, Scalar::I64, {a, b});
 }
 
-const Expr *ExprBuilder::apply(OpKind k, llvm::ArrayRef<const Expr *> args) {
+const Expr *ExprBuilder::apply(OpKind k, llvm::ArrayRef<const Expr *> args,
+                               bool wrap32) {
   Expr &e = make(Expr::Apply, args.back()->type, args);
   e.op = k;
+  e.i = wrap32 && e.type == Scalar::I64 ? 32 : 0;
   return &e;
 }
 
@@ -434,7 +440,7 @@ public:
     case Expr::Min:
       return args("min");
     case Expr::Apply:
-      return args(mnemonic(e->op));
+      return args(mnemonic(e->op).str() + (e->i == 32 ? ".i32" : ""));
     case Expr::Cast:
       return args(scalarName(e->type));
     case Expr::MaxStep:
