@@ -34,9 +34,24 @@ namespace {
 
 /// The graph IR line of `op` (long constants abbreviated), for comments.
 std::string opLine(const Op &op) {
-  std::string s = "%" + op.result->name + " = " + mnemonic(op.kind).str();
-  for (size_t i = 0; i < op.operands.size(); ++i)
+  std::string s;
+  for (const Value *r : op.allResults())
+    s += (s.empty() ? "%" : ", %") + r->name;
+  s += " = " + mnemonic(op.kind).str();
+  // `cond %p, @a, @b(%x)` and `scan @body(%c, %xs)` as written.
+  size_t named = op.calleeFns.empty() ? op.operands.size()
+                 : op.kind == OpKind::Cond ? 1
+                                           : 0;
+  for (size_t i = 0; i < named; ++i)
     s += (i ? ", %" : " %") + op.operands[i]->name;
+  if (!op.calleeFns.empty()) {
+    for (size_t i = 0; i < op.calleeFns.size(); ++i)
+      s += (named || i ? ", @" : " @") + op.calleeFns[i]->name;
+    s += "(";
+    for (size_t i = named; i < op.operands.size(); ++i)
+      s += (i > named ? ", %" : "%") + op.operands[i]->name;
+    s += ")";
+  }
   if (!op.attrs.empty()) {
     s += " {";
     for (size_t i = 0; i < op.attrs.size(); ++i) {
@@ -50,8 +65,9 @@ std::string opLine(const Op &op) {
 
 class FunctionLowering : public LoopBuilder {
 public:
-  FunctionLowering(const Function &f, LoopFunction &fn, const LoopOptions &o)
-      : LoopBuilder(fn), f_(f), opts_(o), plan_(f) {
+  FunctionLowering(const Function &f, LoopFunction &fn, const LoopOptions &o,
+                   CalleeCache &cache)
+      : LoopBuilder(fn), f_(f), opts_(o), plan_(f), cache_(cache) {
     memo_.emplace_back();
   }
 
@@ -71,6 +87,16 @@ public:
     return {bufferOf(v), false, v->type.dims};
   }
   const LoopOptions &options() const override { return opts_; }
+  unsigned callee(const Function &g) override {
+    auto [it, fresh] = callees_.try_emplace(&g, fn_.callees.size());
+    if (fresh) {
+      std::shared_ptr<const LoopFunction> &c = cache_[&g];
+      if (!c) // depth is bounded by the nesting limit of calls (docs/ir.md)
+        c = lowerToLoops(g, opts_, &cache_);
+      fn_.callees.push_back(c);
+    }
+    return it->second;
+  }
   const Buffer *scratch(llvm::StringRef name, DType dtype,
                         std::vector<Dim> dims) override {
     auto b = std::make_unique<Buffer>();
@@ -115,6 +141,8 @@ private:
   const LoopOptions &opts_;
   Plan plan_;
   llvm::DenseMap<const Value *, const Buffer *> bufs_;
+  llvm::DenseMap<const Function *, unsigned> callees_;
+  CalleeCache &cache_;
   /// Per open scope: elements computed there, by value and index.
   std::vector<std::map<Key, const Expr *>> memo_;
 };
@@ -286,15 +314,22 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
 } // namespace
 
 std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
-                                           const LoopOptions &opts) {
+                                           const LoopOptions &opts,
+                                           CalleeCache *cache) {
+  CalleeCache local;
   auto fn = std::make_unique<LoopFunction>();
-  FunctionLowering(f, *fn, opts).run();
+  FunctionLowering(f, *fn, opts, cache ? *cache : local).run();
   if (opts.parallel)
     markParallelLoops(*fn);
   return fn;
 }
 
 int64_t arenaBytes(const Function &f, const SymEnv &syms) {
+  // The arena of a function that invokes others holds theirs: its size
+  // comes from the loops.
+  for (const auto &op : f.ops)
+    if (op->kind == OpKind::Scan || op->kind == OpKind::Cond)
+      return arenaBytes(*lowerToLoops(f, LoopOptions()), syms);
   LoopFunction fn;
   for (const Value *v : Plan(f).slots)
     fn.slots.push_back({v->type.dtype, v->type.dims});

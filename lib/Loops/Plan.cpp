@@ -86,13 +86,12 @@ Plan::Plan(const Function &f) {
       outputSlot[r] = i;
   }
   formGroups(f, users, results);
-  for (const auto &op : f.ops) {
-    const Value *v = op->result;
-    if (op->kind != OpKind::Const && !fused.contains(v) && !views.contains(v) &&
-        !foldedTranspose.contains(v) && !outputSlot.count(v) &&
-        !registers.contains(v))
-      arena.push_back(v);
-  }
+  for (const auto &op : f.ops)
+    for (const Value *v : op->allResults()) // `cond` and `scan` have several
+      if (op->kind != OpKind::Const && !fused.contains(v) &&
+          !views.contains(v) && !foldedTranspose.contains(v) &&
+          !outputSlot.count(v) && !registers.contains(v))
+        arena.push_back(v);
   assignSlots(f, users);
 }
 

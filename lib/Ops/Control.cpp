@@ -1,14 +1,19 @@
 //===- Control.cpp - `call` and `cond` ------------------------------------===//
 //
-// Both refer to functions by name. Their results are typed by the callee's
-// signature (inferCallTypes); the interpreter runs the callee, the adjoint
-// pass inlines `call` (or uses a custom VJP) and differentiates `cond`
-// branch by branch (lib/AD/ReverseMode.cpp).
+// All three refer to functions by name. Their results are typed by the
+// callee's signature (inferCallTypes); the interpreter runs the callee, the
+// adjoint pass inlines `call` (or uses a custom VJP) and differentiates
+// `cond` branch by branch and `scan` by a reverse scan
+// (lib/AD/ReverseMode.cpp). The backends see calls inlined; `cond` and
+// `scan` are lowered to the loop IR as an `if` and a loop around
+// invocations of their functions, each lowered on its own
+// (LoopBuilder::invoke).
 //
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
 
 #include "gradc/Ops/Control.h"
+#include "gradc/Loops/LoopBuilder.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -177,12 +182,98 @@ Tensor evalControl(const Op &op, llvm::ArrayRef<const Tensor *>,
                            "' reached an op kernel");
 }
 
+using loops::BufferRef;
+using loops::Expr;
+using loops::LoopBuilder;
+
+/// The buffer of each of `vs`, at offset 0.
+std::vector<BufferRef> refs(LoopBuilder &b, llvm::ArrayRef<Value *> vs) {
+  std::vector<BufferRef> r;
+  for (const Value *v : vs)
+    r.push_back({b.bufferOf(v), nullptr});
+  return r;
+}
+
+/// if (p != 0) @then(args...) else @else(args...), each writing the
+/// results in place.
+void loopsCond(LoopBuilder &b, const Op &op) {
+  llvm::ArrayRef<Value *> args = llvm::ArrayRef(op.operands).drop_front();
+  std::vector<Type> types;
+  for (const Value *v : args)
+    types.push_back(v->type);
+  std::vector<BufferRef> in = refs(b, args), out = refs(b, op.allResults());
+  unsigned then = b.callee(*op.calleeFns[0]),
+           orelse = b.callee(*op.calleeFns[1]);
+  b.ifElse(
+      b.nonZero(b.element(op.operands[0], {})),
+      [&] { b.invoke(then, in, types, out); },
+      [&] { b.invoke(orelse, in, types, out); });
+}
+
+/// The carries live in the buffers of the scan's first results: the
+/// initial values are copied there, and step t runs the body on them, on
+/// slice t of each scanned input (an offset into its buffer) and on the
+/// constants, writing the next carries to buffers of their own (copied back
+/// after the step) and output t into slice t of each stacked output.
+void loopsScan(LoopBuilder &b, const Op &op) {
+  size_t nc = op.intAttr("carries", 0), ns = op.intAttr("scanned", 1);
+  bool reverse = op.boolAttr("reverse", false);
+  std::vector<Value *> results = op.allResults();
+  const Expr *T = b.dim(op.operands[nc]->type.dims[0]);
+  auto elems = [&](const std::vector<Dim> &dims, size_t from) {
+    return b.product(
+        b.shape(std::vector<Dim>(dims.begin() + from, dims.end())));
+  };
+  std::vector<Type> types;
+  for (size_t i = 0; i < op.operands.size(); ++i) {
+    Type t = op.operands[i]->type;
+    if (i >= nc && i < nc + ns)
+      t.dims.erase(t.dims.begin());
+    types.push_back(std::move(t));
+  }
+  std::vector<const loops::Buffer *> next;
+  for (size_t i = 0; i < nc; ++i) {
+    const loops::Buffer *carry = b.bufferOf(results[i]),
+                        *init = b.bufferOf(op.operands[i]);
+    const Expr *n = elems(results[i]->type.dims, 0);
+    if (carry != init)
+      b.copy(carry, init, n);
+    next.push_back(
+        b.scratch(results[i]->name + ".next", results[i]->type.dtype,
+                  results[i]->type.dims));
+  }
+  unsigned body = b.callee(*op.calleeFns[0]);
+  b.forLoop(b.i(0), T, 1, [&](const Expr *i) {
+    // Reversed: steps T-1 down to 0, output t still at index t.
+    const Expr *t =
+        reverse ? b.sadd(b.sadd(T, b.i(-1)), b.mul(i, b.i(-1))) : i;
+    std::vector<BufferRef> in = refs(b, op.operands), out;
+    for (size_t k = 0; k < nc; ++k)
+      in[k].buf = b.bufferOf(results[k]);
+    for (size_t k = nc; k < nc + ns; ++k)
+      in[k].offset = b.mul(t, elems(op.operands[k]->type.dims, 1));
+    for (size_t k = 0; k < nc; ++k)
+      out.push_back({next[k], nullptr});
+    for (size_t k = nc; k < results.size(); ++k)
+      out.push_back({b.bufferOf(results[k]),
+                     b.mul(t, elems(results[k]->type.dims, 1))});
+    b.invoke(body, std::move(in), types, std::move(out));
+    for (size_t k = 0; k < nc; ++k)
+      b.copy(b.bufferOf(results[k]), next[k],
+             elems(results[k]->type.dims, 0));
+  });
+}
+
 } // namespace
 
 void addControlOps(std::vector<OpDef> &d) {
   for (OpKind k : {OpKind::Call, OpKind::Cond, OpKind::Scan}) {
     d.push_back({k, {}, inferControl, evalControl, nullptr});
     d.back().integers = true;
+    if (k == OpKind::Cond)
+      d.back().loops = loopsCond;
+    if (k == OpKind::Scan)
+      d.back().loops = loopsScan;
   }
   d.back().attrs = {{"carries", Attr::Int},
                     {"scanned", Attr::Int},
