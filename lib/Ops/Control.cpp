@@ -210,11 +210,14 @@ void loopsCond(LoopBuilder &b, const Op &op) {
       [&] { b.invoke(orelse, in, types, out); });
 }
 
-/// The carries live in the buffers of the scan's first results: the
-/// initial values are copied there, and step t runs the body on them, on
-/// slice t of each scanned input (an offset into its buffer) and on the
-/// constants, writing the next carries to buffers of their own (copied back
-/// after the step) and output t into slice t of each stacked output.
+/// The carries live in two sets of buffers: the scan's first results (A)
+/// and buffers of their own (B). The initial values are copied to A; step t
+/// runs the body on the carries, slice t of each scanned input (an offset
+/// into its buffer) and the constants, writing output t into slice t of
+/// each stacked output and the next carries into the other set: even steps
+/// read A and write B, odd steps read B and write A (the loop runs two
+/// steps per iteration), so no carry is copied between steps; after an odd
+/// number of steps the final carries are copied from B to A once.
 void loopsScan(LoopBuilder &b, const Op &op) {
   size_t nc = op.intAttr("carries", 0), ns = op.intAttr("scanned", 1);
   bool reverse = op.boolAttr("reverse", false);
@@ -231,36 +234,48 @@ void loopsScan(LoopBuilder &b, const Op &op) {
       t.dims.erase(t.dims.begin());
     types.push_back(std::move(t));
   }
-  std::vector<const loops::Buffer *> next;
+  std::vector<const loops::Buffer *> A, B;
   for (size_t i = 0; i < nc; ++i) {
     const loops::Buffer *carry = b.bufferOf(results[i]),
                         *init = b.bufferOf(op.operands[i]);
-    const Expr *n = elems(results[i]->type.dims, 0);
     if (carry != init)
-      b.copy(carry, init, n);
-    next.push_back(
-        b.scratch(results[i]->name + ".next", results[i]->type.dtype,
-                  results[i]->type.dims));
+      b.copy(carry, init, elems(results[i]->type.dims, 0));
+    A.push_back(carry);
+    B.push_back(b.scratch(results[i]->name + ".next", results[i]->type.dtype,
+                          results[i]->type.dims));
   }
   unsigned body = b.callee(*op.calleeFns[0]);
-  b.forLoop(b.i(0), T, 1, [&](const Expr *i) {
+  // Step `i` (0 <= i < T) from carries `from` to carries `to`.
+  auto step = [&](const Expr *i, const std::vector<const loops::Buffer *> &from,
+                  const std::vector<const loops::Buffer *> &to) {
     // Reversed: steps T-1 down to 0, output t still at index t.
     const Expr *t =
         reverse ? b.sadd(b.sadd(T, b.i(-1)), b.mul(i, b.i(-1))) : i;
     std::vector<BufferRef> in = refs(b, op.operands), out;
     for (size_t k = 0; k < nc; ++k)
-      in[k].buf = b.bufferOf(results[k]);
+      in[k].buf = from[k];
     for (size_t k = nc; k < nc + ns; ++k)
       in[k].offset = b.mul(t, elems(op.operands[k]->type.dims, 1));
     for (size_t k = 0; k < nc; ++k)
-      out.push_back({next[k], nullptr});
+      out.push_back({to[k], nullptr});
     for (size_t k = nc; k < results.size(); ++k)
       out.push_back({b.bufferOf(results[k]),
                      b.mul(t, elems(results[k]->type.dims, 1))});
     b.invoke(body, std::move(in), types, std::move(out));
-    for (size_t k = 0; k < nc; ++k)
-      b.copy(b.bufferOf(results[k]), next[k],
-             elems(results[k]->type.dims, 0));
+  };
+  if (nc == 0) {
+    b.forLoop(b.i(0), T, 1, [&](const Expr *i) { step(i, A, B); });
+    return;
+  }
+  b.forLoop(b.i(0), T, 2, [&](const Expr *i) {
+    step(i, A, B);
+    const Expr *odd = b.add(i, b.i(1));
+    b.ifElse(
+        b.ilt(odd, T), [&] { step(odd, B, A); },
+        [&] {
+          for (size_t k = 0; k < nc; ++k)
+            b.copy(A[k], B[k], elems(results[k]->type.dims, 0));
+        });
   });
 }
 
