@@ -4,13 +4,14 @@
 # (parse, verify, lower, LLVM O3, object code) of the module of @f and of
 # the module `gradc grad` writes (@f, @f.grad and the functions it adds),
 # best of $REPS. The scan's compile time should not depend on T; the unrolled one's
-# grows with it. Usage: bench/scan_compile.sh [T ...] (default 10 100 1000);
-# UNROLLED_MAX (default 100) caps the unrolled lengths compiled.
+# grows with it. Usage: bench/scan_compile.sh [T ...] (default 10 32 64 100 1000);
+# UNROLLED_MAX (default 64: gen_w8.py concatenates the steps in one
+# `concat`, which takes at most 64 operands) caps the unrolled lengths.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 GRADC="${GRADC:-$ROOT/build/bin/gradc}"
 REPS="${REPS:-3}"
-UNROLLED_MAX="${UNROLLED_MAX:-100}"
+UNROLLED_MAX="${UNROLLED_MAX:-64}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 ms() { # best wall-clock ms of "$@" over REPS runs
@@ -28,7 +29,7 @@ ms() { # best wall-clock ms of "$@" over REPS runs
 echo "| T | variant | @f compile ms | @f.grad compile ms |"
 echo "|--:|---|--:|--:|"
 Ts=("$@")
-[ ${#Ts[@]} -gt 0 ] || Ts=(10 100 1000)
+[ ${#Ts[@]} -gt 0 ] || Ts=(10 32 64 100 1000)
 for T in "${Ts[@]}"; do
   for v in scan unrolled; do
     if [ "$v" = unrolled ] && [ "$T" -gt "$UNROLLED_MAX" ]; then

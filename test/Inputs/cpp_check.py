@@ -275,12 +275,15 @@ def compare(expected, got, dtypes):
 
 
 def scan(test, examples):
-    """The `gradc run` lines of a lit test that read no temporary files."""
+    """The `gradc run` lines of a lit test that read no temporary files and
+    name no backend."""
     runs = []
     d = os.path.dirname(os.path.abspath(test))
     for m in re.finditer(r"RUN: (.*)", open(test).read()):
         line = m.group(1)
-        if "%t" in line or "| gradc run" in line or re.search(r"\bnot\b", line):
+        # Runs that name a backend are about that backend.
+        if "%t" in line or "| gradc run" in line or re.search(r"\bnot\b", line) \
+                or "--backend" in line:
             continue
         cmd = line.split("|")[0].replace("2>&1", "").strip()
         if not cmd.startswith("gradc run "):
