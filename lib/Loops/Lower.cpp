@@ -26,6 +26,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -38,10 +39,11 @@ std::string opLine(const Op &op) {
   for (const Value *r : op.allResults())
     s += (s.empty() ? "%" : ", %") + r->name;
   s += " = " + mnemonic(op.kind).str();
-  // `cond %p, @a, @b(%x)` and `scan @body(%c, %xs)` as written.
-  size_t named = op.calleeFns.empty() ? op.operands.size()
-                 : op.kind == OpKind::Cond ? 1
-                                           : 0;
+  // `cond %p, @a, @b(%x)` and `scan @body(%c, %xs)` as written: the
+  // operands the functions do not take (cond's predicate) come first.
+  size_t named = op.operands.size();
+  if (!op.calleeFns.empty())
+    named -= std::min(named, op.calleeFns[0]->args.size());
   for (size_t i = 0; i < named; ++i)
     s += (i ? ", %" : " %") + op.operands[i]->name;
   if (!op.calleeFns.empty()) {
@@ -325,10 +327,11 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
 }
 
 int64_t arenaBytes(const Function &f, const SymEnv &syms) {
-  // The arena of a function that invokes others holds theirs: its size
+  // The arena of a function that invokes others (through a `cond` or a
+  // `scan`: an op naming functions that has loops) holds theirs: its size
   // comes from the loops.
   for (const auto &op : f.ops)
-    if (op->kind == OpKind::Scan || op->kind == OpKind::Cond)
+    if (!op->calleeFns.empty() && opDef(op->kind).loops)
       return arenaBytes(*lowerToLoops(f, LoopOptions()), syms);
   LoopFunction fn;
   for (const Value *v : Plan(f).slots)
