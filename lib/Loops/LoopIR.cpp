@@ -623,6 +623,10 @@ public:
     os << "loops @" << f.name;
     if (std::string l = labels->lookup(&fn); l != "callee")
       os << " (" << l << ")";
+    // Results computed in their arguments' memory.
+    for (unsigned k = 0, n = 0; k < 64; ++k)
+      if (fn.inPlace >> k & 1)
+        os << (n++ ? ", " : " in place ") << k;
     os << " {\n";
     for (const auto &b : fn.buffers) {
       os << "  buffer %" << b->name << ": " << dtypeName(b->dtype)

@@ -68,8 +68,9 @@ std::string opLine(const Op &op) {
 class FunctionLowering : public LoopBuilder {
 public:
   FunctionLowering(const Function &f, LoopFunction &fn, const LoopOptions &o,
-                   CalleeCache &cache)
-      : LoopBuilder(fn), f_(f), opts_(o), plan_(f), cache_(cache) {
+                   CalleeCache &cache, uint64_t inPlace)
+      : LoopBuilder(fn), f_(f), opts_(o), plan_(f, inPlace), cache_(cache),
+        inPlace_(inPlace) {
     memo_.emplace_back();
   }
 
@@ -79,7 +80,12 @@ public:
   const Buffer *bufferOf(const Value *v) override {
     while (plan_.views.contains(v))
       v = v->def->operands[0];
+    if (const Value *into = plan_.accumulatesInto.lookup(v))
+      return bufferOf(into);
     return bufs_.lookup(v);
+  }
+  bool accumulates(const Value *v) const override {
+    return plan_.accumulatesInto.count(v);
   }
   Matrix matrix(const Value *v) override {
     if (plan_.foldedTranspose.contains(v)) {
@@ -89,12 +95,13 @@ public:
     return {bufferOf(v), false, v->type.dims};
   }
   const LoopOptions &options() const override { return opts_; }
-  unsigned callee(const Function &g) override {
-    auto [it, fresh] = callees_.try_emplace(&g, fn_.callees.size());
+  unsigned callee(const Function &g, uint64_t inPlace) override {
+    std::pair<const Function *, uint64_t> key{&g, inPlace};
+    auto [it, fresh] = callees_.try_emplace(key, fn_.callees.size());
     if (fresh) {
-      std::shared_ptr<const LoopFunction> &c = cache_[&g];
+      std::shared_ptr<const LoopFunction> &c = cache_[key];
       if (!c) // depth is bounded by the nesting limit of calls (docs/ir.md)
-        c = lowerToLoops(g, opts_, &cache_);
+        c = lowerToLoops(g, opts_, &cache_, inPlace);
       fn_.callees.push_back(c);
     }
     return it->second;
@@ -143,8 +150,9 @@ private:
   const LoopOptions &opts_;
   Plan plan_;
   llvm::DenseMap<const Value *, const Buffer *> bufs_;
-  llvm::DenseMap<const Function *, unsigned> callees_;
+  std::map<std::pair<const Function *, uint64_t>, unsigned> callees_;
   CalleeCache &cache_;
+  uint64_t inPlace_;
   /// Per open scope: elements computed there, by value and index.
   std::vector<std::map<Key, const Expr *>> memo_;
 };
@@ -200,6 +208,11 @@ void FunctionLowering::run() {
       bufs_[r] = b;
     outs.push_back(b);
   }
+  // An in-place result's argument is read from the result's memory.
+  fn_.inPlace = inPlace_;
+  for (size_t k = 0; k < f_.args.size() && k < 64; ++k)
+    if (inPlace_ >> k & 1)
+      bufs_[f_.args[k]] = outs[k];
   for (const Value *v : plan_.slots)
     fn_.slots.push_back({v->type.dtype, v->type.dims});
   for (const Value *v : plan_.arena)
@@ -317,10 +330,11 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
 
 std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
                                            const LoopOptions &opts,
-                                           CalleeCache *cache) {
+                                           CalleeCache *cache,
+                                           uint64_t inPlace) {
   CalleeCache local;
   auto fn = std::make_unique<LoopFunction>();
-  FunctionLowering(f, *fn, opts, cache ? *cache : local).run();
+  FunctionLowering(f, *fn, opts, cache ? *cache : local, inPlace).run();
   if (opts.parallel)
     markParallelLoops(*fn);
   return fn;

@@ -18,6 +18,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include "llvm/Support/ErrorHandling.h"
+#include <algorithm>
 #include <optional>
 
 namespace gradc {
@@ -210,6 +211,35 @@ void loopsCond(LoopBuilder &b, const Op &op) {
       [&] { b.invoke(orelse, in, types, out); });
 }
 
+/// The carries of `body` (the first `nc` arguments and results) that only
+/// accumulate: result k is `add %arg_k, %x` (same type, returned once, read
+/// by no op), and %arg_k is read by that add alone. Such a carry is updated
+/// in place (LoopFunction::inPlace): the body reads and writes one buffer.
+uint64_t accumulatingCarries(const Function &body, size_t nc) {
+  uint64_t mask = 0;
+  for (size_t k = 0; k < nc && k < 64; ++k) {
+    const Value *arg = body.args[k], *r = body.results[k];
+    if (!r->def || r->def->kind != OpKind::Add || r->type != arg->type ||
+        !r->type.isFloat() ||
+        std::count(body.results.begin(), body.results.end(), r) != 1 ||
+        std::count(body.results.begin(), body.results.end(), arg) != 0)
+      continue;
+    const Op &add = *r->def;
+    if ((add.operands[0] == arg) == (add.operands[1] == arg) ||
+        add.operands[0]->type != r->type || add.operands[1]->type != r->type)
+      continue;
+    unsigned argUses = 0, rUses = 0;
+    for (const auto &op : body.ops)
+      for (const Value *v : op->operands) {
+        argUses += v == arg;
+        rUses += v == r;
+      }
+    if (argUses == 1 && rUses == 0)
+      mask |= uint64_t(1) << k;
+  }
+  return mask;
+}
+
 /// The carries live in two sets of buffers: the scan's first results (A)
 /// and buffers of their own (B). The initial values are copied to A; step t
 /// runs the body on the carries, slice t of each scanned input (an offset
@@ -217,7 +247,9 @@ void loopsCond(LoopBuilder &b, const Op &op) {
 /// each stacked output and the next carries into the other set: even steps
 /// read A and write B, odd steps read B and write A (the loop runs two
 /// steps per iteration), so no carry is copied between steps; after an odd
-/// number of steps the final carries are copied from B to A once.
+/// number of steps the final carries are copied from B to A once. A carry
+/// that only accumulates (accumulatingCarries) lives in A alone: the body
+/// updates it in place.
 void loopsScan(LoopBuilder &b, const Op &op) {
   size_t nc = op.intAttr("carries", 0), ns = op.intAttr("scanned", 1);
   bool reverse = op.boolAttr("reverse", false);
@@ -234,6 +266,8 @@ void loopsScan(LoopBuilder &b, const Op &op) {
       t.dims.erase(t.dims.begin());
     types.push_back(std::move(t));
   }
+  uint64_t inPlace = accumulatingCarries(*op.calleeFns[0], nc);
+  auto accumulates = [&](size_t k) { return k < 64 && (inPlace >> k & 1); };
   std::vector<const loops::Buffer *> A, B;
   for (size_t i = 0; i < nc; ++i) {
     const loops::Buffer *carry = b.bufferOf(results[i]),
@@ -241,10 +275,12 @@ void loopsScan(LoopBuilder &b, const Op &op) {
     if (carry != init)
       b.copy(carry, init, elems(results[i]->type.dims, 0));
     A.push_back(carry);
-    B.push_back(b.scratch(results[i]->name + ".next", results[i]->type.dtype,
-                          results[i]->type.dims));
+    B.push_back(accumulates(i) ? carry
+                               : b.scratch(results[i]->name + ".next",
+                                           results[i]->type.dtype,
+                                           results[i]->type.dims));
   }
-  unsigned body = b.callee(*op.calleeFns[0]);
+  unsigned body = b.callee(*op.calleeFns[0], inPlace);
   // Step `i` (0 <= i < T) from carries `from` to carries `to`.
   auto step = [&](const Expr *i, const std::vector<const loops::Buffer *> &from,
                   const std::vector<const loops::Buffer *> &to) {
@@ -274,7 +310,8 @@ void loopsScan(LoopBuilder &b, const Op &op) {
         b.ilt(odd, T), [&] { step(odd, B, A); },
         [&] {
           for (size_t k = 0; k < nc; ++k)
-            b.copy(A[k], B[k], elems(results[k]->type.dims, 0));
+            if (!accumulates(k))
+              b.copy(A[k], B[k], elems(results[k]->type.dims, 0));
         });
   });
 }

@@ -48,7 +48,14 @@ public:
                                 std::vector<Dim> dims) = 0;
   /// Lowers `g` as a function this one invokes (each function once, with
   /// this function's options); returns its index in LoopFunction::callees.
-  virtual unsigned callee(const Function &g) = 0;
+  /// `inPlace`: LoopFunction::inPlace of the lowering.
+  virtual unsigned callee(const Function &g, uint64_t inPlace = 0) = 0;
+  /// Whether the op computing `v` adds its result to what v's buffer holds
+  /// (a matmul accumulating into an in-place result: GEMM with beta 1).
+  virtual bool accumulates(const Value *v) const {
+    (void)v;
+    return false;
+  }
   /// What the backend asked for.
   virtual const LoopOptions &options() const = 0;
   /// Whether matmul/dot call BLAS kernels.

@@ -203,6 +203,11 @@ struct LoopFunction {
   std::vector<Var> vars;
   std::vector<Stmt> body;
   std::deque<Expr> exprs; // every expression of the function
+  /// Bit k: result k is computed in the memory of argument k, which its
+  /// invoker passes for both (a scan's carry that only accumulates:
+  /// `%r = add %arg_k, %x`, the argument read nowhere else). The argument's
+  /// own pointer is never read.
+  uint64_t inPlace = 0;
   /// The functions this one invokes (Stmt::Invoke). Each function is
   /// lowered once and shared by all that invoke it (see lowerToLoops).
   std::vector<std::shared_ptr<const LoopFunction>> callees;
