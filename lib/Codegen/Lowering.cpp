@@ -113,6 +113,7 @@ private:
   void invoke(const loops::Invocation &iv);
   void ifElse(const Stmt &s);
   LV *maxStep(LV *acc, LV *x);
+  LV *intApply(const Expr &e, llvm::ArrayRef<LV *> a);
   std::pair<LV *, LV *> acquireArena(LV *bytes);
   void releaseArena(LV *arena, LV *cached);
 
@@ -145,9 +146,53 @@ llvm::GlobalVariable *threadsGlobal(llvm::Module &m) {
 
 /// maxStep of the interpreter: NaN wins, then the larger value.
 LV *Renderer::maxStep(LV *acc, LV *x) {
+  if (x->getType()->isIntegerTy())
+    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, x);
   LV *take = b_.CreateOr(b_.CreateFCmpOGT(x, acc), b_.CreateFCmpUNO(x, x));
   return b_.CreateSelect(b_.CreateFCmpUNO(acc, acc), acc,
                          b_.CreateSelect(take, x, acc));
+}
+
+/// An elementwise op on integers (i64 scalars; docs/ir.md, "Integer
+/// arithmetic"): add, sub, mul, neg and abs wrap around modulo 2^64 (no
+/// nsw), then modulo 2^32 for an i32 result; comparisons give 0/1.
+LV *Renderer::intApply(const Expr &e, llvm::ArrayRef<LV *> a) {
+  LV *r;
+  switch (e.op) {
+  case OpKind::Add:
+    r = b_.CreateAdd(a[0], a[1]);
+    break;
+  case OpKind::Sub:
+    r = b_.CreateSub(a[0], a[1]);
+    break;
+  case OpKind::Mul:
+    r = b_.CreateMul(a[0], a[1]);
+    break;
+  case OpKind::Neg:
+    r = b_.CreateNeg(a[0]);
+    break;
+  case OpKind::Abs: // abs(INT_MIN) wraps to INT_MIN
+    r = b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, a[0], b_.getFalse());
+    break;
+  case OpKind::Max:
+    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a[0], a[1]);
+  case OpKind::Min:
+    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a[0], a[1]);
+  case OpKind::Select:
+    return b_.CreateSelect(b_.CreateICmpNE(a[0], c64(0)), a[1], a[2]);
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Eq:
+    return opDef(e.op).lower(b_, a); // signed integer comparisons
+  default:
+    llvm::report_fatal_error("gradc: internal error: '" + mnemonic(e.op) +
+                             "' of integers reached the LLVM backend");
+  }
+  if (e.i == 32)
+    r = b_.CreateSExt(b_.CreateTrunc(r, b_.getInt32Ty()), i64());
+  return r;
 }
 
 LV *Renderer::expr(const Expr *e) {
@@ -187,6 +232,8 @@ LV *Renderer::expr(const Expr *e) {
   case Expr::Min:
     return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a[0], a[1]);
   case Expr::Apply:
+    if (e->type == Scalar::I64)
+      return intApply(*e, a);
     return opDef(e->op).lower(b_, a);
   case Expr::Cast: {
     Scalar from = e->args[0]->type;
@@ -211,6 +258,9 @@ LV *Renderer::expr(const Expr *e) {
   case Expr::IsNewMax: {
     // The first strictly greater element (or the first NaN) wins.
     LV *x = a[0], *best = a[1], *at = a[2];
+    if (x->getType()->isIntegerTy())
+      return b_.CreateOr(b_.CreateICmpSLT(at, c64(0)),
+                         b_.CreateICmpSGT(x, best));
     return b_.CreateOr(b_.CreateICmpSLT(at, c64(0)),
                        b_.CreateAnd(b_.CreateFCmpORD(best, best),
                                     b_.CreateOr(b_.CreateFCmpOGT(x, best),

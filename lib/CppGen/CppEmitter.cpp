@@ -23,6 +23,7 @@
 #include "llvm/Support/ErrorHandling.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <set>
@@ -183,7 +184,9 @@ const double *Renderer::splat(const Buffer *b) const {
 std::string Renderer::load(const Buffer *b, const Expr *offset) {
   if (const double *v = splat(b))
     return number(*v, loops::scalarOf(b->dtype));
-  return buf(b) + "[" + expr(offset, true) + "]";
+  std::string x = buf(b) + "[" + expr(offset, true) + "]";
+  // Integer scalars are int64_t (as in the LLVM backend).
+  return b->dtype == DType::I32 ? "int64_t(" + x + ")" : x;
 }
 
 /// An operand of index arithmetic: parenthesized unless atomic, a product,
@@ -211,6 +214,8 @@ std::string Renderer::expr(const Expr *e, bool top) {
   };
   switch (e->kind) {
   case Expr::Int:
+    if (e->i == INT64_MIN) // no literal spells it
+      return "std::numeric_limits<int64_t>::min()";
     return e->i < 0 ? paren(std::to_string(e->i)) : std::to_string(e->i);
   case Expr::Float: {
     std::string n = number(e->f, e->type);
@@ -234,6 +239,22 @@ std::string Renderer::expr(const Expr *e, bool top) {
     // The op's C++ formula is part of its one declaration (OpDef::cppOperator
     // and cppBody, lib/Ops/Elementwise.cpp).
     const OpDef &d = opDef(e->op);
+    if (e->type == Scalar::I64) {
+      // Integer arithmetic wraps around (docs/ir.md): in uint64_t, then
+      // modulo 2^32 for an i32 result; the templates serve the rest.
+      auto u = [&](const Expr *x) { return "uint64_t(" + expr(x, true) + ")"; };
+      std::string r;
+      if (e->op == OpKind::Neg)
+        r = "int64_t(0 - " + u(e->args[0]) + ")";
+      else if (e->op == OpKind::Abs)
+        r = call("gir::iabs");
+      else if (d.cppOperator)
+        r = "int64_t(" + u(e->args[0]) + " " + d.cppOperator + " " +
+            u(e->args[1]) + ")";
+      else
+        return call("gir::" + mnemonic(e->op).str());
+      return e->i == 32 ? "gir::wrap32(" + r + ")" : r;
+    }
     if (!d.cppOperator)
       return call("gir::" + mnemonic(e->op).str());
     if (e->args.size() == 1) {

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 namespace gradc::loops {
 
@@ -71,6 +73,8 @@ const Expr *ExprBuilder::i(int64_t v) {
 }
 
 const Expr *ExprBuilder::f(double v, Scalar t) {
+  if (t == Scalar::I64)
+    return i(std::isinf(v) ? (v < 0 ? INT64_MIN : INT64_MAX) : int64_t(v));
   Expr &e = make(Expr::Float, t);
   e.f = v;
   return &e;
@@ -140,9 +144,11 @@ const Expr *ExprBuilder::min(const Expr *a, const Expr *b) {
   return &make(Expr::Min, Scalar::I64, {a, b});
 }
 
-const Expr *ExprBuilder::apply(OpKind k, llvm::ArrayRef<const Expr *> args) {
+const Expr *ExprBuilder::apply(OpKind k, llvm::ArrayRef<const Expr *> args,
+                               bool wrap32) {
   Expr &e = make(Expr::Apply, args.back()->type, args);
   e.op = k;
+  e.i = wrap32 && e.type == Scalar::I64 ? 32 : 0;
   return &e;
 }
 
@@ -489,7 +495,7 @@ public:
     case Expr::Min:
       return args("min");
     case Expr::Apply:
-      return args(mnemonic(e->op));
+      return args(mnemonic(e->op).str() + (e->i == 32 ? ".i32" : ""));
     case Expr::Cast:
       return args(scalarName(e->type));
     case Expr::MaxStep:

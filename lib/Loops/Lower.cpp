@@ -143,6 +143,15 @@ private:
   }
   /// A fused elementwise op or broadcast_to at `idx`.
   const Expr *compute(const Op &op, Index idx);
+  /// Elementwise `op`'s formula over its operands' elements `xs`: the
+  /// integer arithmetic of an i32 result wraps to 32 bits (as the
+  /// interpreter's) before another op reads it.
+  const Expr *applyOp(const Op &op, llvm::ArrayRef<const Expr *> xs) {
+    bool arith = op.kind == OpKind::Add || op.kind == OpKind::Sub ||
+                 op.kind == OpKind::Mul || op.kind == OpKind::Neg ||
+                 op.kind == OpKind::Abs;
+    return apply(op.kind, xs, arith && op.result->type.dtype == DType::I32);
+  }
   void lowerOp(const Op &op);
   void lowerGroup(llvm::ArrayRef<const Op *> group);
 
@@ -184,7 +193,7 @@ const Expr *FunctionLowering::compute(const Op &op, Index idx) {
   for (const Value *x : op.operands)
     xs.push_back(element(x, mapIndex(idx, t, x->type)));
   // Bound to a variable: read as often as needed, computed once.
-  return let(op.result->name, apply(op.kind, xs));
+  return let(op.result->name, applyOp(op, xs));
 }
 
 void FunctionLowering::run() {
@@ -247,7 +256,7 @@ void FunctionLowering::lowerOp(const Op &op) {
       std::vector<const Expr *> xs;
       for (const Value *x : op.operands)
         xs.push_back(element(x, mapIndex(idx, v->type, x->type)));
-      store(v, idx, apply(op.kind, xs));
+      store(v, idx, applyOp(op, xs));
     });
     return;
   }

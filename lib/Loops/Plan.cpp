@@ -85,10 +85,12 @@ Plan::Plan(const Function &f, uint64_t inPlace) {
       weight_[v] = w;
     }
   }
-  // A 2-D transpose whose every user is a matmul is folded into BLAS flags.
+  // A transpose of the last two axes (a 2-D one, or a batch of matrices
+  // each transposed) whose every user is a matmul is folded into BLAS flags
+  // (the batched matmul's loops read through it as well).
   for (const auto &op : f.ops) {
     const Value *v = op->result;
-    if (!isMatrixTranspose(*op) || results.contains(v))
+    if (!transposesLastTwo(*op) || results.contains(v))
       continue;
     bool allMatmul = true;
     for (const Op *o : users[v])

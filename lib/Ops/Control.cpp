@@ -1,4 +1,4 @@
-//===- Control.cpp - `call` and `cond` ------------------------------------===//
+//===- Control.cpp - `call`, `cond` and `scan` ----------------------------===//
 //
 // All three refer to functions by name. Their results are typed by the
 // callee's signature (inferCallTypes); the interpreter runs the callee, the
@@ -322,6 +322,8 @@ void addControlOps(std::vector<OpDef> &d) {
   for (OpKind k : {OpKind::Call, OpKind::Cond, OpKind::Scan}) {
     d.push_back({k, {}, inferControl, evalControl, nullptr});
     d.back().integers = true;
+    if (k == OpKind::Call)
+      d.back().attrs = {{"checkpoint", Attr::Bool}};
     if (k == OpKind::Cond)
       d.back().loops = loopsCond;
     if (k == OpKind::Scan)

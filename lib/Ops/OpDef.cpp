@@ -107,7 +107,6 @@ Type inferType(const Op &op, std::string &err) {
 }
 
 bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
-  auto floats = [](const Value *v) { return v->type.isFloat(); };
   const OpDef &d = opDef(op.kind);
   // Calls are inlined before any backend sees them (gradc/IR/Inline.h). A
   // conditional or a scan is lowered around invocations of its functions
@@ -116,53 +115,9 @@ bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
     why = "calls are inlined first";
     return false;
   }
-  if (op.kind == OpKind::Cond || op.kind == OpKind::Scan)
-    return true;
-  if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {
-    // The loop IR moves, compares and indexes with integers but has no
-    // integer arithmetic: sums of integers stay on the interpreter.
-    bool moves = false;
-    switch (op.kind) {
-    case OpKind::Reshape:
-    case OpKind::BroadcastTo:
-    case OpKind::Transpose:
-    case OpKind::Slice:
-    case OpKind::Concat:
-    case OpKind::Pad:
-    case OpKind::Gather:
-    case OpKind::GatherElements:
-    case OpKind::OneHot:
-    case OpKind::Iota:
-    case OpKind::Cast:
-    case OpKind::Const:
-    case OpKind::Gt: // integer comparisons (their `lower` compares i64s)
-    case OpKind::Ge:
-    case OpKind::Lt:
-    case OpKind::Le:
-    case OpKind::Eq:
-      moves = true;
-      break;
-    case OpKind::ScatterAdd:
-    case OpKind::ScatterAddElements:
-      moves = floats(op.result);
-      break;
-    case OpKind::ArgMax:
-    case OpKind::MaxPool2DArgMax:
-      moves = floats(op.operands[0]);
-      break;
-    case OpKind::CumSum:
-      moves = false; // integer sums
-      break;
-    default:
-      break;
-    }
-    if (!moves) {
-      why = "integer tensors";
-      return false;
-    }
-  }
   // Both backends render the loop IR: an op is compiled when it has a
-  // lowering (an elementwise formula or a `loops` hook).
+  // lowering (an elementwise formula or a `loops` hook), on integers too
+  // (the loop IR's integer arithmetic, docs/ir.md).
   (void)by;
   if (d.elementwise || d.loops || op.kind == OpKind::Const)
     return true;

@@ -73,7 +73,9 @@ struct Expr {
     Add,        // i64 args[0] + args[1] (non-negative indices: nuw nsw)
     Mul,        // i64 args[0] * args[1]
     Min,        // i64 smin(args[0], args[1])
-    Apply,      // the formula of elementwise op `op` over args
+    Apply,      // the formula of elementwise op `op` over args; on I64
+                // args integer arithmetic wrapping around modulo 2^64,
+                // then modulo 2^32 if `i` is 32 (an i32 result)
     Cast,       // args[0] converted to `type` (fp ext/trunc, int to fp; fp
                 // to int toward zero, NaN and out of range giving INT64_MIN)
     MaxStep,    // max(acc=args[0], x=args[1]) with NaN winning, acc first
@@ -229,6 +231,8 @@ public:
   explicit ExprBuilder(LoopFunction &fn) : fn_(fn) {}
 
   const Expr *i(int64_t v);
+  /// A constant of type `t` (I64: `v` as an integer, infinities the
+  /// extremes, so that max/min reductions start there).
   const Expr *f(double v, Scalar t);
   const Expr *sym(llvm::StringRef name);
   const Expr *dim(const Dim &d) { return d.isSym() ? sym(d.sym) : i(d.size); }
@@ -237,7 +241,9 @@ public:
   const Expr *add(const Expr *a, const Expr *b);
   const Expr *mul(const Expr *a, const Expr *b);
   const Expr *min(const Expr *a, const Expr *b);
-  const Expr *apply(OpKind k, llvm::ArrayRef<const Expr *> args);
+  /// `wrap32`: integer arithmetic of an i32 result, wrapped to 32 bits.
+  const Expr *apply(OpKind k, llvm::ArrayRef<const Expr *> args,
+                    bool wrap32 = false);
   const Expr *cast(const Expr *a, Scalar to);
   const Expr *maxStep(const Expr *acc, const Expr *x);
   const Expr *isNewMax(const Expr *x, const Expr *best, const Expr *at);
