@@ -4,7 +4,9 @@ b, Wout, bout (../shared/peers/py/w8_lstm.py: same inputs). Timed as the cell
 in a Python loop ("torch eager") and through torch.nn.LSTM's fused kernels
 with the same weights ("torch nn.LSTM"). Also checks the value and gradients
 of the hand-written C++ (bench/baselines/Lstm.cpp) that gradc-bench --dump
-wrote, when $BENCH_CPP_DUMP names that folder (bench/run.sh sets it)."""
+wrote, when $BENCH_CPP_DUMP names that folder (bench/run.sh sets it). gradc's
+value and gradients are checked for the unrolled graph (w8_lstm.gir) and the
+scan (w8_lstm_scan.gir)."""
 import torch.nn.functional as F
 from common import (IMPL, bench, check, check_dump, check_gradc, ints, run,
                     torch, uniform)
@@ -35,6 +37,10 @@ args = (X, *params, y)
 wrt = tuple(range(1, 6))
 ref = run("w8", loss, args, wrt)
 check_gradc("w8", "w8_lstm.gir", loss, args, wrt,
+            [a.numpy() for a in (X, *params)] + [y.reshape(T * N, 1).numpy()],
+            ["Wih", "Whh", "b", "Wout", "bout"])
+# The same through `scan` (bench/workloads/w8_lstm_scan.gir, gradc-bench's w8s).
+check_gradc("w8s", "w8_lstm_scan.gir", loss, args, wrt,
             [a.numpy() for a in (X, *params)] + [y.reshape(T * N, 1).numpy()],
             ["Wih", "Whh", "b", "Wout", "bout"])
 check_dump("w8", ref)

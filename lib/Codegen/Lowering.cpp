@@ -49,10 +49,23 @@ std::string releaseSymbolName(const Module &m, const LowerOptions &opts) {
 
 namespace {
 
+/// The LLVM function of each invoked LoopFunction rendered in a module.
+using RenderedCallees =
+    llvm::DenseMap<const LoopFunction *, llvm::Function *>;
+
 class Renderer {
 public:
-  Renderer(const LoopFunction &lf, llvm::Module &m)
-      : lf_(lf), f_(*lf.source), m_(m), ctx_(m.getContext()), b_(ctx_) {}
+  Renderer(const LoopFunction &lf, llvm::Module &m, RenderedCallees &rendered)
+      : lf_(lf), f_(*lf.source), m_(m), ctx_(m.getContext()), b_(ctx_),
+        rendered_(rendered) {}
+  /// A function that another one invokes (Stmt::Invoke): internal, named
+  /// `name`, with one more pointer parameter per arena slot (the caller's
+  /// arena holds them).
+  Renderer(const LoopFunction &lf, llvm::Module &m, RenderedCallees &rendered,
+           std::string name)
+      : Renderer(lf, m, rendered) {
+    inner_ = std::move(name);
+  }
 
   llvm::Function *run();
 
@@ -97,6 +110,8 @@ private:
   void parallelFor(const Stmt &s);
   LV *threadCount();
   void call(const loops::KernelCall &c);
+  void invoke(const loops::Invocation &iv);
+  void ifElse(const Stmt &s);
   LV *maxStep(LV *acc, LV *x);
   LV *intApply(const Expr &e, llvm::ArrayRef<LV *> a);
   std::pair<LV *, LV *> acquireArena(LV *bytes);
@@ -113,6 +128,9 @@ private:
   llvm::BasicBlock *badIndex_ = nullptr; // where FailIf goes
   std::vector<LV *> vars_; // loop indices and lets: values; mutables: allocas
   unsigned parallelCount_ = 0;
+  std::string inner_;                   // set: an invoked function
+  std::vector<llvm::Function *> callees_; // per LoopFunction::callees
+  RenderedCallees &rendered_;
 };
 
 /// `int gradc_num_threads`: the thread count parallel loops use (0: OpenMP's
@@ -265,6 +283,12 @@ LV *Renderer::expr(const Expr *e) {
   }
   case Expr::Select:
     return b_.CreateSelect(a[0], a[1], a[2]);
+  case Expr::NonZero: // NaN is nonzero
+    return a[0]->getType()->isIntegerTy()
+               ? b_.CreateICmpNE(a[0], llvm::Constant::getNullValue(
+                                           a[0]->getType()))
+               : b_.CreateFCmpUNE(a[0], llvm::ConstantFP::get(
+                                            a[0]->getType(), 0.0));
   }
   llvm_unreachable("expression kind");
 }
@@ -325,7 +349,51 @@ void Renderer::stmt(const Stmt &s) {
     b_.SetInsertPoint(ok);
     return;
   }
+  case Stmt::If:
+    return ifElse(s);
+  case Stmt::Invoke:
+    return invoke(s.invoke);
   }
+}
+
+void Renderer::ifElse(const Stmt &s) {
+  auto *then = llvm::BasicBlock::Create(ctx_, "then", fn_);
+  auto *orelse = llvm::BasicBlock::Create(ctx_, "else", fn_);
+  auto *done = llvm::BasicBlock::Create(ctx_, "endif", fn_);
+  b_.CreateCondBr(expr(s.a), then, orelse);
+  b_.SetInsertPoint(then);
+  stmts(s.body);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(orelse);
+  stmts(s.orelse);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
+/// A call of the callee's function: buffers at their offsets, its dims, its
+/// arena slots; a nonzero return (an index out of range) is passed on.
+void Renderer::invoke(const loops::Invocation &iv) {
+  auto ref = [&](const loops::BufferRef &r) {
+    LV *p = ptrs_.lookup(r.buf);
+    return r.offset ? b_.CreateInBoundsGEP(elt(r.buf->dtype), p,
+                                           expr(r.offset))
+                    : p;
+  };
+  std::vector<LV *> args;
+  for (const loops::BufferRef &r : iv.args)
+    args.push_back(ref(r));
+  for (const Expr *d : iv.dims)
+    args.push_back(expr(d));
+  for (const loops::BufferRef &r : iv.results)
+    args.push_back(ref(r));
+  for (const Buffer *sl : iv.slots)
+    args.push_back(ptrs_.lookup(sl));
+  LV *rc = b_.CreateCall(callees_[iv.callee], args);
+  if (!badIndex_)
+    badIndex_ = llvm::BasicBlock::Create(ctx_, "bad_index", fn_);
+  auto *ok = llvm::BasicBlock::Create(ctx_, "invoke_ok", fn_);
+  b_.CreateCondBr(b_.CreateICmpNE(rc, b_.getInt32(0)), badIndex_, ok);
+  b_.SetInsertPoint(ok);
 }
 
 void Renderer::forLoop(const Stmt &s, LV *begin, LV *end) {
@@ -703,10 +771,24 @@ llvm::Function *Renderer::run() {
   std::vector<llvm::Type *> params(f_.args.size(), ptr);
   params.insert(params.end(), syms.size(), i64());
   params.insert(params.end(), f_.results.size(), ptr);
+  if (!inner_.empty())
+    params.insert(params.end(), lf_.slots.size(), ptr);
   auto *fty = llvm::FunctionType::get(b_.getInt32Ty(), params, false);
-  fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage,
-                               cSymbolName(f_.name), m_);
+  fn_ = llvm::Function::Create(fty,
+                               inner_.empty() ? llvm::Function::ExternalLinkage
+                                              : llvm::Function::InternalLinkage,
+                               inner_.empty() ? cSymbolName(f_.name) : inner_,
+                               m_);
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
+  // The functions this one invokes, each one LLVM function (internal)
+  // however many functions invoke it.
+  for (const auto &c : lf_.callees) {
+    llvm::Function *&r = rendered_[c.get()];
+    if (!r)
+      r = Renderer(*c, m_, rendered_, cSymbolName(c->source->name) + ".invoked")
+              .run();
+    callees_.push_back(r);
+  }
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
   unsigned k = 0;
   std::vector<LV *> args, outs;
@@ -728,6 +810,14 @@ llvm::Function *Renderer::run() {
     arg->addAttr(llvm::Attribute::NoAlias);
     outs.push_back(arg);
   }
+  std::vector<LV *> slotArgs; // an invoked function's arena slots
+  if (!inner_.empty())
+    for (size_t i = 0; i < lf_.slots.size(); ++i) {
+      llvm::Argument *arg = fn_->getArg(k++);
+      arg->setName("slot" + std::to_string(i));
+      arg->addAttr(llvm::Attribute::NoAlias);
+      slotArgs.push_back(arg);
+    }
   // Mutable variables live in the entry block.
   vars_.assign(lf_.vars.size(), nullptr);
   for (size_t v = 0; v < lf_.vars.size(); ++v)
@@ -749,7 +839,7 @@ llvm::Function *Renderer::run() {
   }
   LV *arena = nullptr, *cached = nullptr;
   llvm::BasicBlock *fail = nullptr;
-  if (!lf_.slots.empty()) {
+  if (!lf_.slots.empty() && inner_.empty()) {
     std::tie(arena, cached) =
         acquireArena(b_.CreateAdd(total, c64(kArenaAlign)));
     fail = llvm::BasicBlock::Create(ctx_, "nomem", fn_);
@@ -782,7 +872,9 @@ llvm::Function *Renderer::run() {
       break;
     }
     case Buffer::Arena:
-      ptrs_[b] = b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, offsets[b->index]);
+      ptrs_[b] = arena ? b_.CreateInBoundsGEP(b_.getInt8Ty(), arena,
+                                              offsets[b->index])
+                       : slotArgs[b->index];
       break;
     }
   }
@@ -1007,14 +1099,16 @@ std::unique_ptr<llvm::Module>
 lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   auto mod = std::make_unique<llvm::Module>("gradc", ctx);
   addThreadSetter(*mod);
+  loops::CalleeCache lowered; // functions invoked by several, lowered once
+  RenderedCallees rendered;
   for (const auto &f : m.functions) {
     if (opts.only && opts.only != f.get())
       continue;
     loops::LoopOptions lo;
     lo.blas = opts.blas;
     lo.parallel = opts.parallel;
-    std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo);
-    llvm::Function *fn = Renderer(*lf, *mod).run();
+    std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo, &lowered);
+    llvm::Function *fn = Renderer(*lf, *mod, rendered).run();
     addPackedEntry(*f, fn, *mod);
     addTypedEntry(*f, fn, *mod);
   }

@@ -472,6 +472,8 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
                       w = b.matrix(op.operands[1]);
   DType dt = op.result->type.dtype;
   const loops::Buffer *out = b.bufferOf(op.result);
+  // The product added to what `out` holds (only planned for two matrices).
+  bool accumulate = b.accumulates(op.result);
   std::vector<const Expr *> as = b.shape(a.stored), ws = b.shape(w.stored);
   // Logical dims: A is [M,K] (or [K]), W is [K,N] (or [K]).
   auto rows = [](const LoopBuilder::Matrix &m,
@@ -498,7 +500,8 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
     Scalar accT = b.options().wideAccumulators ? Scalar::F64 : et;
     unsigned acc = b.local("acc", accT);
     b.loops({M, N}, [&](Index mn) {
-      b.assign(acc, b.f(0, accT));
+      b.assign(acc, accumulate ? b.cast(b.load(out, b.linear(mn, {M, N})), accT)
+                               : b.f(0, accT));
       b.loops({K}, [&](Index k) {
         const Expr *av =
             aMat ? at(a, as, mn[0], k[0]) : at(a, as, b.i(0), k[0]);
@@ -517,6 +520,7 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
     c.c = out;
     if (aMat && wMat) {
       c.kind = KernelCall::Gemm;
+      c.accumulate = accumulate;
       c.transA = a.trans;
       c.transB = w.trans;
       c.m = M, c.n = N, c.k = K;

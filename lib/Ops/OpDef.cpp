@@ -3,6 +3,7 @@
 
 #include "gradc/Support/Suggest.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
 
@@ -107,13 +108,11 @@ Type inferType(const Op &op, std::string &err) {
 
 bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
   const OpDef &d = opDef(op.kind);
-  // Calls are inlined before any backend sees them (gradc/IR/Inline.h);
-  // a conditional runs on the interpreter.
-  if (op.kind == OpKind::Call || op.kind == OpKind::Cond ||
-      op.kind == OpKind::Scan) {
-    why = op.kind == OpKind::Call   ? "calls are inlined first"
-          : op.kind == OpKind::Cond ? "conditionals are not lowered yet"
-                                    : "scans are not lowered yet";
+  // Calls are inlined before any backend sees them (gradc/IR/Inline.h). A
+  // conditional or a scan is lowered around invocations of its functions
+  // (whose ops checkCompiled checks too), whatever its element types.
+  if (op.kind == OpKind::Call) {
+    why = "calls are inlined first";
     return false;
   }
   // Both backends render the loop IR: an op is compiled when it has a
@@ -128,9 +127,15 @@ bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
 
 llvm::Error checkCompiled(const Module &m, CompiledBy by,
                           const Function *only) {
-  for (const auto &f : m.functions) {
-    if (only && only != f.get())
-      continue;
+  // The functions to compile: `only` (or all) and those their conds and
+  // scans invoke, transitively (the verifier has rejected recursion).
+  std::vector<const Function *> todo;
+  llvm::SmallPtrSet<const Function *, 8> seen;
+  for (const auto &f : m.functions)
+    if ((!only || only == f.get()) && seen.insert(f.get()).second)
+      todo.push_back(f.get());
+  for (size_t k = 0; k < todo.size(); ++k) {
+    const Function *f = todo[k];
     for (const auto &op : f->ops) {
       std::string why;
       if (!compiledBy(by, *op, why))
@@ -140,6 +145,10 @@ llvm::Error checkCompiled(const Module &m, CompiledBy by,
                 f->name + "' is not compiled by the " +
                 (by == CompiledBy::Loops ? "LLVM" : "C++") + " backend yet (" +
                 why + ")");
+      if (op->kind == OpKind::Cond || op->kind == OpKind::Scan)
+        for (const Function *g : op->calleeFns)
+          if (g && seen.insert(g).second)
+            todo.push_back(g);
     }
   }
   return llvm::Error::success();

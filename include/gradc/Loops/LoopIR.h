@@ -87,6 +87,7 @@ struct Expr {
     SAdd,       // i64 args[0] + args[1], either possibly negative
     ILt,        // i1: i64 args[0] < args[1] (signed)
     IEq,        // i1: i64 args[0] == args[1]
+    NonZero,    // i1: args[0] != 0 (of any type; NaN counts as nonzero)
   } kind;
   Scalar type;
   OpKind op = OpKind::Const; // Apply
@@ -115,6 +116,28 @@ struct KernelCall {
   const Expr *offA = nullptr, *offB = nullptr, *offC = nullptr;
   /// Gemm: C += op(A) op(B) (beta 1) instead of C = op(A) op(B).
   bool accumulate = false;
+};
+
+struct LoopFunction;
+
+/// A buffer of the caller at an element offset (null: 0), passed to an
+/// invoked function as one of its arguments or outputs.
+struct BufferRef {
+  const Buffer *buf = nullptr;
+  const Expr *offset = nullptr;
+};
+
+/// A call of another lowered function of the same module (the body of a
+/// `scan`, a branch of a `cond`): LoopFunction::callees[callee] runs on
+/// `args` and writes `results`, with its symbolic dims bound to `dims` (in
+/// the order of symbolicDims(callee)) and its arena slots carved out of the
+/// caller's arena (`slots`: one caller buffer per callee slot). It returns
+/// nonzero only for an index out of range, which the caller passes on.
+struct Invocation {
+  unsigned callee = 0;
+  std::vector<BufferRef> args, results;
+  std::vector<const Expr *> dims;
+  std::vector<const Buffer *> slots;
 };
 
 /// What a backend wants from the lowering.
@@ -147,6 +170,8 @@ struct Stmt {
     Copy,       // buf[0 .. a) = src[0 .. a)
     Comment,    // text (the graph op a block computes)
     FailIf,     // if a (i1): stop, returning 2 (an index out of range)
+    If,         // if a (i1): body, else: orelse
+    Invoke,     // run another lowered function (invoke)
   } kind;
   unsigned var = 0;
   const Expr *a = nullptr, *b = nullptr;
@@ -155,6 +180,8 @@ struct Stmt {
   KernelCall call;
   std::string text;
   std::vector<Stmt> body;
+  std::vector<Stmt> orelse; // If: the else branch
+  Invocation invoke;        // Invoke
   /// For, at the top level of a function: its iterations may run on
   /// several threads (lib/Loops/Parallel.cpp). Each writes its own rows and
   /// privatizes the mutables it assigns; the `reduce` variables only receive
@@ -178,6 +205,14 @@ struct LoopFunction {
   std::vector<Var> vars;
   std::vector<Stmt> body;
   std::deque<Expr> exprs; // every expression of the function
+  /// Bit k: result k is computed in the memory of argument k, which its
+  /// invoker passes for both (a scan's carry that only accumulates:
+  /// `%r = add %arg_k, %x`, the argument read nowhere else). The argument's
+  /// own pointer is never read.
+  uint64_t inPlace = 0;
+  /// The functions this one invokes (Stmt::Invoke). Each function is
+  /// lowered once and shared by all that invoke it (see lowerToLoops).
+  std::vector<std::shared_ptr<const LoopFunction>> callees;
 
   /// The buffer of argument/output `i`.
   const Buffer *arg(unsigned i) const;
@@ -218,6 +253,7 @@ public:
   const Expr *sadd(const Expr *a, const Expr *b);
   const Expr *ilt(const Expr *a, const Expr *b);
   const Expr *ieq(const Expr *a, const Expr *b);
+  const Expr *nonZero(const Expr *a);
 
   /// The dims of `t` as expressions.
   std::vector<const Expr *> shape(const std::vector<Dim> &dims);
