@@ -556,9 +556,10 @@ private:
     unsigned lo = minArity(*kind), hi = arity(*kind), n = op->operands.size();
     if ((n < lo || n > hi) && *kind != OpKind::Const && !control) {
       std::string want = lo == hi ? std::to_string(hi)
-                         : hi > lo + 1
-                             ? "at least " + std::to_string(lo)
-                             : std::to_string(lo) + " or " + std::to_string(hi);
+                         : hi == lo + 1
+                             ? std::to_string(lo) + " or " + std::to_string(hi)
+                         : n < lo ? "at least " + std::to_string(lo)
+                                  : "at most " + std::to_string(hi);
       return error(op->loc,
                    "'" + mnemonic(*kind) + "' expects " + want + " operand" +
                        (want == "1" || want == "at least 1" ? "" : "s") +
