@@ -90,7 +90,8 @@ private:
   }
 
   LV *expr(const Expr *e);
-  void stmts(const std::vector<Stmt> &body);
+  void stmts(llvm::ArrayRef<Stmt> body);
+  void parts();
   void stmt(const Stmt &s);
   void forLoop(const Stmt &s, LV *begin, LV *end);
   void parallelFor(const Stmt &s);
@@ -218,7 +219,7 @@ LV *Renderer::expr(const Expr *e) {
   llvm_unreachable("expression kind");
 }
 
-void Renderer::stmts(const std::vector<Stmt> &body) {
+void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
   for (const Stmt &s : body)
     stmt(s);
 }
@@ -661,9 +662,10 @@ llvm::Function *Renderer::run() {
     arg->addAttr(llvm::Attribute::NoAlias);
     outs.push_back(arg);
   }
-  // Mutable variables live in the entry block.
+  // Mutable variables live in the entry block (of their part, if the
+  // function is cut into parts).
   vars_.assign(lf_.vars.size(), nullptr);
-  for (size_t v = 0; v < lf_.vars.size(); ++v)
+  for (size_t v = 0; v < lf_.vars.size() && lf_.cuts.empty(); ++v)
     if (lf_.vars[v].kind == loops::Var::Mutable)
       vars_[v] =
           b_.CreateAlloca(type(lf_.vars[v].type), nullptr, lf_.vars[v].name);
@@ -719,7 +721,10 @@ llvm::Function *Renderer::run() {
       break;
     }
   }
-  stmts(lf_.body);
+  if (lf_.cuts.empty())
+    stmts(lf_.body);
+  else
+    parts();
   if (arena) {
     releaseArena(arena, cached);
     b_.CreateRet(b_.getInt32(0));
@@ -737,6 +742,115 @@ llvm::Function *Renderer::run() {
     b_.CreateRet(b_.getInt32(3));
   }
   return fn_;
+}
+
+/// A long function cut into parts (LoopFunction::cuts, lib/Loops/Parts.cpp):
+/// each part becomes an internal function `<f>.partK` that takes one
+/// pointer per distinct memory it uses (noalias, like gradc_f's: the
+/// arguments, outputs and arena slots are disjoint) and the symbolic dims it
+/// reads, and returns 0, or 3 when an index is out of range; the function
+/// calls them in order. No scalar variable is live across a cut. The parts
+/// are never inlined: bounding the size of each LLVM function is their
+/// point (LLVM's code generation is superlinear in it).
+void Renderer::parts() {
+  llvm::Function *entry = fn_;
+  llvm::BasicBlock *entryBad = nullptr;
+  std::vector<std::pair<size_t, size_t>> ranges = lf_.parts();
+  for (size_t k = 0; k < ranges.size(); ++k) {
+    auto [begin, end] = ranges[k];
+    llvm::ArrayRef<Stmt> body =
+        llvm::ArrayRef(lf_.body).slice(begin, end - begin);
+    loops::Uses uses = loops::usesOf(body);
+    std::vector<const Buffer *> mems;
+    llvm::DenseMap<const Buffer *, unsigned> memOf;
+    std::map<std::pair<int, unsigned>, unsigned> index;
+    for (const Buffer *bb : uses.buffers) {
+      if (bb->kind == Buffer::Const)
+        continue; // a global
+      auto [it, fresh] =
+          index.try_emplace({int(bb->kind), bb->index}, mems.size());
+      if (fresh)
+        mems.push_back(bb);
+      memOf[bb] = it->second;
+    }
+    std::vector<llvm::Type *> params(mems.size(), b_.getPtrTy());
+    params.insert(params.end(), uses.syms.size(), i64());
+    auto *part = llvm::Function::Create(
+        llvm::FunctionType::get(b_.getInt32Ty(), params, false),
+        llvm::Function::InternalLinkage,
+        entry->getName() + ".part" + llvm::Twine(k), m_);
+    part->addFnAttr(llvm::Attribute::NoUnwind);
+    part->addFnAttr(llvm::Attribute::NoInline);
+    std::vector<LV *> callArgs;
+    for (size_t m = 0; m < mems.size(); ++m) {
+      llvm::Argument *arg = part->getArg(m);
+      arg->setName(mems[m]->name);
+      arg->addAttr(llvm::Attribute::NoAlias);
+      if (mems[m]->kind == Buffer::Arg)
+        arg->addAttr(llvm::Attribute::ReadOnly);
+      callArgs.push_back(ptrs_.lookup(mems[m]));
+    }
+    for (size_t d = 0; d < uses.syms.size(); ++d) {
+      part->getArg(mems.size() + d)->setName(uses.syms[d]);
+      callArgs.push_back(dims_.lookup(uses.syms[d]));
+    }
+    LV *status = b_.CreateCall(part, callArgs);
+
+    // The part's body, with its own pointers and dims; the function's are
+    // put back afterwards (only those it uses: linear in the program).
+    auto savedIP = b_.saveIP();
+    std::vector<std::pair<const Buffer *, LV *>> savedPtrs;
+    std::vector<std::pair<std::string, LV *>> savedDims;
+    fn_ = part;
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", part));
+    for (const Buffer *bb : uses.buffers)
+      if (bb->kind != Buffer::Const) {
+        savedPtrs.push_back({bb, ptrs_.lookup(bb)});
+        ptrs_[bb] = part->getArg(memOf[bb]);
+      }
+    for (size_t d = 0; d < uses.syms.size(); ++d) {
+      savedDims.push_back({uses.syms[d], dims_.lookup(uses.syms[d])});
+      dims_[uses.syms[d]] = part->getArg(mems.size() + d);
+    }
+    // The part's mutable variables (none is used by another part).
+    std::vector<const Stmt *> todo;
+    for (const Stmt &t : body)
+      todo.push_back(&t);
+    llvm::DenseSet<unsigned> allocated;
+    while (!todo.empty()) {
+      const Stmt *t = todo.back();
+      todo.pop_back();
+      if ((t->kind == Stmt::Assign || t->kind == Stmt::Accumulate) &&
+          lf_.vars[t->var].kind == loops::Var::Mutable &&
+          allocated.insert(t->var).second)
+        vars_[t->var] = b_.CreateAlloca(type(lf_.vars[t->var].type), nullptr,
+                                        lf_.vars[t->var].name);
+      for (const Stmt &u : t->body)
+        todo.push_back(&u);
+    }
+    badIndex_ = nullptr;
+    stmts(body);
+    b_.CreateRet(b_.getInt32(0));
+    bool fails = badIndex_;
+    if (badIndex_) {
+      b_.SetInsertPoint(badIndex_);
+      b_.CreateRet(b_.getInt32(3));
+    }
+    for (auto &[bb, p] : savedPtrs)
+      ptrs_[bb] = p;
+    for (auto &[name, d] : savedDims)
+      dims_[name] = d;
+    fn_ = entry;
+    b_.restoreIP(savedIP);
+    if (fails) {
+      if (!entryBad)
+        entryBad = llvm::BasicBlock::Create(ctx_, "bad_index", fn_);
+      auto *ok = llvm::BasicBlock::Create(ctx_, "index_ok", fn_);
+      b_.CreateCondBr(b_.CreateICmpNE(status, b_.getInt32(0)), entryBad, ok);
+      b_.SetInsertPoint(ok);
+    }
+  }
+  badIndex_ = entryBad;
 }
 
 /// The module's cached arena: a block, its size, and a flag for its owner.

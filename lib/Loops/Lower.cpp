@@ -291,6 +291,7 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
   FunctionLowering(f, *fn, opts).run();
   if (opts.parallel)
     markParallelLoops(*fn);
+  splitIntoParts(*fn, opts.partSize);
   return fn;
 }
 
