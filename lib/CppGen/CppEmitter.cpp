@@ -96,7 +96,8 @@ private:
   std::string term(const Expr *x, bool inSum);
   std::string load(const Buffer *b, const Expr *offset);
   void declare(const Stmt &s);
-  void stmts(const std::vector<Stmt> &body);
+  void stmts(llvm::ArrayRef<Stmt> body);
+  std::string parts();
   void stmt(const Stmt &s);
   void forLoop(const Stmt &s, const std::string &begin, const std::string &end);
   void parallelFor(const Stmt &s);
@@ -313,7 +314,7 @@ void Renderer::declare(const Stmt &s) {
   inStmt(s);
 }
 
-void Renderer::stmts(const std::vector<Stmt> &body) {
+void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
   for (const Stmt &s : body) {
     // A parallel loop's variables are declared inside it (each thread's
     // own), its reductions' totals before it.
@@ -474,6 +475,57 @@ void Renderer::stmt(const Stmt &s) {
   }
 }
 
+/// A long function cut into parts (LoopFunction::cuts): each part is a
+/// static function of the buffers and symbolic dims it uses, returning 0 or
+/// 3 (an index out of range), called in order from the function, as the
+/// LLVM backend does (a C++ compiler's time is superlinear in the size of a
+/// function too). Returns the parts' definitions; the calls go to body_.
+std::string Renderer::parts() {
+  std::string defs;
+  std::vector<std::pair<size_t, size_t>> ranges = fn_.parts();
+  for (size_t k = 0; k < ranges.size(); ++k) {
+    auto [begin, end] = ranges[k];
+    llvm::ArrayRef<Stmt> body =
+        llvm::ArrayRef(fn_.body).slice(begin, end - begin);
+    loops::Uses uses = loops::usesOf(body);
+    std::string name = cSymbolName(f_.name) + "__part" + std::to_string(k);
+    std::string params, args;
+    std::vector<std::string> names;
+    auto param = [&](const std::string &decl, const std::string &n) {
+      params += (params.empty() ? "" : ", ") + decl;
+      args += (args.empty() ? "" : ", ") + n;
+      names.push_back(n);
+      read_.insert(n);
+    };
+    for (const Buffer *b : uses.buffers) {
+      if (b->kind == Buffer::Const && splat(b))
+        continue; // written as a number
+      bool in = b->kind == Buffer::Arg || b->kind == Buffer::Const;
+      param(std::string(in ? "const " : "") + ctype(b->dtype) + " *" +
+                names_.at(b),
+            names_.at(b));
+    }
+    for (const std::string &d : uses.syms)
+      param("int64_t " + dims_.lookup(d), dims_.lookup(d));
+    // The part's own body, and which of its parameters it reads.
+    std::string outer = std::move(body_);
+    std::set<std::string> outerRead = std::move(read_);
+    body_.clear();
+    read_.clear();
+    stmts(body);
+    defs += "static int " + name + "(" + params + ") {\n";
+    for (const std::string &n : names)
+      if (!read_.count(n))
+        defs += "  (void)" + n + "; // unused\n";
+    defs += body_ + "  return 0;\n}\n\n";
+    body_ = std::move(outer);
+    read_.merge(outerRead);
+    line("if (int status = " + name + "(" + args + "))");
+    line("  return status;");
+  }
+  return defs;
+}
+
 void Renderer::emit(llvm::raw_ostream &os) {
   for (const char *k : kKeywords)
     taken_.insert(k);
@@ -588,8 +640,11 @@ void Renderer::emit(llvm::raw_ostream &os) {
       dropped[(*it)->var] = true;
       uncount((*it)->a);
     }
-  stmts(fn_.body);
+  std::string partFns = fn_.cuts.empty() ? "" : parts();
+  if (fn_.cuts.empty())
+    stmts(fn_.body);
 
+  os << partFns;
   os << "// func @" << f_.name << "\n";
   os << "int " << cSymbolName(f_.name) << "(" << params << ") try {\n";
   for (const std::string &p : paramNames)
