@@ -288,6 +288,7 @@ llvm::Expected<std::unique_ptr<Jit>> Jit::create(const Module &m,
     std::string key;
     llvm::raw_string_ostream os(key);
     os << "blas=" << opts.blas << " parallel=" << opts.parallel
+       << " parts=" << opts.partSize
        << " only=" << (opts.only ? opts.only->name : std::string("*"))
        << " cpu=" << jtmb.getCPU()
        << " features=" << jtmb.getFeatures().getString() << "\n";

@@ -1060,6 +1060,7 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
     loops::LoopOptions lo;
     lo.blas = opts.blas;
     lo.parallel = opts.parallel;
+    lo.partSize = opts.partSize;
     std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo);
     llvm::Function *fn = Renderer(*lf, *mod).run();
     addPackedEntry(*f, fn, *mod);
