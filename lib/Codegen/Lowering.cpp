@@ -485,9 +485,19 @@ void Renderer::parallelFor(const Stmt &s) {
   {
     auto savedIP = b_.saveIP();
     llvm::Function *savedFn = fn_;
-    auto savedDims = dims_;
-    auto savedPtrs = ptrs_;
-    auto savedVars = vars_;
+    // What the body's rendering changes, put back afterwards (only that:
+    // linear in the program however many parallel loops it has).
+    std::vector<std::pair<std::string, LV *>> savedDims;
+    std::vector<std::pair<const Buffer *, LV *>> savedPtrs;
+    std::vector<std::pair<unsigned, LV *>> savedVars;
+    for (const std::string &sy : syms)
+      savedDims.push_back({sy, dims_.lookup(sy)});
+    for (const Buffer *bb : bufs)
+      savedPtrs.push_back({bb, ptrs_.lookup(bb)});
+    for (unsigned v : inner)
+      savedVars.push_back({v, vars_[v]});
+    for (unsigned v : vars)
+      savedVars.push_back({v, vars_[v]});
     fn_ = bodyFn;
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
     unsigned g = 0;
@@ -551,9 +561,12 @@ void Renderer::parallelFor(const Stmt &s) {
     b_.SetInsertPoint(exit);
     b_.CreateRetVoid();
     fn_ = savedFn;
-    dims_ = std::move(savedDims);
-    ptrs_ = std::move(savedPtrs);
-    vars_ = std::move(savedVars);
+    for (auto &[sy, d] : savedDims)
+      dims_[sy] = d;
+    for (auto &[bb, p] : savedPtrs)
+      ptrs_[bb] = p;
+    for (auto &[v, x] : savedVars)
+      vars_[v] = x;
     b_.restoreIP(savedIP);
   }
   llvm::Function *gomp = ompFunction(

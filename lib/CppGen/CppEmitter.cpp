@@ -19,6 +19,7 @@
 #include "Prelude.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/ErrorHandling.h"
 
 #include <cmath>
@@ -357,7 +358,40 @@ void Renderer::parallelFor(const Stmt &s) {
   line("const int64_t " + nb + " = gir::blocks(" + expr(s.work, true) + ");");
   line("if (" + nb + " > 1) {");
   ++indent_;
-  std::vector<std::string> saved = vars_;
+  // The names of the variables the loop uses, put back after each copy of
+  // the loop (each declares its own); only those, so that the emitter stays
+  // linear in the program however many parallel loops it has.
+  std::vector<std::pair<unsigned, std::string>> saved;
+  {
+    llvm::DenseSet<unsigned> seen;
+    auto save = [&](unsigned v) {
+      if (seen.insert(v).second)
+        saved.push_back({v, vars_[v]});
+    };
+    std::function<void(const Expr *)> inExpr = [&](const Expr *e) {
+      if (e->kind == Expr::Read)
+        save(e->var);
+      for (const Expr *a : e->args)
+        inExpr(a);
+    };
+    std::function<void(const Stmt &)> inStmt = [&](const Stmt &t) {
+      if (t.kind == Stmt::For || t.kind == Stmt::Let ||
+          t.kind == Stmt::Assign || t.kind == Stmt::Accumulate)
+        save(t.var);
+      for (const Expr *e : {t.a, t.b})
+        if (e)
+          inExpr(e);
+      for (const Stmt &u : t.body)
+        inStmt(u);
+    };
+    inStmt(s);
+    for (unsigned r : s.reduce)
+      save(r);
+  }
+  auto restore = [&] {
+    for (const auto &[v, name] : saved)
+      vars_[v] = name;
+  };
   std::string n = fresh("iters"), parts = fresh("parts"), c = fresh("block");
   std::string span = begin == "0" ? end : "(" + end + " - " + begin + ")";
   line("const int64_t " + n + " = " +
@@ -392,7 +426,7 @@ void Renderer::parallelFor(const Stmt &s) {
          " + " + std::to_string(k) + "] = " + red[k] + ";");
   --indent_;
   line("}");
-  vars_ = saved;
+  restore();
   for (size_t k = 0; k < nred; ++k)
     line("for (int64_t " + c + " = 0; " + c + " < " + nb + "; ++" + c + ") " +
          var(s.reduce[k]) + " += static_cast<" +
@@ -403,7 +437,7 @@ void Renderer::parallelFor(const Stmt &s) {
   line("} else {");
   ++indent_;
   forLoop(s, begin, end);
-  vars_ = saved;
+  restore();
   --indent_;
   line("}");
 }
