@@ -93,6 +93,7 @@ private:
   void stmts(llvm::ArrayRef<Stmt> body);
   void parts();
   void stmt(const Stmt &s);
+  /// The loop of `s` from `begin` to `end` (null: s's own end).
   void forLoop(const Stmt &s, LV *begin, LV *end);
   void parallelFor(const Stmt &s);
   LV *threadCount();
@@ -229,7 +230,7 @@ void Renderer::stmt(const Stmt &s) {
   case Stmt::For:
     if (s.parallel)
       return parallelFor(s);
-    return forLoop(s, expr(s.a), expr(s.b));
+    return forLoop(s, expr(s.a), nullptr);
   case Stmt::Let:
     vars_[s.var] = expr(s.a);
     return;
@@ -279,6 +280,15 @@ void Renderer::stmt(const Stmt &s) {
 }
 
 void Renderer::forLoop(const Stmt &s, LV *begin, LV *end) {
+  // for i = a to a + C (a block of a chunked loop) counts k from 0 to C
+  // (i = a + k), so that the vectorizer sees a constant trip count (SCEV
+  // does not carry the add's nsw over to prove a < a + C) and adds no
+  // vector epilogue or scalar remainder when C is a multiple of its width.
+  const Expr *e = s.b;
+  bool counted = !end && s.step == 1 && e->kind == Expr::Add &&
+                 e->args[0] == s.a && e->args[1]->kind == Expr::Int;
+  if (!end && !counted)
+    end = expr(s.b);
   llvm::BasicBlock *pre = b_.GetInsertBlock();
   auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
   auto *body = llvm::BasicBlock::Create(ctx_, "body", fn_);
@@ -286,10 +296,11 @@ void Renderer::forLoop(const Stmt &s, LV *begin, LV *end) {
   b_.CreateBr(header);
   b_.SetInsertPoint(header);
   llvm::PHINode *i = b_.CreatePHI(i64(), 2, lf_.vars[s.var].name);
-  i->addIncoming(begin, pre);
-  b_.CreateCondBr(b_.CreateICmpSLT(i, end), body, exit);
+  i->addIncoming(counted ? c64(0) : begin, pre);
+  b_.CreateCondBr(b_.CreateICmpSLT(i, counted ? c64(e->args[1]->i) : end), body,
+                  exit);
   b_.SetInsertPoint(body);
-  vars_[s.var] = i;
+  vars_[s.var] = counted ? b_.CreateAdd(begin, i, "", true, true) : i;
   stmts(s.body);
   i->addIncoming(b_.CreateAdd(i, c64(s.step), "", true, true),
                  b_.GetInsertBlock());
@@ -338,12 +349,13 @@ LV *Renderer::threadCount() {
   return phi;
 }
 
-/// A loop the loop IR marks parallel: when there is more than one thread
-/// and enough work, its iterations are cut into one block per thread, run
-/// by an outlined function through libgomp's GOMP_parallel; otherwise it
-/// is the plain loop. Each block sums its reductions from zero into its
-/// own slot, and the slots are added in block order afterwards, so that a
-/// thread count always gives the same result.
+/// A loop the loop IR marks parallel. Its body is compiled once, as a
+/// function over the blocks [n*c/nb, n*(c+1)/nb) with c = tid, tid + team,
+/// ... < nb: when there is more than one thread and enough work, libgomp's
+/// GOMP_parallel runs it on every thread of the team (nb = team); otherwise
+/// it is called once, on this thread, for one block. Each block sums its
+/// reductions from zero into its own slot, and the slots are added in block
+/// order afterwards, so that a thread count always gives the same result.
 void Renderer::parallelFor(const Stmt &s) {
   llvm::Type *i32 = b_.getInt32Ty(), *ptr = b_.getPtrTy();
   LV *begin = expr(s.a), *end = expr(s.b);
@@ -351,13 +363,6 @@ void Renderer::parallelFor(const Stmt &s) {
   LV *go =
       b_.CreateAnd(b_.CreateICmpSGT(nt, b_.getInt32(1)),
                    b_.CreateICmpSGE(expr(s.work), c64(loops::kParallelWork)));
-  auto *par = llvm::BasicBlock::Create(ctx_, "par", fn_);
-  auto *serial = llvm::BasicBlock::Create(ctx_, "serial", fn_);
-  auto *join = llvm::BasicBlock::Create(ctx_, "par.join", fn_);
-  b_.CreateCondBr(go, par, serial);
-  b_.SetInsertPoint(serial);
-  forLoop(s, begin, end);
-  b_.CreateBr(join);
 
   // What the body reads from outside: buffers, symbolic dims, variables.
   std::vector<const Buffer *> bufs;
@@ -402,9 +407,6 @@ void Renderer::parallelFor(const Stmt &s) {
     defined(t);
   for (const Stmt &t : s.body)
     used(t);
-  // The frame: begin, end, step count, block count, the reductions' slots,
-  // buffers, dims, variables.
-  b_.SetInsertPoint(par);
   // One pointer per distinct memory (views and values sharing an arena
   // slot share it), so that each can be noalias in the outlined body.
   std::vector<const Buffer *> mems;
@@ -422,6 +424,9 @@ void Renderer::parallelFor(const Stmt &s) {
       memOf[bb] = it->second;
     }
   }
+  // The body's parameters: begin, step count, block count, the reductions'
+  // slots, memories, dims, variables; then (not in the frame) the first
+  // block and the stride between this thread's blocks.
   std::vector<llvm::Type *> fields = {i64(), i64(), i64(), ptr};
   for (size_t k = 0; k < mems.size(); ++k)
     fields.push_back(ptr);
@@ -430,58 +435,40 @@ void Renderer::parallelFor(const Stmt &s) {
   for (unsigned v : vars)
     fields.push_back(type(lf_.vars[v].type));
   auto *frameTy = llvm::StructType::get(ctx_, fields);
-  LV *blocks = b_.CreateZExt(nt, i64());
+  LV *blocks = b_.CreateSelect(go, b_.CreateZExt(nt, i64()), c64(1));
   // The reductions' partial sums: blocks x reductions, as doubles.
   size_t nred = s.reduce.size();
   LV *parts = b_.CreateAlloca(
       b_.getDoubleTy(), b_.CreateMul(blocks, c64(std::max<size_t>(nred, 1))),
       "parts");
-  LV *frame = b_.CreateAlloca(frameTy, nullptr, "frame");
-  unsigned f = 0;
-  auto put = [&](LV *x) {
-    b_.CreateStore(x, b_.CreateStructGEP(frameTy, frame, f++));
-  };
-  put(begin);
   // Iterations: ceil((end - begin) / step).
   LV *iters = b_.CreateSDiv(
       b_.CreateAdd(b_.CreateSub(end, begin), c64(s.step - 1)), c64(s.step));
-  put(iters);
-  put(blocks);
-  put(parts);
+  std::vector<LV *> vals = {begin, iters, blocks, parts};
   for (const Buffer *bb : mems)
-    put(ptrs_.lookup(bb));
+    vals.push_back(ptrs_.lookup(bb));
   for (const std::string &sy : syms)
-    put(dims_.lookup(sy));
+    vals.push_back(dims_.lookup(sy));
   for (unsigned v : vars)
-    put(lf_.vars[v].kind == loops::Var::Mutable
-            ? b_.CreateLoad(type(lf_.vars[v].type), vars_[v])
-            : vars_[v]);
+    vals.push_back(lf_.vars[v].kind == loops::Var::Mutable
+                       ? b_.CreateLoad(type(lf_.vars[v].type), vars_[v])
+                       : vars_[v]);
 
-  // The outlined body: void fn(frame *) run by every thread of the team,
-  // which passes the frame's fields to the loop's function (its memory
-  // pointers noalias, like gradc_f's, so that the loops vectorize without
-  // run-time overlap checks).
-  auto *outTy = llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false);
+  // The body (never inlined: it is the loop's one copy), its memory
+  // pointers noalias like gradc_f's, so that the loops vectorize without
+  // run-time overlap checks.
   std::string name =
       (fn_->getName() + ".par" + llvm::Twine(parallelCount_++)).str();
-  auto *outFn =
-      llvm::Function::Create(outTy, llvm::Function::InternalLinkage, name, m_);
-  outFn->addFnAttr(llvm::Attribute::NoUnwind);
+  std::vector<llvm::Type *> params = fields;
+  params.push_back(i64());
+  params.push_back(i64());
   auto *bodyFn = llvm::Function::Create(
-      llvm::FunctionType::get(b_.getVoidTy(), fields, false),
+      llvm::FunctionType::get(b_.getVoidTy(), params, false),
       llvm::Function::InternalLinkage, name + ".body", m_);
   bodyFn->addFnAttr(llvm::Attribute::NoUnwind);
+  bodyFn->addFnAttr(llvm::Attribute::NoInline);
   for (unsigned k = 3; k < 4 + mems.size(); ++k)
     bodyFn->getArg(k)->addAttr(llvm::Attribute::NoAlias);
-  {
-    IRBuilder<> w(llvm::BasicBlock::Create(ctx_, "entry", outFn));
-    std::vector<LV *> args;
-    for (unsigned k = 0; k < fields.size(); ++k)
-      args.push_back(w.CreateLoad(
-          fields[k], w.CreateStructGEP(frameTy, outFn->getArg(0), k)));
-    w.CreateCall(bodyFn, args);
-    w.CreateRetVoid();
-  }
   {
     auto savedIP = b_.saveIP();
     llvm::Function *savedFn = fn_;
@@ -517,17 +504,12 @@ void Renderer::parallelFor(const Stmt &s) {
         vars_[v] = x;
       }
     }
+    LV *first = get(i64()), *stride = get(i64());
     // Private mutables and reductions: this thread's own.
     for (unsigned v : privates)
       vars_[v] =
           b_.CreateAlloca(type(lf_.vars[v].type), nullptr, lf_.vars[v].name);
-    auto omp = [&](const char *name) {
-      return b_.CreateZExt(b_.CreateCall(ompFunction(
-                               m_, name, llvm::FunctionType::get(i32, false))),
-                           i64());
-    };
-    LV *tid = omp("omp_get_thread_num"), *team = omp("omp_get_num_threads");
-    // for (c = tid; c < nb; c += team): iterations [n*c/nb, n*(c+1)/nb).
+    // for (c = first; c < nb; c += stride): iterations [n*c/nb, n*(c+1)/nb).
     llvm::BasicBlock *pre = b_.GetInsertBlock();
     auto *head = llvm::BasicBlock::Create(ctx_, "block", fn_);
     auto *body = llvm::BasicBlock::Create(ctx_, "block.body", fn_);
@@ -535,7 +517,7 @@ void Renderer::parallelFor(const Stmt &s) {
     b_.CreateBr(head);
     b_.SetInsertPoint(head);
     llvm::PHINode *c = b_.CreatePHI(i64(), 2, "c");
-    c->addIncoming(tid, pre);
+    c->addIncoming(first, pre);
     b_.CreateCondBr(b_.CreateICmpSLT(c, nb), body, exit);
     b_.SetInsertPoint(body);
     auto bound = [&](LV *k) {
@@ -556,7 +538,7 @@ void Renderer::parallelFor(const Stmt &s) {
                             b_.getDoubleTy(), pp,
                             b_.CreateAdd(b_.CreateMul(c, c64(nred)), c64(k))));
     }
-    c->addIncoming(b_.CreateAdd(c, team), b_.GetInsertBlock());
+    c->addIncoming(b_.CreateAdd(c, stride), b_.GetInsertBlock());
     b_.CreateBr(head);
     b_.SetInsertPoint(exit);
     b_.CreateRetVoid();
@@ -569,10 +551,47 @@ void Renderer::parallelFor(const Stmt &s) {
       vars_[v] = x;
     b_.restoreIP(savedIP);
   }
+  // What every thread of the team runs: void fn(frame *), passing the
+  // frame's fields, its thread number and the team's size to the body.
+  auto *outFn = llvm::Function::Create(
+      llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false),
+      llvm::Function::InternalLinkage, name, m_);
+  outFn->addFnAttr(llvm::Attribute::NoUnwind);
+  {
+    IRBuilder<> w(llvm::BasicBlock::Create(ctx_, "entry", outFn));
+    std::vector<LV *> args;
+    for (unsigned k = 0; k < fields.size(); ++k)
+      args.push_back(w.CreateLoad(
+          fields[k], w.CreateStructGEP(frameTy, outFn->getArg(0), k)));
+    for (const char *f : {"omp_get_thread_num", "omp_get_num_threads"})
+      args.push_back(w.CreateZExt(
+          w.CreateCall(ompFunction(m_, f, llvm::FunctionType::get(i32, false))),
+          i64()));
+    w.CreateCall(bodyFn, args);
+    w.CreateRetVoid();
+  }
+
+  auto *par = llvm::BasicBlock::Create(ctx_, "par", fn_);
+  auto *serial = llvm::BasicBlock::Create(ctx_, "serial", fn_);
+  auto *join = llvm::BasicBlock::Create(ctx_, "par.join", fn_);
+  b_.CreateCondBr(go, par, serial);
+  b_.SetInsertPoint(par);
+  LV *frame = b_.CreateAlloca(frameTy, nullptr, "frame");
+  for (unsigned k = 0; k < fields.size(); ++k)
+    b_.CreateStore(vals[k], b_.CreateStructGEP(frameTy, frame, k));
   llvm::Function *gomp = ompFunction(
       m_, "GOMP_parallel",
       llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, i32, i32}, false));
   b_.CreateCall(gomp, {outFn, frame, nt, b_.getInt32(0)});
+  b_.CreateBr(join);
+  b_.SetInsertPoint(serial);
+  std::vector<LV *> one = vals;
+  one[2] = c64(1); // one block, this thread's
+  one.push_back(c64(0));
+  one.push_back(c64(1));
+  b_.CreateCall(bodyFn, one);
+  b_.CreateBr(join);
+  b_.SetInsertPoint(join);
   // The blocks' sums, in block order (no reassociation).
   for (size_t k = 0; k < nred; ++k) {
     unsigned r = s.reduce[k];
@@ -598,8 +617,6 @@ void Renderer::parallelFor(const Stmt &s) {
     b_.CreateBr(head);
     b_.SetInsertPoint(exit);
   }
-  b_.CreateBr(join);
-  b_.SetInsertPoint(join);
 }
 
 void Renderer::call(const loops::KernelCall &c) {

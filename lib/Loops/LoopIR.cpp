@@ -285,7 +285,10 @@ void LoopBuilder::chunkedLoops(Index extents,
   loops(extents.drop_back(), [&](Index outer) {
     forLoop(i(0), n, kChunk, [&](const Expr *c) {
       chunk->begin();
-      const Expr *stop = min(add(c, i(kChunk)), n);
+      // A whole number of chunks: every chunk is full, and says so (a
+      // known trip count needs no vector epilogue or scalar remainder).
+      bool whole = n->kind == Expr::Int && n->i % kChunk == 0;
+      const Expr *stop = whole ? add(c, i(kChunk)) : min(add(c, i(kChunk)), n);
       forLoop(c, stop, 1, [&](const Expr *j) {
         std::vector<const Expr *> idx(outer.begin(), outer.end());
         idx.push_back(j);

@@ -299,21 +299,11 @@ int64_t arenaBytes(const Function &f, const SymEnv &syms) {
   LoopFunction fn;
   for (const Value *v : Plan(f).slots)
     fn.slots.push_back({v->type.dtype, v->type.dims});
-  // The scratch columns that the conv family's im2col lowering may add (a
-  // bound: it is taken with BLAS and one group only).
-  for (const auto &op : f.ops) {
-    const Type *w = nullptr, *y = nullptr;
-    if (op->kind == OpKind::Conv2D)
-      w = &op->operands[1]->type, y = &op->result->type;
-    else if (op->kind == OpKind::Conv2DGradInput)
-      w = &op->operands[1]->type, y = &op->operands[0]->type;
-    else if (op->kind == OpKind::Conv2DGradFilter)
-      w = &op->result->type, y = &op->operands[1]->type;
-    if (w && y && w->rank() == 4 && y->rank() == 4)
-      fn.slots.push_back(
-          {y->dtype,
-           {w->dims[1], w->dims[2], w->dims[3], y->dims[2], y->dims[3]}});
-  }
+  // The scratch buffers the ops' loops may ask for (OpDef::scratch).
+  for (const auto &op : f.ops)
+    if (ScratchFn scratch = opDef(op->kind).scratch)
+      for (const Type &t : scratch(*op))
+        fn.slots.push_back({t.dtype, t.dims});
   return arenaBytes(fn, syms);
 }
 

@@ -1,6 +1,7 @@
 //===- Plan.cpp - Where each value of a function lives ------------------===//
 #include "Plan.h"
 
+#include "gradc/Ops/Attrs.h"
 #include "gradc/Ops/OpDef.h"
 
 #include <algorithm>
@@ -67,8 +68,7 @@ Plan::Plan(const Function &f) {
   // A 2-D transpose whose every user is a matmul is folded into BLAS flags.
   for (const auto &op : f.ops) {
     const Value *v = op->result;
-    if (op->kind != OpKind::Transpose || op->attr("perm") ||
-        results.contains(v))
+    if (!isMatrixTranspose(*op) || results.contains(v))
       continue;
     bool allMatmul = true;
     for (const Op *o : users[v])
@@ -105,9 +105,7 @@ bool Plan::needsLoop(const Op *op) const {
 const std::vector<Dim> *Plan::loopDims(const Op *op) {
   if (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo)
     return &op->result->type.dims;
-  const Attr *axes = op->attr("axes");
-  if (isFold(op) &&
-      (!axes || axes->list.size() == op->operands[0]->type.rank()))
+  if (isFold(op) && reducedAxesOf(*op).size() == op->operands[0]->type.rank())
     return &op->operands[0]->type.dims;
   return nullptr;
 }

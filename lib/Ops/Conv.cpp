@@ -44,7 +44,7 @@ bool isConv(OpKind k) {
 
 /// Reads strides, pads, dilations and groups (conv) or kernel, strides and
 /// pads (pooling); the kernel of a conv comes from its filter's shape.
-bool windowOf(const Op &op, Window &w, std::string &err) {
+bool decodeWindow(const Op &op, Window &w, std::string &err) {
   std::vector<int64_t> v;
   auto pair = [&](const char *attr, int64_t &a, int64_t &b, bool required) {
     if (!intListAttr(op, attr, v, err))
@@ -198,17 +198,17 @@ void forEachTap(const Window &w, const Shape &x, const Shape &wt,
     }
 }
 
-Window windowOrDie(const Op &op) {
-  Window w;
-  std::string err;
-  windowOf(op, w, err);
-  return w;
+/// The window of a verified conv or pooling op.
+Window windowOf(const Op &op) {
+  return verifiedAttr<Window>(op, [&](Window &w, std::string &err) {
+    return decodeWindow(op, w, err);
+  });
 }
 
 Type inferConv(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   Window w;
   Type out;
-  if (!sameDType(in, "conv2d", err) || !windowOf(op, w, err) ||
+  if (!sameDType(in, "conv2d", err) || !decodeWindow(op, w, err) ||
       !convOut(op, w, in[0], in[1].dims, out, err))
     return Type::invalid();
   if (in.size() == 3 &&
@@ -224,7 +224,7 @@ Tensor evalConv(const Op &op, llvm::ArrayRef<const Tensor *> in,
                 const SymEnv &syms) {
   const Tensor &x = *in[0], &w = *in[1];
   Tensor y(x.dtype, resolve(op.result->type.dims, syms));
-  forEachTap(windowOrDie(op), x.shape, w.shape, y.shape,
+  forEachTap(windowOf(op), x.shape, w.shape, y.shape,
              [&](int64_t xo, int64_t wo, int64_t yo) {
                y.data[yo] += x.data[xo] * w.data[wo];
              });
@@ -277,7 +277,8 @@ Type inferGradInput(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   Window w;
   Type y;
   const std::vector<Dim> *xd = shapeAttr(op, err);
-  if (!xd || !sameDType(in, mnemonic(op.kind), err) || !windowOf(op, w, err))
+  if (!xd || !sameDType(in, mnemonic(op.kind), err) ||
+      !decodeWindow(op, w, err))
     return Type::invalid();
   Type x{in[0].dtype, *xd};
   if (!convOut(op, w, x, in[1].dims, y, err))
@@ -294,7 +295,7 @@ Tensor evalGradInput(const Op &op, llvm::ArrayRef<const Tensor *> in,
                      const SymEnv &syms) {
   const Tensor &dy = *in[0], &w = *in[1];
   Tensor dx(dy.dtype, resolve(op.result->type.dims, syms));
-  forEachTap(windowOrDie(op), dx.shape, w.shape, dy.shape,
+  forEachTap(windowOf(op), dx.shape, w.shape, dy.shape,
              [&](int64_t xo, int64_t wo, int64_t yo) {
                dx.data[xo] += dy.data[yo] * w.data[wo];
              });
@@ -314,8 +315,8 @@ Type inferGradFilter(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   Window w;
   Type y;
   const std::vector<Dim> *wd = shapeAttr(op, err);
-  if (!wd || !sameDType(in, mnemonic(op.kind), err) || !windowOf(op, w, err) ||
-      !convOut(op, w, in[0], *wd, y, err))
+  if (!wd || !sameDType(in, mnemonic(op.kind), err) ||
+      !decodeWindow(op, w, err) || !convOut(op, w, in[0], *wd, y, err))
     return Type::invalid();
   if (y != in[1]) {
     err = name(op) + " cotangent must have type " + y.str() + ", got " +
@@ -329,7 +330,7 @@ Tensor evalGradFilter(const Op &op, llvm::ArrayRef<const Tensor *> in,
                       const SymEnv &syms) {
   const Tensor &x = *in[0], &dy = *in[1];
   Tensor dw(x.dtype, resolve(op.result->type.dims, syms));
-  forEachTap(windowOrDie(op), x.shape, dw.shape, dy.shape,
+  forEachTap(windowOf(op), x.shape, dw.shape, dy.shape,
              [&](int64_t xo, int64_t wo, int64_t yo) {
                dw.data[wo] += dy.data[yo] * x.data[xo];
              });
@@ -350,7 +351,7 @@ Grads vjpGradFilter(Builder &b, const Op &op, Value *h) {
 
 bool poolOut(const Op &op, const Type &x, Window &w, Type &out,
              std::string &err) {
-  if (!windowOf(op, w, err) || !nchw(op, x, "input", err))
+  if (!decodeWindow(op, w, err) || !nchw(op, x, "input", err))
     return false;
   int64_t h = x.dims[2].size, wi = x.dims[3].size;
   if (h + w.pt + w.pb < w.kh || wi + w.pl + w.pr < w.kw) {
@@ -404,7 +405,7 @@ void forEachWindow(const Window &w, const Shape &x, const Shape &y, Fn fn) {
 /// The in-plane offset of the first maximal element of each window (padding
 /// never wins; a NaN does, as in reduce_max).
 Tensor poolArgMax(const Op &op, const Tensor &x, const Shape &ys) {
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Tensor idx(DType::I64, ys);
   forEachWindow(w, x.shape, ys,
                 [&](int64_t o, int64_t plane, const std::vector<int64_t> &t) {
@@ -458,7 +459,7 @@ double divisor(const Op &op, const Window &w, size_t taps) {
 Tensor evalAvgPool(const Op &op, llvm::ArrayRef<const Tensor *> in,
                    const SymEnv &syms) {
   const Tensor &x = *in[0];
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Tensor y(x.dtype, resolve(op.result->type.dims, syms));
   forEachWindow(w, x.shape, y.shape,
                 [&](int64_t o, int64_t plane, const std::vector<int64_t> &t) {
@@ -496,7 +497,7 @@ Type inferAvgPoolGrad(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 Tensor evalAvgPoolGrad(const Op &op, llvm::ArrayRef<const Tensor *> in,
                        const SymEnv &syms) {
   const Tensor &dy = *in[0];
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Tensor dx(dy.dtype, resolve(op.result->type.dims, syms));
   forEachWindow(w, dx.shape, dy.shape,
                 [&](int64_t o, int64_t plane, const std::vector<int64_t> &t) {
@@ -594,7 +595,7 @@ struct Im2Col {
 /// y: [N,O,OH,OW]), or nothing when it does not take this path.
 std::optional<Im2Col> im2colOf(LoopBuilder &b, const Op &op, const Type &x,
                                const Type &w, const Type &y) {
-  Window win = windowOrDie(op);
+  Window win = windowOf(op);
   if (!b.blas() || win.groups != 1)
     return std::nullopt;
   for (const Type *t : {&x, &w, &y})
@@ -740,7 +741,7 @@ void loopsConv(LoopBuilder &b, const Op &op) {
   if (convIm2Col(b, op))
     return;
   const Value *x = op.operands[0], *wv = op.operands[1], *y = op.result;
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Scalar et = loops::scalarOf(y->type.dtype);
   unsigned acc = b.local("acc", Scalar::F64);
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
@@ -866,7 +867,7 @@ void loopsGradFilter(LoopBuilder &b, const Op &op) {
   if (gradFilterIm2Col(b, op))
     return;
   const Value *x = op.operands[0], *dy = op.operands[1], *dw = op.result;
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Scalar et = loops::scalarOf(dw->type.dtype);
   unsigned acc = b.local("acc", Scalar::F64);
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
@@ -936,7 +937,7 @@ void loopsGradInput(LoopBuilder &b, const Op &op) {
   if (gradInputIm2Col(b, op))
     return;
   const Value *dy = op.operands[0], *wv = op.operands[1], *dx = op.result;
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Scalar et = loops::scalarOf(dx->type.dtype);
   std::vector<const Expr *> xs = b.shape(dx->type.dims);
   const loops::Buffer *out = b.bufferOf(dx);
@@ -968,7 +969,7 @@ void loopsGradInput(LoopBuilder &b, const Op &op) {
 // Max and first argmax of each window; padding never wins.
 void loopsMaxPool(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0], *y = op.result;
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Scalar et = loops::scalarOf(x->type.dtype);
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
   bool arg = op.kind == OpKind::MaxPool2DArgMax;
@@ -1006,7 +1007,7 @@ const Expr *poolCount(LoopBuilder &b, const Op &op, const Window &w, int64_t h,
 
 void loopsAvgPool(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0], *y = op.result;
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Scalar et = loops::scalarOf(x->type.dtype);
   int64_t h = x->type.dims[2].size, wi = x->type.dims[3].size;
   unsigned acc = b.local("acc", Scalar::F64), cnt = b.local("cnt", Scalar::F64);
@@ -1025,7 +1026,7 @@ void loopsAvgPool(LoopBuilder &b, const Op &op) {
 
 void loopsAvgPoolGrad(LoopBuilder &b, const Op &op) {
   const Value *dy = op.operands[0], *dx = op.result;
-  Window w = windowOrDie(op);
+  Window w = windowOf(op);
   Scalar et = loops::scalarOf(dx->type.dtype);
   int64_t h = dx->type.dims[2].size, wi = dx->type.dims[3].size;
   std::vector<const Expr *> xs = b.shape(dx->type.dims);
@@ -1049,6 +1050,20 @@ void loopsAvgPoolGrad(LoopBuilder &b, const Op &op) {
   });
 }
 
+/// The im2col columns that loopsConv, loopsGradInput and loopsGradFilter
+/// may ask for: [C/groups, KH, KW, OH, OW] (taken with BLAS, one group).
+std::vector<Type> im2colScratch(const Op &op) {
+  const Type &w = op.kind == OpKind::Conv2DGradFilter ? op.result->type
+                                                      : op.operands[1]->type;
+  const Type &y = op.kind == OpKind::Conv2D            ? op.result->type
+                  : op.kind == OpKind::Conv2DGradInput ? op.operands[0]->type
+                                                       : op.operands[1]->type;
+  if (w.rank() != 4 || y.rank() != 4)
+    return {};
+  return {
+      Type{y.dtype, {w.dims[1], w.dims[2], w.dims[3], y.dims[2], y.dims[3]}}};
+}
+
 } // namespace
 
 void addConvOps(std::vector<OpDef> &d) {
@@ -1064,15 +1079,17 @@ void addConvOps(std::vector<OpDef> &d) {
   avg.push_back({"count_include_pad", Attr::Bool});
   std::vector<AttrSpec> avgShape = avg;
   avgShape.push_back({"shape", Attr::List});
-  d.push_back(
-      OpDef{OpKind::Conv2D, conv, inferConv, evalConv, vjpConv}.withLoops(
-          loopsConv));
+  d.push_back(OpDef{OpKind::Conv2D, conv, inferConv, evalConv, vjpConv}
+                  .withLoops(loopsConv)
+                  .withScratch(im2colScratch));
   d.push_back(OpDef{OpKind::Conv2DGradInput, convShape, inferGradInput,
                     evalGradInput, vjpGradInput}
-                  .withLoops(loopsGradInput));
+                  .withLoops(loopsGradInput)
+                  .withScratch(im2colScratch));
   d.push_back(OpDef{OpKind::Conv2DGradFilter, convShape, inferGradFilter,
                     evalGradFilter, vjpGradFilter}
-                  .withLoops(loopsGradFilter));
+                  .withLoops(loopsGradFilter)
+                  .withScratch(im2colScratch));
   d.push_back(OpDef{OpKind::MaxPool2D, pool, inferPool, evalMaxPool, vjpMaxPool}
                   .withLoops(loopsMaxPool));
   d.push_back(

@@ -23,7 +23,7 @@ struct Spec {
   std::string out;
 };
 
-bool parseSpec(const Op &op, size_t operands, Spec &s, std::string &err) {
+bool decodeSpec(const Op &op, size_t operands, Spec &s, std::string &err) {
   const Attr *a = op.attr("spec");
   if (!a) {
     err = "'einsum' needs a 'spec' attribute, e.g. spec=\"ij,jk->ik\"";
@@ -77,9 +77,16 @@ bool parseSpec(const Op &op, size_t operands, Spec &s, std::string &err) {
   return true;
 }
 
+/// The spec of a verified einsum.
+Spec specOf(const Op &op) {
+  return verifiedAttr<Spec>(op, [&](Spec &s, std::string &err) {
+    return decodeSpec(op, op.operands.size(), s, err);
+  });
+}
+
 Type inferEinsum(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   Spec s;
-  if (!sameDType(in, "einsum", err) || !parseSpec(op, in.size(), s, err))
+  if (!sameDType(in, "einsum", err) || !decodeSpec(op, in.size(), s, err))
     return Type::invalid();
   std::map<char, Dim> dims;
   for (size_t i = 0; i < in.size(); ++i) {
@@ -108,9 +115,7 @@ Type inferEinsum(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 
 Tensor evalEinsum(const Op &op, llvm::ArrayRef<const Tensor *> in,
                   const SymEnv &) {
-  Spec s;
-  std::string err;
-  parseSpec(op, in.size(), s, err);
+  Spec s = specOf(op);
   std::string all;
   std::map<char, int64_t> size;
   for (size_t i = 0; i < in.size(); ++i)
@@ -164,9 +169,7 @@ Tensor evalEinsum(const Op &op, llvm::ArrayRef<const Tensor *> in,
 // only a has were summed over, so each of their elements gets the same
 // cotangent).
 Grads vjpEinsum(Builder &b, const Op &op, Value *dy) {
-  Spec s;
-  std::string err;
-  parseSpec(op, op.operands.size(), s, err);
+  Spec s = specOf(op);
   Grads g;
   for (size_t i = 0; i < op.operands.size(); ++i) {
     Value *x = op.operands[i];
@@ -206,9 +209,7 @@ Grads vjpEinsum(Builder &b, const Op &op, Value *dy) {
 // Loops over the output's letters, then over the summed letters with an
 // accumulator in double (as the interpreter).
 void loopsEinsum(loops::LoopBuilder &b, const Op &op) {
-  Spec s;
-  std::string err;
-  parseSpec(op, op.operands.size(), s, err);
+  Spec s = specOf(op);
   std::map<char, const loops::Expr *> size;
   std::string summed;
   for (size_t i = 0; i < s.in.size(); ++i)

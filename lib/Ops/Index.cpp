@@ -42,13 +42,6 @@ bool axisAttr(const Op &op, unsigned rank, int64_t dflt, int64_t &axis,
   return true;
 }
 
-int64_t axisOf(const Op &op, unsigned rank, int64_t dflt) {
-  int64_t axis = 0;
-  std::string err;
-  axisAttr(op, rank, dflt, axis, err);
-  return axis;
-}
-
 std::string shapeStr(const Shape &s) {
   std::string r = "[";
   for (size_t i = 0; i < s.size(); ++i)
@@ -91,8 +84,8 @@ struct SliceAxis {
 
 /// Resolves the slice attributes against `dims` (sizes from `syms` when
 /// given, else symbolic dims must be taken whole).
-bool sliceAxes(const Op &op, const std::vector<Dim> &dims, const SymEnv *syms,
-               std::vector<SliceAxis> &out, std::string &err) {
+bool decodeSlice(const Op &op, const std::vector<Dim> &dims, const SymEnv *syms,
+                 std::vector<SliceAxis> &out, std::string &err) {
   unsigned rank = dims.size();
   const Attr *starts = op.attr("starts"), *ends = op.attr("ends");
   if (!starts || !ends) {
@@ -191,9 +184,17 @@ bool sliceAxes(const Op &op, const std::vector<Dim> &dims, const SymEnv *syms,
   return true;
 }
 
+/// The slice of a verified op; `syms` resolves symbolic dims (run time) or
+/// is null (compile time).
+std::vector<SliceAxis> sliceOf(const Op &op, const SymEnv *syms) {
+  return verifiedAttr<std::vector<SliceAxis>>(op, [&](auto &ax, auto &err) {
+    return decodeSlice(op, op.operands[0]->type.dims, syms, ax, err);
+  });
+}
+
 Type inferSlice(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   std::vector<SliceAxis> ax;
-  if (!sliceAxes(op, in[0].dims, nullptr, ax, err))
+  if (!decodeSlice(op, in[0].dims, nullptr, ax, err))
     return Type::invalid();
   Type out = in[0];
   for (size_t a = 0; a < ax.size(); ++a)
@@ -205,9 +206,7 @@ Type inferSlice(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 Tensor evalSlice(const Op &op, llvm::ArrayRef<const Tensor *> in,
                  const SymEnv &syms) {
   const Tensor &x = *in[0];
-  std::vector<SliceAxis> ax;
-  std::string err;
-  sliceAxes(op, op.operands[0]->type.dims, &syms, ax, err);
+  std::vector<SliceAxis> ax = sliceOf(op, &syms);
   Shape s = x.shape;
   for (size_t a = 0; a < s.size(); ++a)
     if (ax[a].sliced)
@@ -231,9 +230,7 @@ Tensor evalSlice(const Op &op, llvm::ArrayRef<const Tensor *> in,
 // [n*s], trimmed to the axis); then one pad puts everything in place.
 Grads vjpSlice(Builder &b, const Op &op, Value *dy) {
   Value *x = op.operands[0];
-  std::vector<SliceAxis> ax;
-  std::string err;
-  sliceAxes(op, x->type.dims, nullptr, ax, err);
+  std::vector<SliceAxis> ax = sliceOf(op, nullptr);
   unsigned rank = x->type.rank();
   Value *g = dy;
   std::vector<int64_t> pads(2 * rank, 0);
@@ -342,8 +339,8 @@ Grads vjpConcat(Builder &b, const Op &op, Value *dy) {
   return g;
 }
 
-bool padsOf(const Op &op, const Type &t, std::vector<int64_t> &pads,
-            std::string &err) {
+bool decodePads(const Op &op, const Type &t, std::vector<int64_t> &pads,
+                std::string &err) {
   if (!op.attr("pads")) {
     err = "'pad' needs a 'pads' attribute";
     return false;
@@ -373,7 +370,7 @@ bool padsOf(const Op &op, const Type &t, std::vector<int64_t> &pads,
 
 Type inferPad(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   std::vector<int64_t> pads;
-  if (!padsOf(op, in[0], pads, err))
+  if (!decodePads(op, in[0], pads, err))
     return Type::invalid();
   Type out = in[0];
   unsigned r = out.rank();
@@ -386,9 +383,7 @@ Type inferPad(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 Tensor evalPad(const Op &op, llvm::ArrayRef<const Tensor *> in,
                const SymEnv &) {
   const Tensor &x = *in[0];
-  std::vector<int64_t> pads;
-  std::string err;
-  padsOf(op, op.operands[0]->type, pads, err);
+  std::vector<int64_t> pads = padsOf(op);
   unsigned r = x.rank();
   Shape s = x.shape;
   for (unsigned a = 0; a < r; ++a)
@@ -410,9 +405,7 @@ Tensor evalPad(const Op &op, llvm::ArrayRef<const Tensor *> in,
 // dx is the interior of dy.
 Grads vjpPad(Builder &b, const Op &op, Value *dy) {
   Value *x = op.operands[0];
-  std::vector<int64_t> pads, axes, starts, ends;
-  std::string err;
-  padsOf(op, x->type, pads, err);
+  std::vector<int64_t> pads = padsOf(op), axes, starts, ends;
   unsigned r = x->type.rank();
   for (unsigned a = 0; a < r; ++a)
     if (pads[a] || pads[r + a]) {
@@ -802,9 +795,7 @@ using loops::LoopBuilder;
 // y[i] = x[start + i*step] on the sliced axes.
 void loopsSlice(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0];
-  std::vector<SliceAxis> ax;
-  std::string err;
-  sliceAxes(op, x->type.dims, nullptr, ax, err);
+  std::vector<SliceAxis> ax = sliceOf(op, nullptr);
   b.loops(b.shape(op.result->type.dims), [&](loops::Index idx) {
     std::vector<const Expr *> in(idx.begin(), idx.end());
     for (size_t a = 0; a < ax.size(); ++a)
@@ -840,9 +831,7 @@ void loopsIota(LoopBuilder &b, const Op &op) {
 // The result is filled with the value, then x is stored at its offset.
 void loopsPad(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0];
-  std::vector<int64_t> pads;
-  std::string err;
-  padsOf(op, x->type, pads, err);
+  std::vector<int64_t> pads = padsOf(op);
   loops::Scalar et = loops::scalarOf(x->type.dtype);
   double value = op.floatAttr("value", 0.0);
   const Expr *fill =
@@ -1048,3 +1037,19 @@ void addIndexOps(std::vector<OpDef> &d) {
 }
 
 } // namespace gradc::ops
+
+namespace gradc {
+
+int64_t axisOf(const Op &op, unsigned rank, int64_t dflt) {
+  return verifiedAttr<int64_t>(op, [&](int64_t &axis, std::string &err) {
+    return ops::axisAttr(op, rank, dflt, axis, err);
+  });
+}
+
+std::vector<int64_t> padsOf(const Op &op) {
+  return verifiedAttr<std::vector<int64_t>>(op, [&](auto &pads, auto &err) {
+    return ops::decodePads(op, op.operands[0]->type, pads, err);
+  });
+}
+
+} // namespace gradc

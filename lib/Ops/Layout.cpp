@@ -140,10 +140,7 @@ Type inferDim(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 }
 
 int64_t dimAxis(const Op &op) {
-  int64_t axis = 0;
-  std::string err;
-  singleAxis(op, op.operands[0]->type.rank(), axis, err);
-  return axis;
+  return singleAxisOf(op, op.operands[0]->type.rank());
 }
 
 Tensor evalDim(const Op &op, llvm::ArrayRef<const Tensor *> in,

@@ -248,8 +248,8 @@ Grads vjpDot(Builder &b, const Op &op, Value *dy) {
 
 /// The permutation of a transpose: the `perm` attribute, or a swap of a
 /// matrix's two axes.
-bool permutation(const Op &op, unsigned rank, std::vector<int64_t> &perm,
-                 std::string &err) {
+bool decodePerm(const Op &op, unsigned rank, std::vector<int64_t> &perm,
+                std::string &err) {
   const Attr *a = op.attr("perm");
   if (!a) {
     if (rank != 2) {
@@ -275,7 +275,7 @@ bool permutation(const Op &op, unsigned rank, std::vector<int64_t> &perm,
 
 Type inferTranspose(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
   std::vector<int64_t> perm;
-  if (!permutation(op, in[0].rank(), perm, err))
+  if (!decodePerm(op, in[0].rank(), perm, err))
     return Type::invalid();
   Type out{in[0].dtype, {}};
   for (int64_t p : perm)
@@ -286,9 +286,7 @@ Type inferTranspose(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 Tensor evalTranspose(const Op &op, llvm::ArrayRef<const Tensor *> in,
                      const SymEnv &) {
   const Tensor &x = *in[0];
-  std::vector<int64_t> perm;
-  std::string err;
-  permutation(op, x.rank(), perm, err);
+  std::vector<int64_t> perm = permOf(op);
   Shape s;
   for (int64_t p : perm)
     s.push_back(x.shape[p]);
@@ -307,11 +305,9 @@ Tensor evalTranspose(const Op &op, llvm::ArrayRef<const Tensor *> in,
 
 // y = transpose(x, p):  dx = transpose(dy, p^-1)
 Grads vjpTranspose(Builder &b, const Op &op, Value *dy) {
-  std::vector<int64_t> perm;
-  std::string err;
-  permutation(op, op.operands[0]->type.rank(), perm, err);
-  if (!op.attr("perm"))
+  if (isMatrixTranspose(op))
     return {b.transpose(dy)};
+  std::vector<int64_t> perm = permOf(op);
   std::vector<Dim> inv(perm.size());
   for (size_t i = 0; i < perm.size(); ++i)
     inv[perm[i]] = Dim::fixed(i);
@@ -579,12 +575,7 @@ void loopsDot(LoopBuilder &b, const Op &op) {
 // y[idx] = x[idx permuted back].
 void loopsTranspose(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0];
-  std::vector<int64_t> perm = {1, 0};
-  if (const Attr *p = op.attr("perm")) {
-    perm.clear();
-    for (const Dim &d : p->list)
-      perm.push_back(d.size < 0 ? d.size + x->type.rank() : d.size);
-  }
+  std::vector<int64_t> perm = permOf(op);
   b.loops(b.shape(op.result->type.dims), [&](Index idx) {
     std::vector<const Expr *> in(idx.size());
     for (size_t i = 0; i < idx.size(); ++i)
@@ -612,3 +603,18 @@ void addLinalgOps(std::vector<OpDef> &d) {
 }
 
 } // namespace gradc::ops
+
+namespace gradc {
+
+std::vector<int64_t> permOf(const Op &op) {
+  return verifiedAttr<std::vector<int64_t>>(op, [&](auto &perm, auto &err) {
+    return ops::decodePerm(op, op.operands[0]->type.rank(), perm, err);
+  });
+}
+
+bool isMatrixTranspose(const Op &op) {
+  return op.kind == OpKind::Transpose &&
+         permOf(op) == std::vector<int64_t>{1, 0};
+}
+
+} // namespace gradc

@@ -32,9 +32,10 @@ std::vector<OpDef> buildTable() {
   for (size_t k = 0; k < table.size(); ++k) {
     if (!seen[k])
       llvm::report_fatal_error("op has no declaration: " + mnemonic(OpKind(k)));
-    // Every elementwise op has its formula. The other ops have a `loops`
-    // hook, except the issue-9 ops not lowered yet: checkCompiled refuses
-    // those before any backend sees them (they run on the interpreter).
+    // Every elementwise op has its formula. Every other op has a `loops`
+    // hook, except `const` (a constant buffer) and the control ops, which
+    // checkCompiled refuses before a backend sees them unless they are
+    // lowered otherwise.
     const OpDef &d = table[k];
     if (d.elementwise && (!d.lower || !d.scalar))
       llvm::report_fatal_error("op has no lowering: " + mnemonic(OpKind(k)));
@@ -51,7 +52,7 @@ const OpDef &opDef(OpKind k) {
 
 std::string suggestOp(llvm::StringRef name) {
   std::vector<std::string> mnemonics;
-  for (unsigned k = 0; k <= unsigned(OpKind::Const); ++k) {
+  for (unsigned k = 0; k < kNumOps; ++k) {
     const OpDef &d = opDef(OpKind(k));
     for (const char *other : d.otherNames)
       if (name.equals_insensitive(other))
@@ -402,4 +403,22 @@ Value *expandReduced(Builder &b, Value *v, const Type &full,
 }
 
 } // namespace ops
+
+void unverifiedAttr(const Op &op, const std::string &err) {
+  llvm::report_fatal_error("gradc: internal error: an attribute of '" +
+                           mnemonic(op.kind) + "' was never verified: " + err);
+}
+
+std::vector<int64_t> reducedAxesOf(const Op &op) {
+  return verifiedAttr<std::vector<int64_t>>(op, [&](auto &out, auto &err) {
+    return ops::reductionAxes(op, op.operands[0]->type.rank(), out, err);
+  });
+}
+
+int64_t singleAxisOf(const Op &op, unsigned rank) {
+  return verifiedAttr<int64_t>(op, [&](int64_t &out, std::string &err) {
+    return ops::singleAxis(op, rank, out, err);
+  });
+}
+
 } // namespace gradc

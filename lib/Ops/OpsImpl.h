@@ -2,6 +2,7 @@
 #ifndef GRADC_LIB_OPS_OPSIMPL_H
 #define GRADC_LIB_OPS_OPSIMPL_H
 
+#include "gradc/Ops/Attrs.h"
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
 
@@ -37,6 +38,7 @@ Type reduceType(const Type &t, const std::vector<int64_t> &axes, bool keepdims);
 /// an error.
 bool intListAttr(const Op &op, const char *name, std::vector<int64_t> &out,
                  std::string &err);
+
 /// Checks that every operand has the same element type.
 bool sameDType(llvm::ArrayRef<Type> in, llvm::StringRef op, std::string &err);
 std::vector<Dim> dimsOf(const Shape &s);

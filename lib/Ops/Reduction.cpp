@@ -16,6 +16,11 @@ namespace gradc::ops {
 namespace {
 
 using Grads = std::vector<Value *>;
+
+/// The resolved `axis` of a verified logsumexp/softmax/log_softmax.
+int64_t axisOf(const Op &op) {
+  return singleAxisOf(op, op.operands[0]->type.rank());
+}
 const std::vector<AttrSpec> kReduceAttrs = {{"axes", Attr::List},
                                             {"keepdims", Attr::Bool}};
 const std::vector<AttrSpec> kAxisAttrs = {{"axis", Attr::Int}};
@@ -31,9 +36,7 @@ Type inferReduce(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 /// the keepdims shape, then the declared one.
 template <typename Step>
 Tensor reduce(const Op &op, const Tensor &x, double init, Step step) {
-  std::vector<int64_t> axes;
-  std::string err;
-  reductionAxes(op, x.rank(), axes, err);
+  std::vector<int64_t> axes = reducedAxesOf(op);
   Shape keep = x.shape, out;
   for (int64_t a : axes)
     keep[a] = 1;
@@ -52,11 +55,8 @@ Tensor reduce(const Op &op, const Tensor &x, double init, Step step) {
 
 /// Product of the reduced dims (the count a mean divides by).
 int64_t reducedCount(const Op &op, const Shape &s) {
-  std::vector<int64_t> axes;
-  std::string err;
-  reductionAxes(op, s.size(), axes, err);
   Shape reduced;
-  for (int64_t a : axes)
+  for (int64_t a : reducedAxesOf(op))
     reduced.push_back(s[a]);
   return numElements(reduced);
 }
@@ -96,24 +96,18 @@ Tensor evalReduceMin(const Op &op, llvm::ArrayRef<const Tensor *> in,
   return reduce(op, *in[0], std::numeric_limits<double>::infinity(), minStep);
 }
 
-Value *reducedAxesOf(const Op &op, std::vector<int64_t> &axes) {
-  std::string err;
-  reductionAxes(op, op.operands[0]->type.rank(), axes, err);
-  return op.operands[0];
-}
-
 // y = sum(x): every x_i gets dy.
 Grads vjpSum(Builder &b, const Op &op, Value *dy) {
-  std::vector<int64_t> axes;
-  Value *x = reducedAxesOf(op, axes);
+  Value *x = op.operands[0];
+  std::vector<int64_t> axes = reducedAxesOf(op);
   return {expandReduced(b, dy, x->type, axes, op.boolAttr("keepdims", false))};
 }
 
 // y = mean(x): every x_i gets dy / n. With symbolic reduced dims n is the
 // product of their sizes, read at run time with `dim`.
 Grads vjpMean(Builder &b, const Op &op, Value *dy) {
-  std::vector<int64_t> axes;
-  Value *x = reducedAxesOf(op, axes);
+  Value *x = op.operands[0];
+  std::vector<int64_t> axes = reducedAxesOf(op);
   int64_t n = 1;
   Value *count = nullptr;
   for (int64_t a : axes) {
@@ -136,8 +130,8 @@ Grads vjpMean(Builder &b, const Op &op, Value *dy) {
 
 // y = max(x): dy goes to the first maximal element, nothing to the others.
 Grads vjpReduceMax(Builder &b, const Op &op, Value *dy) {
-  std::vector<int64_t> axes;
-  Value *x = reducedAxesOf(op, axes);
+  Value *x = op.operands[0];
+  std::vector<int64_t> axes = reducedAxesOf(op);
   std::vector<Dim> axesAttr;
   for (int64_t a : axes)
     axesAttr.push_back(Dim::fixed(a));
@@ -150,8 +144,8 @@ Grads vjpReduceMax(Builder &b, const Op &op, Value *dy) {
 
 // y = min(x): dy goes to the first minimal element, the first maximum of -x.
 Grads vjpReduceMin(Builder &b, const Op &op, Value *dy) {
-  std::vector<int64_t> axes;
-  Value *x = reducedAxesOf(op, axes);
+  Value *x = op.operands[0];
+  std::vector<int64_t> axes = reducedAxesOf(op);
   std::vector<Dim> axesAttr;
   for (int64_t a : axes)
     axesAttr.push_back(Dim::fixed(a));
@@ -172,9 +166,7 @@ Type inferArgMaxMask(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 Tensor evalArgMaxMask(const Op &op, llvm::ArrayRef<const Tensor *> in,
                       const SymEnv &) {
   const Tensor &x = *in[0];
-  std::vector<int64_t> axes;
-  std::string err;
-  reductionAxes(op, x.rank(), axes, err);
+  std::vector<int64_t> axes = reducedAxesOf(op);
   Shape keep = x.shape;
   for (int64_t a : axes)
     keep[a] = 1;
@@ -210,9 +202,7 @@ Type inferSoftmax(const Op &op, llvm::ArrayRef<Type> in, std::string &err) {
 /// For each slice along the axis computes m = max and s = sum(exp(x - m)),
 /// then calls fn(slice index, element index, m, s) for each element.
 template <typename Fn> void forEachSlice(const Op &op, const Tensor &x, Fn fn) {
-  int64_t axis;
-  std::string err;
-  singleAxis(op, x.rank(), axis, err);
+  int64_t axis = axisOf(op);
   Shape keep = x.shape;
   keep[axis] = 1;
   int64_t groups = numElements(keep);
@@ -235,9 +225,7 @@ double lse(double m, double s) { return std::isinf(m) ? m : m + std::log(s); }
 Tensor evalLogSumExp(const Op &op, llvm::ArrayRef<const Tensor *> in,
                      const SymEnv &) {
   const Tensor &x = *in[0];
-  int64_t axis;
-  std::string err;
-  singleAxis(op, x.rank(), axis, err);
+  int64_t axis = axisOf(op);
   Shape s = x.shape;
   s.erase(s.begin() + axis);
   Tensor r(x.dtype, s);
@@ -266,13 +254,6 @@ Tensor evalLogSoftmax(const Op &op, llvm::ArrayRef<const Tensor *> in,
   });
   r.roundToType();
   return r;
-}
-
-int64_t axisOf(const Op &op) {
-  int64_t axis;
-  std::string err;
-  singleAxis(op, op.operands[0]->type.rank(), axis, err);
-  return axis;
 }
 
 // y = logsumexp(x): dx = dy * softmax(x) = dy * exp(x - y), all terms <= 1.
@@ -304,19 +285,12 @@ using loops::Index;
 using loops::LoopBuilder;
 using loops::Scalar;
 
-std::vector<int64_t> axesOf(const Op &op) {
-  std::vector<int64_t> axes;
-  std::string err;
-  reductionAxes(op, op.operands[0]->type.rank(), axes, err);
-  return axes;
-}
-
 // sum, mean, reduce_max: loops over the kept axes outside, the reduced axes
 // inside (the interpreter's order). Sums accumulate in double, f32 ones
 // first in float over blocks of kChunk elements; max in the element type.
 void loopsReduce(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0];
-  std::vector<int64_t> axes = axesOf(op);
+  std::vector<int64_t> axes = reducedAxesOf(op);
   DType dt = x->type.dtype;
   Scalar et = loops::scalarOf(dt);
   Fold fold = opDef(op.kind).fold;
@@ -358,7 +332,7 @@ void loopsReduceMin(LoopBuilder &b, const Op &op) {
   Scalar et = loops::scalarOf(x->type.dtype);
   unsigned acc = b.local("acc", et);
   b.reductionLoops(
-      x, axesOf(op), [&](Index) { b.assign(acc, b.f(INFINITY, et)); },
+      x, reducedAxesOf(op), [&](Index) { b.assign(acc, b.f(INFINITY, et)); },
       [&](Index full) {
         b.assign(acc, b.apply(OpKind::Min, {b.read(acc), b.element(x, full)}));
       },
@@ -376,7 +350,7 @@ void loopsArgMaxMask(LoopBuilder &b, const Op &op) {
   b.memset(out, b.product(sh));
   unsigned best = b.local("best", et), at = b.local("at", Scalar::I64);
   b.reductionLoops(
-      x, axesOf(op),
+      x, reducedAxesOf(op),
       [&](Index) {
         b.assign(at, b.i(-1));
         b.assign(best, b.f(0, et));
@@ -396,9 +370,7 @@ void loopsArgMaxMask(LoopBuilder &b, const Op &op) {
 // s = sum exp(x - m) (nothing added when m is -inf), then the results.
 void loopsSoftmaxFamily(LoopBuilder &b, const Op &op) {
   const Value *x = op.operands[0];
-  int64_t axis;
-  std::string err;
-  singleAxis(op, x->type.rank(), axis, err);
+  int64_t axis = axisOf(op);
   std::vector<unsigned> kept;
   std::vector<const Expr *> sh = b.shape(x->type.dims), keptDims;
   for (unsigned i = 0; i < x->type.rank(); ++i)

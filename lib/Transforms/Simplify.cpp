@@ -5,6 +5,7 @@
 // or matched against the identities. A replaced op stays until DCE.
 //
 //===----------------------------------------------------------------------===//
+#include "gradc/Ops/Attrs.h"
 #include "gradc/Ops/Builder.h"
 #include "gradc/Ops/OpDef.h"
 #include "gradc/Transforms/Passes.h"
@@ -23,6 +24,11 @@ constexpr int64_t kMaxFoldElements = 64;
 /// pad(a) + pad(b) -> pad(concat(a, b)) splices a concat's operands into
 /// the new concat while it has fewer than this many.
 constexpr size_t kMaxConcatFlatten = 256;
+
+/// The resolved axis of a verified concat.
+unsigned concatAxis(const Op &op) {
+  return axisOf(op, op.result->type.rank(), 0);
+}
 
 class Simplifier {
 public:
@@ -114,10 +120,7 @@ private:
       return stackedProducts(op, x0, x1);
     case OpKind::Pad:
       // Nothing padded: the operand itself.
-      if (const Attr *pads = op.attr("pads");
-          pads && llvm::all_of(pads->list, [](const Dim &d) {
-            return !d.isSym() && d.size == 0;
-          }))
+      if (llvm::all_of(padsOf(op), [](int64_t p) { return p == 0; }))
         return ifSameType(op, x0);
       return nullptr;
     case OpKind::Sub:
@@ -141,11 +144,18 @@ private:
         return x0->def->operands[0];
       return nullptr;
     case OpKind::Transpose:
-      // Two transposes: compose them; the identity permutation disappears.
-      if (x0->def && x0->def->kind == OpKind::Transpose &&
-          x0->def->operands[0]->type == op.result->type && !op.attr("perm") &&
-          !x0->def->attr("perm"))
-        return x0->def->operands[0];
+      // Two transposes are one, with the composed permutation; none if
+      // that is the identity.
+      if (x0->def && x0->def->kind == OpKind::Transpose) {
+        std::vector<int64_t> inner = permOf(*x0->def), perm;
+        bool identity = true;
+        for (int64_t p : permOf(op)) {
+          identity &= inner[p] == int64_t(perm.size());
+          perm.push_back(inner[p]);
+        }
+        Value *x = x0->def->operands[0];
+        return identity ? x : b_.transpose(x, perm);
+      }
       return nullptr;
     case OpKind::Reshape:
       if (x0->def && x0->def->kind == OpKind::Reshape)
@@ -155,10 +165,7 @@ private:
       return ifSameType(op, x0);
     case OpKind::Dim: {
       // A static size is a constant.
-      int64_t axis = op.attr("axis")->i;
-      if (axis < 0)
-        axis += x0->type.rank();
-      const Dim &d = x0->type.dims[axis];
+      const Dim &d = x0->type.dims[singleAxisOf(op, x0->type.rank())];
       return d.isSym() ? nullptr : b_.constant(double(d.size), x0->type.dtype);
     }
     case OpKind::Select:
@@ -188,16 +195,11 @@ private:
       if (!p || p->kind != OpKind::Pad || !(v->type == op.result->type) ||
           p->floatAttr("value", 0.0) != 0.0)
         return std::nullopt;
-      const Attr *pads = p->attr("pads");
+      std::vector<int64_t> pads = padsOf(*p);
       unsigned r = v->type.rank();
-      if (!pads || pads->list.size() != 2 * r)
-        return std::nullopt;
       std::optional<unsigned> axis;
       for (unsigned i = 0; i < r; ++i) {
-        const Dim &b = pads->list[i], &e = pads->list[i + r];
-        if (b.isSym() || e.isSym())
-          return std::nullopt;
-        if (b.size == 0 && e.size == 0)
+        if (pads[i] == 0 && pads[i + r] == 0)
           continue;
         if (axis)
           return std::nullopt;
@@ -206,8 +208,8 @@ private:
       if (!axis || v->type.dims[*axis].isSym())
         return std::nullopt;
       int64_t total = v->type.dims[*axis].size;
-      return Slab{p->operands[0], *axis, pads->list[*axis].size,
-                  total - pads->list[*axis + r].size, total};
+      return Slab{p->operands[0], *axis, pads[*axis], total - pads[*axis + r],
+                  total};
     };
     auto a = slab(x0), b = slab(x1);
     if (!a || !b || a->axis != b->axis)
@@ -221,8 +223,7 @@ private:
       const Op *d = v->def;
       // Flattened up to kMaxConcatFlatten operands, so that a chain of n
       // slabs costs O(n) and not O(n^2) operand copies.
-      if (d && d->kind == OpKind::Concat && d->attr("axis") &&
-          d->attr("axis")->i == int64_t(a->axis) &&
+      if (d && d->kind == OpKind::Concat && concatAxis(*d) == a->axis &&
           d->operands.size() < kMaxConcatFlatten)
         parts.insert(parts.end(), d->operands.begin(), d->operands.end());
       else
@@ -253,8 +254,8 @@ private:
           !v->type.isStatic())
         return std::nullopt;
       const Op *t = m->operands[0]->def;
-      if (!t || t->kind != OpKind::Transpose || t->attr("perm") ||
-          t->operands[0]->type.rank() != 2 || m->operands[1]->type.rank() != 2)
+      if (!t || !isMatrixTranspose(*t) || t->operands[0]->type.rank() != 2 ||
+          m->operands[1]->type.rank() != 2)
         return std::nullopt;
       return Product{t->operands[0], m->operands[1]};
     };
@@ -276,8 +277,8 @@ private:
     auto parts = [&](Value *v, Value *w, size_t limit) {
       std::vector<Value *> r;
       const Op *d = v->def;
-      if (d && d->kind == OpKind::Concat && d->attr("axis") &&
-          d->attr("axis")->i == 0 && d->operands.size() < limit)
+      if (d && d->kind == OpKind::Concat && concatAxis(*d) == 0 &&
+          d->operands.size() < limit)
         r.assign(d->operands.begin(), d->operands.end());
       else
         r.push_back(v);

@@ -67,6 +67,9 @@ using LowerFn = llvm::Value *(*)(llvm::IRBuilderBase &b,
 /// elementwise; see include/gradc/Loops/LoopBuilder.h). Elementwise ops are
 /// computed from their scalar formula where they are read.
 using LoopsFn = void (*)(loops::LoopBuilder &b, const Op &op);
+/// The scratch buffers an op's `loops` hook may ask for (a bound), so that
+/// the arena can be sized without lowering.
+using ScratchFn = std::vector<Type> (*)(const Op &op);
 
 /// How a reduction folds the elements it reduces; ops that fold may join the
 /// loop group of the elementwise ops over their operand's shape.
@@ -89,6 +92,7 @@ struct OpDef {
   /// Run-time preconditions (null: none).
   CheckFn check = nullptr;
   LoopsFn loops = nullptr; // every op but elementwise ones
+  ScratchFn scratch = nullptr;
   Fold fold = Fold::None;
   bool broadcasts = false;
   bool elementwise = false;
@@ -115,6 +119,10 @@ struct OpDef {
   OpDef withLoops(LoopsFn fn, Fold f = Fold::None) && {
     loops = fn;
     fold = f;
+    return std::move(*this);
+  }
+  OpDef withScratch(ScratchFn fn) && {
+    scratch = fn;
     return std::move(*this);
   }
 };
