@@ -113,6 +113,9 @@ private:
   llvm::BasicBlock *badIndex_ = nullptr; // where FailIf goes
   std::vector<LV *> vars_; // loop indices and lets: values; mutables: allocas
   unsigned parallelCount_ = 0;
+  // Parts (LoopFunction::cuts): the arena and each slot's byte offset in it.
+  LV *arena_ = nullptr;
+  std::vector<LV *> offsets_;
 };
 
 /// `int gradc_num_threads`: the thread count parallel loops use (0: OpenMP's
@@ -751,10 +754,13 @@ llvm::Function *Renderer::run() {
       break;
     }
   }
-  if (lf_.cuts.empty())
+  if (lf_.cuts.empty()) {
     stmts(lf_.body);
-  else
+  } else {
+    arena_ = arena;
+    offsets_ = offsets;
     parts();
+  }
   if (arena) {
     releaseArena(arena, cached);
     b_.CreateRet(b_.getInt32(0));
@@ -775,35 +781,59 @@ llvm::Function *Renderer::run() {
 }
 
 /// A long function cut into parts (LoopFunction::cuts, lib/Loops/Parts.cpp):
-/// each part becomes an internal function `<f>.partK` that takes one
-/// pointer per distinct memory it uses (noalias, like gradc_f's: the
-/// arguments, outputs and arena slots are disjoint) and the symbolic dims it
-/// reads, and returns 0, or 3 when an index is out of range; the function
-/// calls them in order. No scalar variable is live across a cut. The parts
-/// are never inlined: bounding the size of each LLVM function is their
-/// point (LLVM's code generation is superlinear in it).
+/// each part becomes an internal function `<f>.partK` that takes the
+/// arguments and outputs it uses (noalias, like gradc_f's), the arena
+/// (noalias: no argument or output is in it), the slots' offsets in it when
+/// some are not constants, and the symbolic dims it reads, and returns 0,
+/// or 3 when an index is out of range; the function calls them in order. No
+/// scalar variable is live across a cut. Parameters stay few however many
+/// arena slots a part uses (a gradient saves thousands of values; a pointer
+/// per slot made LLVM's interprocedural passes superlinear). The parts are
+/// never inlined: bounding the size of each LLVM function is their point
+/// (LLVM's code generation is superlinear in it).
 void Renderer::parts() {
   llvm::Function *entry = fn_;
   llvm::BasicBlock *entryBad = nullptr;
+  // The offsets that are not constants (symbolic dims), in an array.
+  LV *offsetArray = nullptr;
+  if (llvm::any_of(offsets_,
+                   [](LV *o) { return !llvm::isa<llvm::Constant>(o); })) {
+    llvm::IRBuilder<> e(&entry->getEntryBlock(),
+                        entry->getEntryBlock().begin());
+    offsetArray = e.CreateAlloca(i64(), c64(offsets_.size()), "offsets");
+    for (size_t k = 0; k < offsets_.size(); ++k)
+      b_.CreateStore(offsets_[k],
+                     b_.CreateConstInBoundsGEP1_64(i64(), offsetArray, k));
+  }
   std::vector<std::pair<size_t, size_t>> ranges = lf_.parts();
   for (size_t k = 0; k < ranges.size(); ++k) {
     auto [begin, end] = ranges[k];
     llvm::ArrayRef<Stmt> body =
         llvm::ArrayRef(lf_.body).slice(begin, end - begin);
     loops::Uses uses = loops::usesOf(body);
+    // Parameters: each argument and output used, then the arena and the
+    // offsets (if any slot is used), then the dims.
     std::vector<const Buffer *> mems;
     llvm::DenseMap<const Buffer *, unsigned> memOf;
     std::map<std::pair<int, unsigned>, unsigned> index;
+    bool usesArena = false;
     for (const Buffer *bb : uses.buffers) {
-      if (bb->kind == Buffer::Const)
-        continue; // a global
+      usesArena |= bb->kind == Buffer::Arena;
+      if (bb->kind != Buffer::Arg && bb->kind != Buffer::Result)
+        continue; // a global, or in the arena
       auto [it, fresh] =
           index.try_emplace({int(bb->kind), bb->index}, mems.size());
       if (fresh)
         mems.push_back(bb);
       memOf[bb] = it->second;
     }
+    bool passOffsets = usesArena && offsetArray;
     std::vector<llvm::Type *> params(mems.size(), b_.getPtrTy());
+    if (usesArena)
+      params.push_back(b_.getPtrTy());
+    if (passOffsets)
+      params.push_back(b_.getPtrTy());
+    size_t firstDim = params.size();
     params.insert(params.end(), uses.syms.size(), i64());
     auto *part = llvm::Function::Create(
         llvm::FunctionType::get(b_.getInt32Ty(), params, false),
@@ -820,8 +850,21 @@ void Renderer::parts() {
         arg->addAttr(llvm::Attribute::ReadOnly);
       callArgs.push_back(ptrs_.lookup(mems[m]));
     }
+    llvm::Argument *arenaArg = nullptr, *offsetsArg = nullptr;
+    if (usesArena) {
+      arenaArg = part->getArg(mems.size());
+      arenaArg->setName("arena");
+      arenaArg->addAttr(llvm::Attribute::NoAlias);
+      callArgs.push_back(arena_);
+    }
+    if (passOffsets) {
+      offsetsArg = part->getArg(mems.size() + 1);
+      offsetsArg->setName("offsets");
+      offsetsArg->addAttr(llvm::Attribute::ReadOnly);
+      callArgs.push_back(offsetArray);
+    }
     for (size_t d = 0; d < uses.syms.size(); ++d) {
-      part->getArg(mems.size() + d)->setName(uses.syms[d]);
+      part->getArg(firstDim + d)->setName(uses.syms[d]);
       callArgs.push_back(dims_.lookup(uses.syms[d]));
     }
     LV *status = b_.CreateCall(part, callArgs);
@@ -833,14 +876,28 @@ void Renderer::parts() {
     std::vector<std::pair<std::string, LV *>> savedDims;
     fn_ = part;
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", part));
-    for (const Buffer *bb : uses.buffers)
-      if (bb->kind != Buffer::Const) {
-        savedPtrs.push_back({bb, ptrs_.lookup(bb)});
+    llvm::DenseMap<unsigned, LV *> slotPtr;
+    for (const Buffer *bb : uses.buffers) {
+      if (bb->kind == Buffer::Const)
+        continue;
+      savedPtrs.push_back({bb, ptrs_.lookup(bb)});
+      if (bb->kind != Buffer::Arena) {
         ptrs_[bb] = part->getArg(memOf[bb]);
+        continue;
       }
+      LV *&p = slotPtr[bb->index];
+      if (!p) {
+        LV *off = offsets_[bb->index];
+        if (!llvm::isa<llvm::Constant>(off))
+          off = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(
+                                         i64(), offsetsArg, bb->index));
+        p = b_.CreateInBoundsGEP(b_.getInt8Ty(), arenaArg, off);
+      }
+      ptrs_[bb] = p;
+    }
     for (size_t d = 0; d < uses.syms.size(); ++d) {
       savedDims.push_back({uses.syms[d], dims_.lookup(uses.syms[d])});
-      dims_[uses.syms[d]] = part->getArg(mems.size() + d);
+      dims_[uses.syms[d]] = part->getArg(firstDim + d);
     }
     // The part's mutable variables (none is used by another part).
     std::vector<const Stmt *> todo;
