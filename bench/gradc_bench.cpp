@@ -3,11 +3,15 @@
 // For each workload of ../shared/peers/WORKLOADS.md: parse and verify its
 // .gir, build and simplify @f.grad, JIT-compile @f and @f.grad, and time the
 // packed entry points in-process, next to the hand-written C++ of
-// baselines/ on the same inputs (the peers' splitmix64 stream; W6-W8 have
-// no C++ and are checked by the bench/torch scripts). Prints
-// RESULT|CHECK|INFO lines and a table.
+// baselines/ on the same inputs (the peers' splitmix64 stream; W6 and W7
+// have no C++ and are checked by the bench/torch scripts, as W8's C++ is).
+// Prints RESULT|CHECK|INFO lines and a table.
 //
-//   gradc-bench [--workloads DIR] [--reps N] [--threads N] [w1 w2 ...]
+//   gradc-bench [--workloads DIR] [--reps N] [--threads N] [--dump DIR]
+//               [w1 w2 ...]
+// --dump DIR writes each hand-written baseline's value and gradients to
+// DIR/<id>_cpp.f32 (raw float32, in order), which bench/torch/w8_lstm.py
+// checks against torch float64.
 // gradc's parallel loops and OpenBLAS run on --threads threads (default 1);
 // the hand-written C++ is single-threaded.
 //   gradc-bench --blas-core      (the kernel set OpenBLAS chose)
@@ -18,6 +22,7 @@
 
 #include "gradc/AD/Autodiff.h"
 #include "gradc/Codegen/Jit.h"
+#include "gradc/IR/Inline.h"
 #include "gradc/Parser/Parser.h"
 #include "gradc/Transforms/Passes.h"
 #include "gradc/Verifier/Verifier.h"
@@ -99,8 +104,9 @@ std::vector<Workload> makeWorkloads() {
   }
 
   // W6-W8: the inputs of ../shared/peers/py/w6_cnn.py ... w8_lstm.py (and
-  // bench/torch/): the same seeds and scales. No hand-written C++; gradc is
-  // checked against torch float64 by the bench/torch scripts.
+  // bench/torch/): the same seeds and scales. W6 and W7 have no hand-written
+  // C++; gradc is checked against torch float64 by the bench/torch scripts.
+  // W8's C++ (baselines/Lstm.cpp) is checked there too (--dump).
   ws.push_back({"w6",
                 "w6_cnn.gir",
                 "ms",
@@ -156,6 +162,16 @@ std::vector<Workload> makeWorkloads() {
       uniform(804, 256 * 1024, 0.0625f), uniform(805, 1024, 0.0625f),
       uniform(806, 256 * 64, 0.0625f),   uniform(807, 64, 0.0625f)};
   ws.back().intArgs.push_back({6, labels(802, 32 * 16, 64)});
+  // W8 again, the cell written once and run by `scan` (gen_w8.py --scan):
+  // the same inputs, the same loss.
+  ws.push_back({"w8s",
+                "w8_lstm_scan.gir",
+                "ms",
+                {"Wih", "Whh", "b", "Wout", "bout"},
+                {},
+                nullptr});
+  ws.back().inputs = ws[ws.size() - 2].inputs;
+  ws.back().intArgs = ws[ws.size() - 2].intArgs;
   return ws;
 }
 
@@ -171,7 +187,9 @@ std::unique_ptr<Baseline> makeBaseline(const Workload &w) {
     return makeElementwise(w.inputs);
   if (id == "w5")
     return makeDeep(w.inputs);
-  return nullptr; // W6-W8: no hand-written C++ yet
+  if (id == "w8" || id == "w8s") // the same function
+    return makeLstm(w.inputs, w.intArgs.at(0).second);
+  return nullptr; // W6, W7: no hand-written C++
 }
 
 /// matmul/dot through CBLAS unless gradc was built without it
@@ -246,6 +264,7 @@ public:
     g_ = *g;
     if (!PassManager(simplificationPipeline()).run(*g_))
       return false;
+    inlineCalls(*m_); // as `gradc run` does: the backends see no `call`
     frontMs = millisSince(t0);
     auto jit = Jit::create(*m_, lowerOptions());
     if (!jit)
@@ -433,10 +452,13 @@ public:
 int main(int argc, char **argv) {
   std::string dir = GRADC_BENCH_WORKLOADS;
   int reps = 9;
+  std::string dump;
   std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--workloads") && i + 1 < argc)
       dir = argv[++i];
+    else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
+      dump = argv[++i];
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       reps = std::max(7, atoi(argv[++i]));
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -446,7 +468,7 @@ int main(int argc, char **argv) {
     else if (argv[i][0] == '-')
       return fprintf(stderr,
                      "usage: %s [--workloads DIR] [--reps N>=7] [--threads N] "
-                     "[--blas-core] [w1 ... w8]\n",
+                     "[--dump DIR] [--blas-core] [w1 ... w8 w8s]\n",
                      argv[0]),
              2;
     else
@@ -510,6 +532,14 @@ int main(int argc, char **argv) {
     }
     w.cpp->valueAndGrad();
     Buffers ref = w.cpp->results();
+    if (!dump.empty()) {
+      std::ofstream out(dump + "/" + w.id + "_cpp.f32", std::ios::binary);
+      for (const std::vector<float> &b : ref)
+        out.write(reinterpret_cast<const char *>(b.data()),
+                  std::streamsize(b.size() * sizeof(float)));
+      if (!out)
+        return fprintf(stderr, "error: cannot write to %s\n", dump.c_str()), 1;
+    }
     Buffers got = c.results(batch ? kW1Check : 1);
     double worst = 0;
     std::string detail;

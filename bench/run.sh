@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs gradc-bench (W1-W8: gradc's JIT against the hand-written
-# C++ in one process; W6-W8 have no C++), then the PyTorch eager scripts
+# C++ in one process; W6 and W7 have no C++), then the PyTorch eager scripts
 # (W6-W8 also with torch on every CPU), and prints medians and ratios against
 # this run's C++ and PyTorch.
 #   bench/run.sh [--threads N] [gradc-bench options, e.g. --reps 9 w3 w4]
@@ -92,7 +92,11 @@ build_peers
   echo "INFO|uptime at start: $(uptime)"
   [ -z "${NOTE:-}" ] || echo "$NOTE"
   echo "INFO|threads: $THREADS (gradc, OpenBLAS in gradc-bench, torch)"
-  "$BUILD/bin/gradc-bench" --threads "$THREADS" "$@" ||
+  # the hand-written C++'s results, for bench/torch to check (W8)
+  export BENCH_CPP_DUMP=$BUILD/bench-dump
+  mkdir -p "$BENCH_CPP_DUMP"
+  rm -f "$BENCH_CPP_DUMP"/*_cpp.f32
+  "$BUILD/bin/gradc-bench" --threads "$THREADS" --dump "$BENCH_CPP_DUMP" "$@" ||
     echo "FAIL|gradc-bench exited with status $?"
   run_peers "$@"
   if "$PY" -c 'import torch, numpy' 2>/dev/null; then

@@ -3,6 +3,7 @@
 #include "TestUtil.h"
 
 #include "gradc/AD/Autodiff.h"
+#include "gradc/IR/Inline.h"
 #include "gradc/Loops/LoopBuilder.h"
 #include "gradc/Loops/Lower.h"
 #include "gradc/Ops/OpDef.h"
@@ -29,6 +30,7 @@ void walk(const std::vector<Stmt> &body,
   for (const Stmt &s : body) {
     fn(s);
     walk(s.body, fn);
+    walk(s.orelse, fn);
   }
 }
 
@@ -165,6 +167,131 @@ TEST(Plan, SlotsAreReusedByLaterValuesOfTheSameType) {
   }
   EXPECT_EQ(slotOfA, slotOfC);
   EXPECT_EQ(arenaBytes(*fn, {{"N", 5}}), 2 * 128); // 120 bytes, aligned to 64
+}
+
+const char *kScans = R"(func @cell(%h: f64[N], %x: f64[N], %W: f64[N,N]) -> (f64[N], f64[N]) {
+  %a = matmul %W, %x
+  %e = exp %a
+  %s = sum %e
+  %b = mul %e, %s
+  %c = add %b, %h
+  %t = tanh %c
+  return %t, %t
+}
+
+func @f(%h0: f64[4], %xs: f64[T,4], %W: f64[4,4]) -> f64[T,4] {
+  %h, %hs = scan @cell(%h0, %xs, %W) {carries=1, scanned=1}
+  return %hs
+}
+
+func @g(%h0: f64[4], %xs: f64[T,4], %W: f64[4,4], %p: f64) -> f64[4] {
+  %h, %hs = scan @cell(%h0, %xs, %W) {carries=1, scanned=1}
+  %y, %z = cond %p, @cell, @cell(%h, %h0, %W)
+  return %y
+}
+)";
+
+TEST(Control, ScanInvokesItsBodyWithArenaSlotsOfTheCaller) {
+  auto m = test::parse(kScans);
+  ASSERT_TRUE(m);
+  auto fn = lowerToLoops(*m->lookup("f"), {true});
+  ASSERT_EQ(fn->callees.size(), 1u);
+  const LoopFunction &cell = *fn->callees[0];
+  EXPECT_EQ(cell.source, m->lookup("cell"));
+  ASSERT_FALSE(cell.slots.empty());
+  // A loop over T, two steps per iteration; each step an invocation with
+  // N bound to 4 and the body's slots carved out of @f's arena.
+  const Stmt *loop = nullptr;
+  std::vector<const Stmt *> invokes;
+  walk(fn->body, [&](const Stmt &s) {
+    if (s.kind == Stmt::For && s.b->kind == Expr::Sym && s.b->sym == "T")
+      loop = &s;
+    if (s.kind == Stmt::Invoke)
+      invokes.push_back(&s);
+  });
+  ASSERT_TRUE(loop);
+  EXPECT_EQ(loop->step, 2);
+  ASSERT_EQ(invokes.size(), 2u);
+  for (const Stmt *s : invokes) {
+    const Invocation &iv = s->invoke;
+    EXPECT_EQ(iv.callee, 0u);
+    ASSERT_EQ(iv.dims.size(), 1u);
+    EXPECT_EQ(iv.dims[0]->kind, Expr::Int);
+    EXPECT_EQ(iv.dims[0]->i, 4);
+    ASSERT_EQ(iv.slots.size(), cell.slots.size());
+    for (size_t k = 0; k < iv.slots.size(); ++k) {
+      EXPECT_EQ(iv.slots[k]->kind, Buffer::Arena);
+      EXPECT_EQ(fn->slots[iv.slots[k]->index].dtype, cell.slots[k].dtype);
+    }
+    EXPECT_EQ(iv.args.size(), 3u);
+    EXPECT_EQ(iv.results.size(), 2u);
+  }
+  // The two steps swap the carry buffers (double-buffered).
+  EXPECT_EQ(invokes[0]->invoke.args[0].buf,
+            invokes[1]->invoke.results[0].buf);
+  EXPECT_EQ(invokes[0]->invoke.results[0].buf,
+            invokes[1]->invoke.args[0].buf);
+  // The arena counts the body's slots, sized for N = 4, and the function's
+  // own arena estimate (--stats, the JIT's limit) agrees with the loops.
+  int64_t withBody = arenaBytes(*fn, {{"T", 3}});
+  EXPECT_EQ(arenaBytes(*m->lookup("f"), {{"T", 3}}), withBody);
+  EXPECT_GE(withBody, int64_t(cell.slots.size()) * kArenaAlign);
+  EXPECT_NE(text(*fn).find("loops @cell (callee.0) {"), std::string::npos);
+}
+
+TEST(Control, CondBranchesAndCalleesAreLoweredOnce) {
+  auto m = test::parse(kScans);
+  ASSERT_TRUE(m);
+  // @g's scan and both branches of its cond invoke @cell: one lowering.
+  auto g = lowerToLoops(*m->lookup("g"), {true});
+  ASSERT_EQ(g->callees.size(), 1u);
+  unsigned ifs = 0;
+  walk(g->body, [&](const Stmt &s) {
+    if (s.kind == Stmt::If && s.a->kind == Expr::NonZero) {
+      ++ifs;
+      ASSERT_EQ(s.body.size(), 1u);
+      ASSERT_EQ(s.orelse.size(), 1u);
+      EXPECT_EQ(s.body[0].kind, Stmt::Invoke);
+      EXPECT_EQ(s.orelse[0].kind, Stmt::Invoke);
+    }
+  });
+  EXPECT_EQ(ifs, 1u);
+  // Functions lowered with one cache share their callees.
+  CalleeCache cache;
+  auto f1 = lowerToLoops(*m->lookup("f"), {true}, &cache);
+  auto g1 = lowerToLoops(*m->lookup("g"), {true}, &cache);
+  EXPECT_EQ(f1->callees[0].get(), g1->callees[0].get());
+  auto f2 = lowerToLoops(*m->lookup("f"), {true});
+  EXPECT_NE(f1->callees[0].get(), f2->callees[0].get());
+}
+
+TEST(Control, CheckCompiledLooksInsideScanBodies) {
+  // A call left in a scan body (not inlined) is refused, with the body's
+  // name; the scan itself is compiled.
+  auto m = test::parse(R"(func @sq(%x: f64) -> f64 {
+  %y = mul %x, %x
+  return %y
+}
+
+func @body(%c: f64, %x: f64) -> (f64, f64) {
+  %s = call @sq(%x)
+  %n = add %c, %s
+  return %n, %s
+}
+
+func @f(%c0: f64, %xs: f64[T]) -> (f64, f64[T]) {
+  %c, %ys = scan @body(%c0, %xs) {carries=1, scanned=1}
+  return %c, %ys
+}
+)");
+  ASSERT_TRUE(m);
+  llvm::Error e = checkCompiled(*m, CompiledBy::Loops, m->lookup("f"));
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(llvm::toString(std::move(e)).find("in '@body'"), std::string::npos);
+  std::string why;
+  EXPECT_TRUE(compiledBy(CompiledBy::Cpp, *m->lookup("f")->ops[0], why));
+  inlineCalls(*m);
+  EXPECT_FALSE(bool(checkCompiled(*m, CompiledBy::Loops, m->lookup("f"))));
 }
 
 } // namespace

@@ -1,6 +1,6 @@
-//===- Baselines.h - Hand-written C++ versions of W1-W5 ---------*- C++ -*-===//
+//===- Baselines.h - Hand-written C++ versions of W1-W5, W8 -----*- C++ -*-===//
 //
-// What a careful engineer writes by hand for W1-W5 (see
+// What a careful engineer writes by hand for W1-W5 and W8 (see
 // ../shared/peers/WORKLOADS.md): fused loops, OpenBLAS sgemm/sgemv with
 // transpose flags, only the gradients asked for. gradc-bench times them next
 // to the JIT-compiled .gir workloads in the same run.
@@ -9,6 +9,7 @@
 #ifndef GRADC_BENCH_BASELINES_H
 #define GRADC_BENCH_BASELINES_H
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -38,6 +39,9 @@ std::unique_ptr<Baseline> makeLogreg(const Buffers &in);
 std::unique_ptr<Baseline> makeMlp(const Buffers &in);
 std::unique_ptr<Baseline> makeElementwise(const Buffers &in);
 std::unique_ptr<Baseline> makeDeep(const Buffers &in);
+/// W8: X, Wih, Whh, b, Wout, bout, and the T*N integer targets.
+std::unique_ptr<Baseline> makeLstm(const Buffers &in,
+                                   const std::vector<int64_t> &labels);
 
 } // namespace gradc::bench
 

@@ -154,3 +154,26 @@ def check_gradc(w, gir, loss, args, wrt, arrays, names):
     L, grads = m.value_and_grad("f", wrt=names)(*arrays)
     ref = reference64(loss, args, wrt)
     check(w, "gradc", [L] + [grads[n] for n in names], ref)
+
+
+def check_dump(w, ref):
+    """Checks the value and gradients a hand-written C++ baseline wrote
+    (gradc-bench --dump $BENCH_CPP_DUMP: raw float32 in ref's order and
+    shapes) against torch float64, as `check`. Nothing without
+    $BENCH_CPP_DUMP; a NOTE if the file is missing."""
+    folder = os.environ.get("BENCH_CPP_DUMP")
+    if not folder or ALL_THREADS:
+        return
+    path = os.path.join(folder, f"{w}_cpp.f32")
+    if not os.path.exists(path):
+        print(f"NOTE|{w}|{path} not found: the hand-written C++ not checked here")
+        return
+    flat = np.fromfile(path, dtype=np.float32)
+    got, at = [], 0
+    for r in ref:
+        n = r.numel()
+        got.append(flat[at:at + n].reshape(tuple(r.shape)))
+        at += n
+    if at != flat.size:
+        got.append(flat[at:])  # a length mismatch fails the check
+    check(w, "c++", got, ref)  # the bench/baselines row of gradc-bench

@@ -2,9 +2,14 @@
 mean cross-entropy of integer targets at every step, gradient wrt Wih, Whh,
 b, Wout, bout (../shared/peers/py/w8_lstm.py: same inputs). Timed as the cell
 in a Python loop ("torch eager") and through torch.nn.LSTM's fused kernels
-with the same weights ("torch nn.LSTM")."""
+with the same weights ("torch nn.LSTM"). Also checks the value and gradients
+of the hand-written C++ (bench/baselines/Lstm.cpp) that gradc-bench --dump
+wrote, when $BENCH_CPP_DUMP names that folder (bench/run.sh sets it). gradc's
+value and gradients are checked for the unrolled graph (w8_lstm.gir) and the
+scan (w8_lstm_scan.gir)."""
 import torch.nn.functional as F
-from common import IMPL, bench, check, check_gradc, ints, run, torch, uniform
+from common import (IMPL, bench, check, check_dump, check_gradc, ints, run,
+                    torch, uniform)
 
 T, N, I, Hd, V = 32, 16, 64, 256, 64
 X = uniform(801, (T, N, I), 1.0)
@@ -34,6 +39,11 @@ ref = run("w8", loss, args, wrt)
 check_gradc("w8", "w8_lstm.gir", loss, args, wrt,
             [a.numpy() for a in (X, *params)] + [y.reshape(T * N, 1).numpy()],
             ["Wih", "Whh", "b", "Wout", "bout"])
+# The same through `scan` (bench/workloads/w8_lstm_scan.gir, gradc-bench's w8s).
+check_gradc("w8s", "w8_lstm_scan.gir", loss, args, wrt,
+            [a.numpy() for a in (X, *params)] + [y.reshape(T * N, 1).numpy()],
+            ["Wih", "Whh", "b", "Wout", "bout"])
+check_dump("w8", ref)
 
 # torch.nn.LSTM with the same weights: weight_ih = Wih^T, bias_ih = b, bias_hh = 0.
 lstm = torch.nn.LSTM(I, Hd)

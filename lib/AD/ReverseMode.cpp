@@ -97,7 +97,7 @@ namespace {
 
 class ReverseMode {
 public:
-  ReverseMode(Function &g) : g_(g), b_(g) {}
+  ReverseMode(Function &g, Remat remat) : g_(g), b_(g), remat_(remat) {}
 
   /// Adds the adjoint of the ops g_.ops[0, numPrimal) seeded with `seeds`.
   llvm::Error run(size_t numPrimal,
@@ -169,16 +169,34 @@ private:
     std::vector<Value *> grads;
     std::vector<Value *> gradOf; // the argument each gradient belongs to
     std::vector<std::string> names;
-    if (op.kind == OpKind::Call) {
-      Function *vjp = op.calleeFns[0]->customVjpFn;
-      if (!vjp)
-        return fail("internal error: a call of '@" + op.calleeFns[0]->name +
-                    "' was not inlined before differentiation");
+    if (op.kind == OpKind::Call && op.calleeFns[0]->customVjpFn) {
       for (Value *a : args)
         names.push_back("d" + a->name);
       b_.setNameHint("t");
-      grads = b_.control(OpKind::Call, {vjp}, operands, names);
+      grads = b_.control(OpKind::Call, {op.calleeFns[0]->customVjpFn}, operands,
+                         names);
       gradOf = args;
+    } else if (op.kind == OpKind::Call) {
+      // A checkpointed call: its VJP recomputes the callee's intermediates
+      // from the call's arguments. The call stays a call (marked too) until
+      // a backend inlines it, so that no simplification merges the
+      // recomputation with the forward pass's values.
+      if (!op.boolAttr("checkpoint", false))
+        return fail("internal error: a call of '@" + op.calleeFns[0]->name +
+                    "' was not inlined before differentiation");
+      auto vjp = branchVjp(*op.calleeFns[0]);
+      if (!vjp)
+        return vjp.takeError();
+      for (Value *a : args)
+        if (a->type.isFloat()) {
+          gradOf.push_back(a);
+          names.push_back("d" + a->name);
+        }
+      if (gradOf.empty())
+        return llvm::Error::success();
+      b_.setNameHint("t");
+      grads = b_.control(OpKind::Call, {*vjp}, operands, names,
+                         {{"checkpoint", Attr::boolean(true), {}}});
     } else {
       std::vector<Function *> branches;
       for (Function *br : op.calleeFns) {
@@ -598,6 +616,7 @@ private:
     o.vjp = true;
     o.primalResults = false;
     o.name = name;
+    o.remat = remat_ == Remat::Auto ? Remat::Marked : remat_;
     auto v = buildGradient(m, br, o);
     if (!v)
       return v.takeError();
@@ -629,6 +648,7 @@ private:
 
   Function &g_;
   Builder b_;
+  Remat remat_;
   llvm::DenseMap<Value *, Value *> adjoints_;
   llvm::DenseSet<Value *> named_;
   llvm::DenseMap<const Function *, Function *> vjps_;
@@ -636,10 +656,99 @@ private:
   std::map<std::tuple<const Function *, size_t, size_t>, Function *> bwd_;
 };
 
+/// A call or scan of @f that Remat::Auto may checkpoint: a call of a
+/// function without a custom VJP, or a scan of static length.
+bool rematCandidate(const Op &op) {
+  if (op.kind == OpKind::Call)
+    return !op.calleeFns.empty() && !op.calleeFns[0]->customVjpFn;
+  return op.kind == OpKind::Scan && !op.operands.empty() &&
+         !op.results.empty() && !op.results.back()->type.dims.empty() &&
+         !op.results.back()->type.dims[0].isSym() &&
+         !op.boolAttr("checkpoint", false);
+}
+
+void setCheckpoint(Op &op, bool on) {
+  llvm::erase_if(op.attrs,
+                 [](const NamedAttr &a) { return a.name == "checkpoint"; });
+  if (on)
+    op.attrs.push_back({"checkpoint", Attr::boolean(true), {}});
+}
+
+/// @f.grad with, under Remat::Auto, the ops f.ops[i] with chosen[i] (and
+/// the marked ones) checkpointed.
+llvm::Expected<Function *> buildOne(Module &m, const Function &f,
+                                    const GradOptions &opts,
+                                    const std::vector<bool> &chosen);
+
 } // namespace
 
 llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
                                          const GradOptions &opts) {
+  if (opts.remat != Remat::Auto)
+    return buildOne(m, f, opts, {});
+  // Greedy: checkpoint, one at a time, the candidate that saves the most,
+  // until the saved bytes fit the budget. Each trial builds @f.grad (and
+  // the VJPs it needs) and removes them again.
+  auto savedBytes =
+      [&](const std::vector<bool> &chosen) -> llvm::Expected<int64_t> {
+    size_t mark = m.functions.size();
+    auto g = buildOne(m, f, opts, chosen);
+    if (!g)
+      return g.takeError();
+    int64_t total = 0;
+    std::string symbolic;
+    for (const SavedValue &s : savedValues(**g, f.args.size())) {
+      if (llvm::StringRef(s.from).starts_with("argument"))
+        continue; // passed in, not kept by the gradient
+      total += s.bytes;
+      if (!s.symbols.empty() && symbolic.empty())
+        symbolic = "'%" + s.value->name + "' (" + s.value->type.str() + ")";
+    }
+    m.functions.resize(mark);
+    if (!symbolic.empty())
+      return fail("--remat=auto needs the sizes of the saved values, but " +
+                  symbolic + " has symbolic dims");
+    return total;
+  };
+  std::vector<bool> chosen(f.ops.size(), false);
+  auto best = savedBytes(chosen);
+  if (!best)
+    return best.takeError();
+  while (*best > opts.memoryBudget) {
+    std::optional<size_t> pick;
+    for (size_t i = 0; i < f.ops.size(); ++i) {
+      if (chosen[i] || !rematCandidate(*f.ops[i]) ||
+          f.ops[i]->boolAttr("checkpoint", false))
+        continue;
+      chosen[i] = true;
+      auto bytes = savedBytes(chosen);
+      chosen[i] = false;
+      if (!bytes)
+        return bytes.takeError();
+      if (*bytes < *best) {
+        best = *bytes;
+        pick = i;
+      }
+    }
+    if (!pick)
+      return fail("a memory budget of " + std::to_string(opts.memoryBudget) +
+                  " bytes is too small for any plan: with every call and "
+                  "scan of '@" +
+                  f.name +
+                  "' that can be checkpointed, the backward pass "
+                  "keeps " +
+                  std::to_string(*best) +
+                  " bytes (gradc grad --print-saved lists them)");
+    chosen[*pick] = true;
+  }
+  return buildOne(m, f, opts, chosen);
+}
+
+namespace {
+
+llvm::Expected<Function *> buildOne(Module &m, const Function &f,
+                                    const GradOptions &opts,
+                                    const std::vector<bool> &chosen) {
   auto wrt = resolveWrt(f, opts.wrt);
   if (!wrt)
     return wrt.takeError();
@@ -693,7 +802,22 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
         b.control(OpKind::Call, {const_cast<Function *>(&f)}, primal, names);
   } else {
     g->results = b.inlineCall(f, primal);
-    inlineCalls(*g, /*keepCustomVjp=*/true);
+    // g's ops are now copies of f's, one for one: mark the calls and scans
+    // the backward pass recomputes, then inline the other calls.
+    for (size_t i = 0; i < g->ops.size(); ++i) {
+      Op &op = *g->ops[i];
+      if (opts.remat == Remat::Calls && op.kind == OpKind::Call &&
+          !op.calleeFns[0]->customVjpFn)
+        setCheckpoint(op, true);
+      if (opts.remat == Remat::Auto && i < chosen.size() && chosen[i])
+        setCheckpoint(op, true);
+    }
+    inlineCalls(*g,
+                KeepCustomVjp |
+                    (opts.remat == Remat::None ? KeepNone : KeepCheckpointed));
+    if (opts.remat == Remat::None)
+      for (auto &op : g->ops)
+        setCheckpoint(*op, false);
     results = std::move(g->results);
     g->results.clear();
   }
@@ -707,7 +831,7 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
   std::vector<std::pair<Value *, Value *>> seeds;
   for (size_t i = 0; i < numSeeded; ++i)
     seeds.push_back({results[i], cotangents[i]});
-  ReverseMode rm(*g);
+  ReverseMode rm(*g, opts.remat);
   if (llvm::Error e = rm.run(g->ops.size(), seeds, act)) {
     m.functions.erase(llvm::find_if(
         m.functions, [&](const auto &h) { return h.get() == g; }));
@@ -728,10 +852,13 @@ llvm::Expected<Function *> buildGradient(Module &m, const Function &f,
     g->results.push_back(d);
     g->resultTypes.push_back(a->type);
   }
-  // The custom VJPs and the functions they belong to are inlined now.
-  inlineCalls(*g);
+  // The custom VJPs and the functions they belong to are inlined now; the
+  // checkpointed calls and their VJPs stay calls (a backend inlines them).
+  inlineCalls(*g, KeepCheckpointed);
   return checkSize(m, g);
 }
+
+} // namespace
 
 llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
                                     const std::vector<std::string> &wrtNames,
@@ -763,6 +890,7 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
     for (unsigned i : *wrt)
       vjp.wrt.push_back(f.args[i]->name);
   vjp.name = freshName(name + ".vjp");
+  vjp.remat = Remat::None; // forward mode keeps nothing for a backward pass
   auto G = buildGradient(scratch, f, vjp);
   if (!G)
     return G.takeError();
@@ -803,6 +931,7 @@ llvm::Expected<Function *> buildJvp(Module &m, const Function &f,
   GradOptions transpose;
   transpose.vjp = true;
   transpose.primalResults = false;
+  transpose.remat = Remat::None;
   // Integer results have no tangent; the others are linear in u.
   std::vector<size_t> floatResults;
   for (size_t i = f.args.size(); i < (*G)->args.size(); ++i)

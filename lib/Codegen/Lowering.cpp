@@ -49,10 +49,22 @@ std::string releaseSymbolName(const Module &m, const LowerOptions &opts) {
 
 namespace {
 
+/// The LLVM function of each invoked LoopFunction rendered in a module.
+using RenderedCallees = llvm::DenseMap<const LoopFunction *, llvm::Function *>;
+
 class Renderer {
 public:
-  Renderer(const LoopFunction &lf, llvm::Module &m)
-      : lf_(lf), f_(*lf.source), m_(m), ctx_(m.getContext()), b_(ctx_) {}
+  Renderer(const LoopFunction &lf, llvm::Module &m, RenderedCallees &rendered)
+      : lf_(lf), f_(*lf.source), m_(m), ctx_(m.getContext()), b_(ctx_),
+        rendered_(rendered) {}
+  /// A function that another one invokes (Stmt::Invoke): internal, named
+  /// `name`, with one more pointer parameter per arena slot (the caller's
+  /// arena holds them).
+  Renderer(const LoopFunction &lf, llvm::Module &m, RenderedCallees &rendered,
+           std::string name)
+      : Renderer(lf, m, rendered) {
+    inner_ = std::move(name);
+  }
 
   llvm::Function *run();
 
@@ -98,7 +110,10 @@ private:
   void parallelFor(const Stmt &s);
   LV *threadCount();
   void call(const loops::KernelCall &c);
+  void invoke(const loops::Invocation &iv);
+  void ifElse(const Stmt &s);
   LV *maxStep(LV *acc, LV *x);
+  LV *intApply(const Expr &e, llvm::ArrayRef<LV *> a);
   std::pair<LV *, LV *> acquireArena(LV *bytes);
   void releaseArena(LV *arena, LV *cached);
 
@@ -116,6 +131,9 @@ private:
   // Parts (LoopFunction::cuts): the arena and each slot's byte offset in it.
   LV *arena_ = nullptr;
   std::vector<LV *> offsets_;
+  std::string inner_;                     // set: an invoked function
+  std::vector<llvm::Function *> callees_; // per LoopFunction::callees
+  RenderedCallees &rendered_;
 };
 
 /// `int gradc_num_threads`: the thread count parallel loops use (0: OpenMP's
@@ -131,9 +149,53 @@ llvm::GlobalVariable *threadsGlobal(llvm::Module &m) {
 
 /// maxStep of the interpreter: NaN wins, then the larger value.
 LV *Renderer::maxStep(LV *acc, LV *x) {
+  if (x->getType()->isIntegerTy())
+    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, x);
   LV *take = b_.CreateOr(b_.CreateFCmpOGT(x, acc), b_.CreateFCmpUNO(x, x));
   return b_.CreateSelect(b_.CreateFCmpUNO(acc, acc), acc,
                          b_.CreateSelect(take, x, acc));
+}
+
+/// An elementwise op on integers (i64 scalars; docs/ir.md, "Integer
+/// arithmetic"): add, sub, mul, neg and abs wrap around modulo 2^64 (no
+/// nsw), then modulo 2^32 for an i32 result; comparisons give 0/1.
+LV *Renderer::intApply(const Expr &e, llvm::ArrayRef<LV *> a) {
+  LV *r;
+  switch (e.op) {
+  case OpKind::Add:
+    r = b_.CreateAdd(a[0], a[1]);
+    break;
+  case OpKind::Sub:
+    r = b_.CreateSub(a[0], a[1]);
+    break;
+  case OpKind::Mul:
+    r = b_.CreateMul(a[0], a[1]);
+    break;
+  case OpKind::Neg:
+    r = b_.CreateNeg(a[0]);
+    break;
+  case OpKind::Abs: // abs(INT_MIN) wraps to INT_MIN
+    r = b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, a[0], b_.getFalse());
+    break;
+  case OpKind::Max:
+    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a[0], a[1]);
+  case OpKind::Min:
+    return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a[0], a[1]);
+  case OpKind::Select:
+    return b_.CreateSelect(b_.CreateICmpNE(a[0], c64(0)), a[1], a[2]);
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Eq:
+    return opDef(e.op).lower(b_, a); // signed integer comparisons
+  default:
+    llvm::report_fatal_error("gradc: internal error: '" + mnemonic(e.op) +
+                             "' of integers reached the LLVM backend");
+  }
+  if (e.i == 32)
+    r = b_.CreateSExt(b_.CreateTrunc(r, b_.getInt32Ty()), i64());
+  return r;
 }
 
 LV *Renderer::expr(const Expr *e) {
@@ -173,6 +235,8 @@ LV *Renderer::expr(const Expr *e) {
   case Expr::Min:
     return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a[0], a[1]);
   case Expr::Apply:
+    if (e->type == Scalar::I64)
+      return intApply(*e, a);
     return opDef(e->op).lower(b_, a);
   case Expr::Cast: {
     Scalar from = e->args[0]->type;
@@ -197,6 +261,9 @@ LV *Renderer::expr(const Expr *e) {
   case Expr::IsNewMax: {
     // The first strictly greater element (or the first NaN) wins.
     LV *x = a[0], *best = a[1], *at = a[2];
+    if (x->getType()->isIntegerTy())
+      return b_.CreateOr(b_.CreateICmpSLT(at, c64(0)),
+                         b_.CreateICmpSGT(x, best));
     return b_.CreateOr(b_.CreateICmpSLT(at, c64(0)),
                        b_.CreateAnd(b_.CreateFCmpORD(best, best),
                                     b_.CreateOr(b_.CreateFCmpOGT(x, best),
@@ -219,6 +286,12 @@ LV *Renderer::expr(const Expr *e) {
   }
   case Expr::Select:
     return b_.CreateSelect(a[0], a[1], a[2]);
+  case Expr::NonZero: // NaN is nonzero
+    return a[0]->getType()->isIntegerTy()
+               ? b_.CreateICmpNE(a[0],
+                                 llvm::Constant::getNullValue(a[0]->getType()))
+               : b_.CreateFCmpUNE(a[0],
+                                  llvm::ConstantFP::get(a[0]->getType(), 0.0));
   }
   llvm_unreachable("expression kind");
 }
@@ -279,7 +352,50 @@ void Renderer::stmt(const Stmt &s) {
     b_.SetInsertPoint(ok);
     return;
   }
+  case Stmt::If:
+    return ifElse(s);
+  case Stmt::Invoke:
+    return invoke(s.invoke);
   }
+}
+
+void Renderer::ifElse(const Stmt &s) {
+  auto *then = llvm::BasicBlock::Create(ctx_, "then", fn_);
+  auto *orelse = llvm::BasicBlock::Create(ctx_, "else", fn_);
+  auto *done = llvm::BasicBlock::Create(ctx_, "endif", fn_);
+  b_.CreateCondBr(expr(s.a), then, orelse);
+  b_.SetInsertPoint(then);
+  stmts(s.body);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(orelse);
+  stmts(s.orelse);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
+/// A call of the callee's function: buffers at their offsets, its dims, its
+/// arena slots; a nonzero return (an index out of range) is passed on.
+void Renderer::invoke(const loops::Invocation &iv) {
+  auto ref = [&](const loops::BufferRef &r) {
+    LV *p = ptrs_.lookup(r.buf);
+    return r.offset ? b_.CreateInBoundsGEP(elt(r.buf->dtype), p, expr(r.offset))
+                    : p;
+  };
+  std::vector<LV *> args;
+  for (const loops::BufferRef &r : iv.args)
+    args.push_back(ref(r));
+  for (const Expr *d : iv.dims)
+    args.push_back(expr(d));
+  for (const loops::BufferRef &r : iv.results)
+    args.push_back(ref(r));
+  for (const Buffer *sl : iv.slots)
+    args.push_back(ptrs_.lookup(sl));
+  LV *rc = b_.CreateCall(callees_[iv.callee], args);
+  if (!badIndex_)
+    badIndex_ = llvm::BasicBlock::Create(ctx_, "bad_index", fn_);
+  auto *ok = llvm::BasicBlock::Create(ctx_, "invoke_ok", fn_);
+  b_.CreateCondBr(b_.CreateICmpNE(rc, b_.getInt32(0)), badIndex_, ok);
+  b_.SetInsertPoint(ok);
 }
 
 void Renderer::forLoop(const Stmt &s, LV *begin, LV *end) {
@@ -670,10 +786,24 @@ llvm::Function *Renderer::run() {
   std::vector<llvm::Type *> params(f_.args.size(), ptr);
   params.insert(params.end(), syms.size(), i64());
   params.insert(params.end(), f_.results.size(), ptr);
+  if (!inner_.empty())
+    params.insert(params.end(), lf_.slots.size(), ptr);
   auto *fty = llvm::FunctionType::get(b_.getInt32Ty(), params, false);
-  fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage,
-                               cSymbolName(f_.name), m_);
+  fn_ = llvm::Function::Create(fty,
+                               inner_.empty() ? llvm::Function::ExternalLinkage
+                                              : llvm::Function::InternalLinkage,
+                               inner_.empty() ? cSymbolName(f_.name) : inner_,
+                               m_);
   fn_->addFnAttr(llvm::Attribute::NoUnwind);
+  // The functions this one invokes, each one LLVM function (internal)
+  // however many functions invoke it.
+  for (const auto &c : lf_.callees) {
+    llvm::Function *&r = rendered_[c.get()];
+    if (!r)
+      r = Renderer(*c, m_, rendered_, cSymbolName(c->source->name) + ".invoked")
+              .run();
+    callees_.push_back(r);
+  }
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
   unsigned k = 0;
   std::vector<LV *> args, outs;
@@ -695,6 +825,14 @@ llvm::Function *Renderer::run() {
     arg->addAttr(llvm::Attribute::NoAlias);
     outs.push_back(arg);
   }
+  std::vector<LV *> slotArgs; // an invoked function's arena slots
+  if (!inner_.empty())
+    for (size_t i = 0; i < lf_.slots.size(); ++i) {
+      llvm::Argument *arg = fn_->getArg(k++);
+      arg->setName("slot" + std::to_string(i));
+      arg->addAttr(llvm::Attribute::NoAlias);
+      slotArgs.push_back(arg);
+    }
   // Mutable variables live in the entry block (of their part, if the
   // function is cut into parts).
   vars_.assign(lf_.vars.size(), nullptr);
@@ -717,7 +855,7 @@ llvm::Function *Renderer::run() {
   }
   LV *arena = nullptr, *cached = nullptr;
   llvm::BasicBlock *fail = nullptr;
-  if (!lf_.slots.empty()) {
+  if (!lf_.slots.empty() && inner_.empty()) {
     std::tie(arena, cached) =
         acquireArena(b_.CreateAdd(total, c64(kArenaAlign)));
     fail = llvm::BasicBlock::Create(ctx_, "nomem", fn_);
@@ -750,7 +888,9 @@ llvm::Function *Renderer::run() {
       break;
     }
     case Buffer::Arena:
-      ptrs_[b] = b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, offsets[b->index]);
+      ptrs_[b] =
+          arena ? b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, offsets[b->index])
+                : slotArgs[b->index];
       break;
     }
   }
@@ -913,6 +1053,8 @@ void Renderer::parts() {
         vars_[t->var] = b_.CreateAlloca(type(lf_.vars[t->var].type), nullptr,
                                         lf_.vars[t->var].name);
       for (const Stmt &u : t->body)
+        todo.push_back(&u);
+      for (const Stmt &u : t->orelse)
         todo.push_back(&u);
     }
     badIndex_ = nullptr;
@@ -1141,6 +1283,8 @@ std::unique_ptr<llvm::Module>
 lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   auto mod = std::make_unique<llvm::Module>("gradc", ctx);
   addThreadSetter(*mod);
+  loops::CalleeCache lowered; // functions invoked by several, lowered once
+  RenderedCallees rendered;
   for (const auto &f : m.functions) {
     if (opts.only && opts.only != f.get())
       continue;
@@ -1148,8 +1292,8 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
     lo.blas = opts.blas;
     lo.parallel = opts.parallel;
     lo.partSize = opts.partSize;
-    std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo);
-    llvm::Function *fn = Renderer(*lf, *mod).run();
+    std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo, &lowered);
+    llvm::Function *fn = Renderer(*lf, *mod, rendered).run();
     addPackedEntry(*f, fn, *mod);
     addTypedEntry(*f, fn, *mod);
   }

@@ -23,6 +23,7 @@
 #include "llvm/Support/ErrorHandling.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <set>
@@ -68,7 +69,13 @@ namespace {
 
 class Renderer {
 public:
-  explicit Renderer(const LoopFunction &fn) : fn_(fn), f_(*fn.source) {}
+  /// `inner`: the name of a function that another one invokes
+  /// (Stmt::Invoke), `static` in namespace gradc_callees, its arena slots
+  /// passed by its caller; `callees`: the names of this one's callees.
+  Renderer(const LoopFunction &fn, std::string inner = "",
+           std::vector<std::string> callees = {})
+      : fn_(fn), f_(*fn.source), inner_(std::move(inner)),
+        callees_(std::move(callees)) {}
   void emit(llvm::raw_ostream &os);
 
 private:
@@ -103,6 +110,7 @@ private:
   void forLoop(const Stmt &s, const std::string &begin, const std::string &end);
   void parallelFor(const Stmt &s);
   std::string call(const loops::KernelCall &c);
+  void invoke(const loops::Invocation &iv);
   std::string buf(const Buffer *b) {
     const std::string &n = names_.at(b);
     read_.insert(n);
@@ -122,7 +130,15 @@ private:
   std::vector<std::string> vars_;
   std::vector<unsigned> reads_;
   llvm::StringMap<std::string> dims_;
+  std::string inner_;
+  std::vector<std::string> callees_;
 };
+
+/// Calls each statement body of `s` (a loop's, a branch's) with `f`.
+template <typename F> void forBodies(const Stmt &s, F &&f) {
+  f(s.body);
+  f(s.orelse);
+}
 
 std::string Renderer::fresh(llvm::StringRef base) {
   std::string s;
@@ -169,7 +185,9 @@ const double *Renderer::splat(const Buffer *b) const {
 std::string Renderer::load(const Buffer *b, const Expr *offset) {
   if (const double *v = splat(b))
     return number(*v, loops::scalarOf(b->dtype));
-  return buf(b) + "[" + expr(offset, true) + "]";
+  std::string x = buf(b) + "[" + expr(offset, true) + "]";
+  // Integer scalars are int64_t (as in the LLVM backend).
+  return b->dtype == DType::I32 ? "int64_t(" + x + ")" : x;
 }
 
 /// An operand of index arithmetic: parenthesized unless atomic, a product,
@@ -197,6 +215,8 @@ std::string Renderer::expr(const Expr *e, bool top) {
   };
   switch (e->kind) {
   case Expr::Int:
+    if (e->i == INT64_MIN) // no literal spells it
+      return "std::numeric_limits<int64_t>::min()";
     return e->i < 0 ? paren(std::to_string(e->i)) : std::to_string(e->i);
   case Expr::Float: {
     std::string n = number(e->f, e->type);
@@ -220,6 +240,22 @@ std::string Renderer::expr(const Expr *e, bool top) {
     // The op's C++ formula is part of its one declaration (OpDef::cppOperator
     // and cppBody, lib/Ops/Elementwise.cpp).
     const OpDef &d = opDef(e->op);
+    if (e->type == Scalar::I64) {
+      // Integer arithmetic wraps around (docs/ir.md): in uint64_t, then
+      // modulo 2^32 for an i32 result; the templates serve the rest.
+      auto u = [&](const Expr *x) { return "uint64_t(" + expr(x, true) + ")"; };
+      std::string r;
+      if (e->op == OpKind::Neg)
+        r = "int64_t(0 - " + u(e->args[0]) + ")";
+      else if (e->op == OpKind::Abs)
+        r = call("gir::iabs");
+      else if (d.cppOperator)
+        r = "int64_t(" + u(e->args[0]) + " " + d.cppOperator + " " +
+            u(e->args[1]) + ")";
+      else
+        return call("gir::" + mnemonic(e->op).str());
+      return e->i == 32 ? "gir::wrap32(" + r + ")" : r;
+    }
     if (!d.cppOperator)
       return call("gir::" + mnemonic(e->op).str());
     if (e->args.size() == 1) {
@@ -250,6 +286,8 @@ std::string Renderer::expr(const Expr *e, bool top) {
   case Expr::Select:
     return paren(expr(e->args[0]) + " ? " + expr(e->args[1]) + " : " +
                  expr(e->args[2]));
+  case Expr::NonZero: // NaN != 0 holds
+    return paren(expr(e->args[0]) + " != 0");
   }
   llvm_unreachable("expression kind");
 }
@@ -309,8 +347,10 @@ void Renderer::declare(const Stmt &s) {
     inExpr(t.a);
     inExpr(t.b);
     if (t.kind != Stmt::Call)
-      for (const Stmt &u : t.body)
-        inStmt(u);
+      forBodies(t, [&](const std::vector<Stmt> &b) {
+        for (const Stmt &u : b)
+          inStmt(u);
+      });
   };
   inStmt(s);
 }
@@ -506,6 +546,21 @@ void Renderer::stmt(const Stmt &s) {
     line("if (" + expr(s.a, true) + ")");
     line("  return 3;");
     return;
+  case Stmt::If:
+    line("if (" + expr(s.a, true) + ") {");
+    ++indent_;
+    stmts(s.body);
+    --indent_;
+    if (!s.orelse.empty()) {
+      line("} else {");
+      ++indent_;
+      stmts(s.orelse);
+      --indent_;
+    }
+    line("}");
+    return;
+  case Stmt::Invoke:
+    return invoke(s.invoke);
   }
 }
 
@@ -560,6 +615,29 @@ std::string Renderer::parts() {
   return defs;
 }
 
+/// A call of the callee's function (buffers at their offsets, its dims, its
+/// arena slots); a nonzero return (an index out of range) is passed on.
+void Renderer::invoke(const loops::Invocation &iv) {
+  auto ref = [&](const loops::BufferRef &r) {
+    return r.offset ? buf(r.buf) + " + " + expr(r.offset) : buf(r.buf);
+  };
+  std::string args;
+  auto add = [&](const std::string &a) {
+    args += (args.empty() ? "" : ", ") + a;
+  };
+  for (const loops::BufferRef &r : iv.args)
+    add(ref(r));
+  for (const Expr *d : iv.dims)
+    add(expr(d, true));
+  for (const loops::BufferRef &r : iv.results)
+    add(ref(r));
+  for (const Buffer *sl : iv.slots)
+    add(buf(sl));
+  line("if (const int rc = gradc_callees::" + callees_[iv.callee] + "(" + args +
+       "))");
+  line("  return rc;");
+}
+
 void Renderer::emit(llvm::raw_ostream &os) {
   for (const char *k : kKeywords)
     taken_.insert(k);
@@ -585,10 +663,23 @@ void Renderer::emit(llvm::raw_ostream &os) {
               ctype(f_.resultTypes[i].dtype) + " *out" + std::to_string(i);
   // Storage: constants, outputs named after their values, one vector per
   // arena slot.
+  // Buffers passed to an invoked function need storage, splats included.
+  llvm::DenseSet<const Buffer *> passed;
+  std::function<void(const std::vector<Stmt> &)> findPassed =
+      [&](const std::vector<Stmt> &body) {
+        for (const Stmt &t : body) {
+          if (t.kind == Stmt::Invoke)
+            for (const auto *refs : {&t.invoke.args, &t.invoke.results})
+              for (const loops::BufferRef &r : *refs)
+                passed.insert(r.buf);
+          forBodies(t, findPassed);
+        }
+      };
+  findPassed(fn_.body);
   std::vector<std::string> locals;
   for (const auto &bp : fn_.buffers) {
     const Buffer *b = bp.get();
-    if (b->kind == Buffer::Const && !splat(b)) {
+    if (b->kind == Buffer::Const && (!splat(b) || passed.contains(b))) {
       names_[b] = fresh(b->name);
       std::string init;
       for (size_t i = 0; i < b->data->data.size(); ++i)
@@ -612,6 +703,12 @@ void Renderer::emit(llvm::raw_ostream &os) {
   for (size_t k = 0; k < fn_.slots.size(); ++k) {
     const loops::Slot &sl = fn_.slots[k];
     slots.push_back(fresh("slot" + std::to_string(k)));
+    if (!inner_.empty()) { // the caller's: a parameter
+      params += std::string(params.empty() ? "" : ", ") + ctype(sl.dtype) +
+                " *" + slots[k];
+      paramNames.push_back(slots[k]);
+      continue;
+    }
     std::string count;
     for (const Dim &d : sl.dims)
       count += (count.empty() ? "" : " * ") +
@@ -628,7 +725,8 @@ void Renderer::emit(llvm::raw_ostream &os) {
       continue;
     names_[b] = fresh(b->name);
     line(std::string(ctype(b->dtype)) + " *" + names_[b] + " = " +
-         slots[b->index] + ".data();");
+         slots[b->index] + (inner_.empty() ? ".data();" : ";"));
+    read_.insert(slots[b->index]);
     locals.push_back(names_[b]);
   }
   vars_.assign(fn_.vars.size(), "");
@@ -647,7 +745,9 @@ void Renderer::emit(llvm::raw_ostream &os) {
         for (const Stmt &t : body) {
           count(t.a);
           count(t.b);
-          walk(t.body);
+          for (const Expr *d : t.invoke.dims)
+            count(d);
+          forBodies(t, walk);
         }
       };
   walk(fn_.body);
@@ -658,7 +758,7 @@ void Renderer::emit(llvm::raw_ostream &os) {
         for (const Stmt &t : body) {
           if (t.kind == Stmt::Let)
             lets.push_back(&t);
-          collect(t.body);
+          forBodies(t, collect);
         }
       };
   collect(fn_.body);
@@ -679,6 +779,21 @@ void Renderer::emit(llvm::raw_ostream &os) {
     stmts(fn_.body);
 
   os << partFns;
+  if (!inner_.empty()) {
+    // Invoked by another function, which catches what it throws.
+    os << "// func @" << f_.name << ", as invoked\n";
+    os << "namespace gradc_callees {\nstatic int " << inner_ << "(" << params
+       << ") {\n";
+    for (const std::string &p : paramNames)
+      if (!read_.count(p))
+        os << "  (void)" << p << "; // unused\n";
+    os << body_;
+    for (const std::string &l : locals)
+      if (!read_.count(l))
+        os << "  (void)" << l << "; // unused\n";
+    os << "  return 0;\n}\n} // namespace gradc_callees\n";
+    return;
+  }
   os << "// func @" << f_.name << "\n";
   os << "int " << cSymbolName(f_.name) << "(" << params << ") try {\n";
   for (const std::string &p : paramNames)
@@ -693,6 +808,33 @@ void Renderer::emit(llvm::raw_ostream &os) {
 }
 
 } // namespace
+
+/// The C++ name of each invoked function emitted so far.
+using EmittedCallees = llvm::DenseMap<const LoopFunction *, std::string>;
+
+/// Emits the functions `fn` invokes that are not emitted yet (theirs
+/// first); returns their names, per LoopFunction::callees.
+static std::vector<std::string> emitCallees(const LoopFunction &fn,
+                                            llvm::raw_ostream &os,
+                                            EmittedCallees &emitted) {
+  std::vector<std::string> names;
+  for (const auto &c : fn.callees) {
+    if (auto it = emitted.find(c.get()); it != emitted.end()) {
+      names.push_back(it->second);
+      continue;
+    }
+    std::vector<std::string> inner = emitCallees(*c, os, emitted);
+    std::string name;
+    for (char ch : c->source->name)
+      name += std::isalnum((unsigned char)ch) ? ch : '_';
+    name = "f" + std::to_string(emitted.size()) + "_" + name;
+    Renderer(*c, name, std::move(inner)).emit(os);
+    os << "\n";
+    emitted[c.get()] = name;
+    names.push_back(name);
+  }
+  return names;
+}
 
 } // namespace cppgen
 
@@ -728,13 +870,17 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
                   std::to_string(loops::kParallelWork));
   os << threads;
   os << cppgen::prelude();
+  loops::CalleeCache lowered; // functions invoked by several, lowered once
+  cppgen::EmittedCallees callees;
   for (const auto &f : m.functions) {
     os << "\n";
     loops::LoopOptions opts;
     opts.kernelFallback = true;   // #ifdef GRADC_USE_CBLAS ... #else loops
     opts.chunkF32Sums = false;    // every element added in double
     opts.wideAccumulators = true; // as the interpreter
-    cppgen::Renderer(*loops::lowerToLoops(*f, opts)).emit(os);
+    std::unique_ptr<loops::LoopFunction> lf =
+        loops::lowerToLoops(*f, opts, &lowered);
+    cppgen::Renderer(*lf, "", cppgen::emitCallees(*lf, os, callees)).emit(os);
   }
   // The ABI's checked and seedless entry points (docs/c-abi.md).
   os << "\n// The checked and seedless entry points (docs/c-abi.md).\n";

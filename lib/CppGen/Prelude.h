@@ -64,6 +64,11 @@ inline int64_t toInt64(double x) {
              : std::numeric_limits<int64_t>::min();
 }
 
+/// |x| of an integer, wrapping around (|INT64_MIN| is INT64_MIN).
+inline int64_t iabs(int64_t x) { return x < 0 ? int64_t(0 - uint64_t(x)) : x; }
+/// An integer wrapped around modulo 2^32 (an i32 result).
+inline int64_t wrap32(int64_t x) { return int32_t(uint32_t(uint64_t(x))); }
+
 /// One step of a max reduction: the first maximum; NaN wins and stays.
 template <typename T> T maxStep(T acc, T x) {
   return x > acc || std::isnan(x) || std::isnan(acc) ? (std::isnan(acc) ? acc : x)

@@ -8,9 +8,10 @@
 
 namespace gradc {
 
-static bool expands(const Op &op, bool keepCustomVjp) {
+static bool expands(const Op &op, unsigned keep) {
   return op.kind == OpKind::Call && !op.calleeFns.empty() &&
-         !(keepCustomVjp && op.calleeFns[0]->customVjpFn);
+         !((keep & KeepCustomVjp) && op.calleeFns[0]->customVjpFn) &&
+         !((keep & KeepCheckpointed) && op.boolAttr("checkpoint", false));
 }
 
 namespace {
@@ -51,8 +52,7 @@ struct Frame {
 std::vector<Value *> expandCall(Function &dst,
                                 std::vector<std::unique_ptr<Op>> &out,
                                 const Function &callee,
-                                llvm::ArrayRef<Value *> args,
-                                bool keepCustomVjp) {
+                                llvm::ArrayRef<Value *> args, unsigned keep) {
   // An explicit stack, not recursion: call chains may be deep.
   std::vector<Frame> stack;
   stack.emplace_back(callee, args);
@@ -76,7 +76,7 @@ std::vector<Value *> expandCall(Function &dst,
     std::vector<Value *> operands;
     for (Value *v : op.operands)
       operands.push_back(fr.map.at(v));
-    if (expands(op, keepCustomVjp)) {
+    if (expands(op, keep)) {
       fr.pending = &op;
       stack.emplace_back(*op.calleeFns[0], operands); // invalidates fr
       continue;
@@ -102,10 +102,10 @@ std::vector<Value *> expandCall(Function &dst,
   }
 }
 
-bool inlineCalls(Function &f, bool keepCustomVjp) {
+bool inlineCalls(Function &f, unsigned keep) {
   bool any = false;
   for (const auto &op : f.ops)
-    any |= expands(*op, keepCustomVjp);
+    any |= expands(*op, keep);
   if (!any)
     return false;
   std::vector<std::unique_ptr<Op>> old = std::move(f.ops), out;
@@ -116,13 +116,13 @@ bool inlineCalls(Function &f, bool keepCustomVjp) {
     for (Value *&v : op->operands)
       if (Value *r = repl.lookup(v))
         v = r;
-    if (!expands(*op, keepCustomVjp)) {
+    if (!expands(*op, keep)) {
       out.push_back(std::move(op));
       continue;
     }
     size_t mark = out.size();
     std::vector<Value *> res =
-        expandCall(f, out, *op->calleeFns[0], op->operands, keepCustomVjp);
+        expandCall(f, out, *op->calleeFns[0], op->operands, keep);
     for (size_t i = mark; i < out.size(); ++i)
       for (Value *r : out[i]->allResults())
         fresh[r] = true;

@@ -100,8 +100,14 @@ void Tensor::roundToType() {
     for (double &x : data)
       x = double(float(x));
   else if (isInt(dtype)) // kernels of integer results compute whole numbers
-    for (double &x : data)
+    for (double &x : data) {
       x = std::trunc(x) + 0.0; // never -0
+      // i32 results wrap around modulo 2^32, as numpy's and the compiled
+      // backends' (docs/ir.md, "Integer arithmetic").
+      if (dtype == DType::I32 && std::isfinite(x) &&
+          (x < -2147483648.0 || x > 2147483647.0))
+        x = double(int32_t(uint32_t(int64_t(std::fmod(x, 4294967296.0)))));
+    }
 }
 
 } // namespace gradc

@@ -1,12 +1,18 @@
 //===- LoopIR.cpp - Building and printing the loop IR ---------------------===//
 #include "gradc/Loops/LoopBuilder.h"
 
+#include "gradc/IR/ABI.h"
+
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/ErrorHandling.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 namespace gradc::loops {
 
@@ -78,6 +84,8 @@ const Expr *ExprBuilder::i(int64_t v) {
 }
 
 const Expr *ExprBuilder::f(double v, Scalar t) {
+  if (t == Scalar::I64)
+    return i(std::isinf(v) ? (v < 0 ? INT64_MIN : INT64_MAX) : int64_t(v));
   Expr &e = make(Expr::Float, t);
   e.f = v;
   return &e;
@@ -139,13 +147,19 @@ const Expr *ExprBuilder::ieq(const Expr *a, const Expr *b) {
   return &make(Expr::IEq, Scalar::I1, {a, b});
 }
 
+const Expr *ExprBuilder::nonZero(const Expr *a) {
+  return &make(Expr::NonZero, Scalar::I1, {a});
+}
+
 const Expr *ExprBuilder::min(const Expr *a, const Expr *b) {
   return &make(Expr::Min, Scalar::I64, {a, b});
 }
 
-const Expr *ExprBuilder::apply(OpKind k, llvm::ArrayRef<const Expr *> args) {
+const Expr *ExprBuilder::apply(OpKind k, llvm::ArrayRef<const Expr *> args,
+                               bool wrap32) {
   Expr &e = make(Expr::Apply, args.back()->type, args);
   e.op = k;
+  e.i = wrap32 && e.type == Scalar::I64 ? 32 : 0;
   return &e;
 }
 
@@ -374,6 +388,53 @@ void LoopBuilder::call(const KernelCall &c,
 
 void LoopBuilder::failIf(const Expr *cond) { emit(Stmt::FailIf).a = cond; }
 
+void LoopBuilder::ifElse(const Expr *cond, llvm::function_ref<void()> then,
+                         llvm::function_ref<void()> orelse) {
+  Stmt &s = emit(Stmt::If);
+  s.a = cond;
+  for (auto [branch, body] : {std::pair{&s.body, then}, {&s.orelse, orelse}}) {
+    scopes_.push_back(branch);
+    enterScope();
+    body();
+    exitScope();
+    scopes_.pop_back();
+  }
+}
+
+void LoopBuilder::invoke(unsigned k, std::vector<BufferRef> args,
+                         llvm::ArrayRef<Type> argTypes,
+                         std::vector<BufferRef> results) {
+  const LoopFunction &callee = *fn_.callees[k];
+  const Function &g = *callee.source;
+  // The callee's symbols, as the caller's dims.
+  llvm::StringMap<Dim> bound;
+  for (size_t a = 0; a < g.args.size() && a < argTypes.size(); ++a) {
+    const std::vector<Dim> &want = g.args[a]->type.dims;
+    for (size_t d = 0; d < want.size() && d < argTypes[a].dims.size(); ++d)
+      if (want[d].isSym())
+        bound.try_emplace(want[d].sym, argTypes[a].dims[d]);
+  }
+  auto subst = [&](std::vector<Dim> dims) {
+    for (Dim &d : dims)
+      if (d.isSym())
+        if (auto it = bound.find(d.sym); it != bound.end())
+          d = it->second;
+    return dims;
+  };
+  Invocation iv;
+  iv.callee = k;
+  iv.args = std::move(args);
+  iv.results = std::move(results);
+  for (const std::string &sy : symbolicDims(g))
+    iv.dims.push_back(dim(bound.lookup(sy)));
+  // The callee's arena: slots of the caller's, sized for these dims.
+  for (size_t sl = 0; sl < callee.slots.size(); ++sl)
+    iv.slots.push_back(scratch(g.name + ".slot" + std::to_string(sl),
+                               callee.slots[sl].dtype,
+                               subst(callee.slots[sl].dims)));
+  emit(Stmt::Invoke).invoke = std::move(iv);
+}
+
 const Expr *LoopBuilder::checkedIndex(const Expr *index, const Expr *size) {
   const Expr *idx = let("idx", index);
   failIf(ilt(sadd(idx, size), i(0)));  // idx < -size
@@ -445,7 +506,7 @@ public:
     case Expr::Min:
       return args("min");
     case Expr::Apply:
-      return args(mnemonic(e->op));
+      return args(mnemonic(e->op).str() + (e->i == 32 ? ".i32" : ""));
     case Expr::Cast:
       return args(scalarName(e->type));
     case Expr::MaxStep:
@@ -464,6 +525,8 @@ public:
       return "(" + expr(e->args[0]) + " < " + expr(e->args[1]) + ")";
     case Expr::IEq:
       return "(" + expr(e->args[0]) + " == " + expr(e->args[1]) + ")";
+    case Expr::NonZero:
+      return args("nonzero");
     }
     llvm_unreachable("expression kind");
   }
@@ -536,6 +599,37 @@ public:
       case Stmt::FailIf:
         os << "fail_if " << expr(s.a);
         break;
+      case Stmt::If:
+        os << "if " << expr(s.a) << " {\n";
+        stmts(s.body, indent + 1);
+        if (!s.orelse.empty()) {
+          os << pad << "} else {\n";
+          stmts(s.orelse, indent + 1);
+        }
+        os << pad << "}\n";
+        continue;
+      case Stmt::Invoke: {
+        const Invocation &iv = s.invoke;
+        auto ref = [&](const BufferRef &r) {
+          return "%" + r.buf->name +
+                 (r.offset ? " + " + expr(r.offset) : std::string());
+        };
+        os << "invoke " << labels->lookup(fn.callees[iv.callee].get()) << " @"
+           << fn.callees[iv.callee]->source->name << "(";
+        for (size_t k = 0; k < iv.args.size(); ++k)
+          os << (k ? ", " : "") << ref(iv.args[k]);
+        os << ") -> (";
+        for (size_t k = 0; k < iv.results.size(); ++k)
+          os << (k ? ", " : "") << ref(iv.results[k]);
+        os << ")";
+        std::vector<std::string> syms =
+            symbolicDims(*fn.callees[iv.callee]->source);
+        for (size_t k = 0; k < iv.dims.size(); ++k)
+          os << (k ? ", " : " dims ") << syms[k] << " = " << expr(iv.dims[k]);
+        for (size_t k = 0; k < iv.slots.size(); ++k)
+          os << (k ? ", " : " arena ") << "%" << iv.slots[k]->name;
+        break;
+      }
       }
       os << "\n";
     }
@@ -543,7 +637,14 @@ public:
 
   void print() {
     const Function &f = *fn.source;
-    os << "loops @" << f.name << " {\n";
+    os << "loops @" << f.name;
+    if (std::string l = labels->lookup(&fn); l != "callee")
+      os << " (" << l << ")";
+    // Results computed in their arguments' memory.
+    for (unsigned k = 0, n = 0; k < 64; ++k)
+      if (fn.inPlace >> k & 1)
+        os << (n++ ? ", " : " in place ") << k;
+    os << " {\n";
     for (const auto &b : fn.buffers) {
       os << "  buffer %" << b->name << ": " << dtypeName(b->dtype)
          << dimsText(b->dims) << ", ";
@@ -584,6 +685,12 @@ public:
     os << "}\n";
   }
 
+  /// How invocations name each function: `callee` for the function
+  /// printed, `callee.0` for its first callee, `callee.0.1` for that one's
+  /// second, and so on (a function invoked from several places by the
+  /// first path found, breadth first).
+  llvm::DenseMap<const LoopFunction *, std::string> *labels = nullptr;
+
 private:
   const LoopFunction &fn;
   llvm::raw_ostream &os;
@@ -592,7 +699,22 @@ private:
 } // namespace
 
 void LoopFunction::print(llvm::raw_ostream &os) const {
-  Printer(*this, os).print();
+  // This function, then each function it invokes (transitively) once.
+  llvm::DenseMap<const LoopFunction *, std::string> labels;
+  std::vector<const LoopFunction *> order = {this};
+  labels[this] = "callee";
+  for (size_t i = 0; i < order.size(); ++i)
+    for (size_t k = 0; k < order[i]->callees.size(); ++k) {
+      const LoopFunction *c = order[i]->callees[k].get();
+      if (labels.try_emplace(c, labels[order[i]] + "." + std::to_string(k))
+              .second)
+        order.push_back(c);
+    }
+  for (const LoopFunction *f : order) {
+    Printer p(*f, os);
+    p.labels = &labels;
+    p.print();
+  }
 }
 
 } // namespace gradc::loops

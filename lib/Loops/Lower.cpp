@@ -26,6 +26,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -34,9 +35,25 @@ namespace {
 
 /// The graph IR line of `op` (long constants abbreviated), for comments.
 std::string opLine(const Op &op) {
-  std::string s = "%" + op.result->name + " = " + mnemonic(op.kind).str();
-  for (size_t i = 0; i < op.operands.size(); ++i)
+  std::string s;
+  for (const Value *r : op.allResults())
+    s += (s.empty() ? "%" : ", %") + r->name;
+  s += " = " + mnemonic(op.kind).str();
+  // `cond %p, @a, @b(%x)` and `scan @body(%c, %xs)` as written: the
+  // operands the functions do not take (cond's predicate) come first.
+  size_t named = op.operands.size();
+  if (!op.calleeFns.empty())
+    named -= std::min(named, op.calleeFns[0]->args.size());
+  for (size_t i = 0; i < named; ++i)
     s += (i ? ", %" : " %") + op.operands[i]->name;
+  if (!op.calleeFns.empty()) {
+    for (size_t i = 0; i < op.calleeFns.size(); ++i)
+      s += (named || i ? ", @" : " @") + op.calleeFns[i]->name;
+    s += "(";
+    for (size_t i = named; i < op.operands.size(); ++i)
+      s += (i > named ? ", %" : "%") + op.operands[i]->name;
+    s += ")";
+  }
   if (!op.attrs.empty()) {
     s += " {";
     for (size_t i = 0; i < op.attrs.size(); ++i) {
@@ -50,8 +67,10 @@ std::string opLine(const Op &op) {
 
 class FunctionLowering : public LoopBuilder {
 public:
-  FunctionLowering(const Function &f, LoopFunction &fn, const LoopOptions &o)
-      : LoopBuilder(fn), f_(f), opts_(o), plan_(f) {
+  FunctionLowering(const Function &f, LoopFunction &fn, const LoopOptions &o,
+                   CalleeCache &cache, uint64_t inPlace)
+      : LoopBuilder(fn), f_(f), opts_(o), plan_(f, inPlace), cache_(cache),
+        inPlace_(inPlace) {
     memo_.emplace_back();
   }
 
@@ -61,7 +80,12 @@ public:
   const Buffer *bufferOf(const Value *v) override {
     while (plan_.views.contains(v))
       v = v->def->operands[0];
+    if (const Value *into = plan_.accumulatesInto.lookup(v))
+      return bufferOf(into);
     return bufs_.lookup(v);
+  }
+  bool accumulates(const Value *v) const override {
+    return plan_.accumulatesInto.count(v);
   }
   Matrix matrix(const Value *v) override {
     if (plan_.foldedTranspose.contains(v)) {
@@ -71,6 +95,22 @@ public:
     return {bufferOf(v), false, v->type.dims};
   }
   const LoopOptions &options() const override { return opts_; }
+  unsigned callee(const Function &g, uint64_t inPlace) override {
+    std::pair<const Function *, uint64_t> key{&g, inPlace};
+    auto [it, fresh] = callees_.try_emplace(key, fn_.callees.size());
+    if (fresh) {
+      std::shared_ptr<const LoopFunction> &c = cache_[key];
+      if (!c) { // depth is bounded by the nesting limit of calls (docs/ir.md)
+        // An invoked function (a scan's body, a cond's branch) is rendered
+        // whole: only the top-level function is cut into parts.
+        LoopOptions inner = opts_;
+        inner.partSize = SIZE_MAX;
+        c = lowerToLoops(g, inner, &cache_, inPlace);
+      }
+      fn_.callees.push_back(c);
+    }
+    return it->second;
+  }
   const Buffer *scratch(llvm::StringRef name, DType dtype,
                         std::vector<Dim> dims) override {
     auto b = std::make_unique<Buffer>();
@@ -108,6 +148,15 @@ private:
   }
   /// A fused elementwise op or broadcast_to at `idx`.
   const Expr *compute(const Op &op, Index idx);
+  /// Elementwise `op`'s formula over its operands' elements `xs`: the
+  /// integer arithmetic of an i32 result wraps to 32 bits (as the
+  /// interpreter's) before another op reads it.
+  const Expr *applyOp(const Op &op, llvm::ArrayRef<const Expr *> xs) {
+    bool arith = op.kind == OpKind::Add || op.kind == OpKind::Sub ||
+                 op.kind == OpKind::Mul || op.kind == OpKind::Neg ||
+                 op.kind == OpKind::Abs;
+    return apply(op.kind, xs, arith && op.result->type.dtype == DType::I32);
+  }
   void lowerOp(const Op &op);
   void lowerGroup(llvm::ArrayRef<const Op *> group);
 
@@ -115,6 +164,9 @@ private:
   const LoopOptions &opts_;
   Plan plan_;
   llvm::DenseMap<const Value *, const Buffer *> bufs_;
+  std::map<std::pair<const Function *, uint64_t>, unsigned> callees_;
+  CalleeCache &cache_;
+  uint64_t inPlace_;
   /// Per open scope: elements computed there, by value and index.
   std::vector<std::map<Key, const Expr *>> memo_;
 };
@@ -146,7 +198,7 @@ const Expr *FunctionLowering::compute(const Op &op, Index idx) {
   for (const Value *x : op.operands)
     xs.push_back(element(x, mapIndex(idx, t, x->type)));
   // Bound to a variable: read as often as needed, computed once.
-  return let(op.result->name, apply(op.kind, xs));
+  return let(op.result->name, applyOp(op, xs));
 }
 
 void FunctionLowering::run() {
@@ -170,6 +222,11 @@ void FunctionLowering::run() {
       bufs_[r] = b;
     outs.push_back(b);
   }
+  // An in-place result's argument is read from the result's memory.
+  fn_.inPlace = inPlace_;
+  for (size_t k = 0; k < f_.args.size() && k < 64; ++k)
+    if (inPlace_ >> k & 1)
+      bufs_[f_.args[k]] = outs[k];
   for (const Value *v : plan_.slots)
     fn_.slots.push_back({v->type.dtype, v->type.dims});
   for (const Value *v : plan_.arena)
@@ -204,7 +261,7 @@ void FunctionLowering::lowerOp(const Op &op) {
       std::vector<const Expr *> xs;
       for (const Value *x : op.operands)
         xs.push_back(element(x, mapIndex(idx, v->type, x->type)));
-      store(v, idx, apply(op.kind, xs));
+      store(v, idx, applyOp(op, xs));
     });
     return;
   }
@@ -286,9 +343,12 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
 } // namespace
 
 std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
-                                           const LoopOptions &opts) {
+                                           const LoopOptions &opts,
+                                           CalleeCache *cache,
+                                           uint64_t inPlace) {
+  CalleeCache local;
   auto fn = std::make_unique<LoopFunction>();
-  FunctionLowering(f, *fn, opts).run();
+  FunctionLowering(f, *fn, opts, cache ? *cache : local, inPlace).run();
   if (opts.parallel)
     markParallelLoops(*fn);
   splitIntoParts(*fn, opts.partSize);
@@ -296,6 +356,12 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
 }
 
 int64_t arenaBytes(const Function &f, const SymEnv &syms) {
+  // The arena of a function that invokes others (through a `cond` or a
+  // `scan`: an op naming functions that has loops) holds theirs: its size
+  // comes from the loops.
+  for (const auto &op : f.ops)
+    if (!op->calleeFns.empty() && opDef(op->kind).loops)
+      return arenaBytes(*lowerToLoops(f, LoopOptions()), syms);
   LoopFunction fn;
   for (const Value *v : Plan(f).slots)
     fn.slots.push_back({v->type.dtype, v->type.dims});

@@ -80,6 +80,8 @@ private:
       case Stmt::Memset:
       case Stmt::Copy:
       case Stmt::FailIf:
+      case Stmt::If:     // a `cond` or
+      case Stmt::Invoke: // a `scan` step: run as written
         return false;
       case Stmt::For:
         inner_.insert(s.var);

@@ -33,6 +33,14 @@ template <typename F> void exprsOf(const Stmt &s, F expr) {
         s.call.offA, s.call.offB, s.call.offC})
     if (e)
       expr(e);
+  for (const BufferRef &r : s.invoke.args)
+    if (r.offset)
+      expr(r.offset);
+  for (const BufferRef &r : s.invoke.results)
+    if (r.offset)
+      expr(r.offset);
+  for (const Expr *d : s.invoke.dims)
+    expr(d);
 }
 
 /// Walks the statements of `s` and below, and each distinct expression
@@ -55,6 +63,8 @@ void walk(const Stmt &s, llvm::DenseSet<const Expr *> &seen, S stmt, E expr) {
       for (const Expr *a : e->args)
         exprs.push_back(a);
     }
+    for (auto it = t->orelse.rbegin(); it != t->orelse.rend(); ++it)
+      todo.push_back(&*it);
     for (auto it = t->body.rbegin(); it != t->body.rend(); ++it)
       todo.push_back(&*it);
   }
@@ -81,6 +91,14 @@ Uses usesOf(llvm::ArrayRef<Stmt> body) {
             buffer(t.call.a);
             buffer(t.call.b);
             buffer(t.call.c);
+          }
+          if (t.kind == Stmt::Invoke) {
+            for (const BufferRef &r : t.invoke.args)
+              buffer(r.buf);
+            for (const BufferRef &r : t.invoke.results)
+              buffer(r.buf);
+            for (const Buffer *b : t.invoke.slots)
+              buffer(b);
           }
         },
         [&](const Expr &e) {

@@ -10,7 +10,7 @@ namespace gradc::loops {
 
 static bool isFold(const Op *op) { return opDef(op->kind).fold != Fold::None; }
 
-Plan::Plan(const Function &f) {
+Plan::Plan(const Function &f, uint64_t inPlace) {
   UsersMap users;
   for (const auto &op : f.ops)
     for (const Value *v : op->operands) {
@@ -18,6 +18,26 @@ Plan::Plan(const Function &f) {
       users[v].push_back(op.get());
     }
   llvm::DenseSet<const Value *> results(f.results.begin(), f.results.end());
+  // An in-place result `%r = add %arg, %p` (the argument in the result's
+  // memory) whose %p is a 2-D matmul read nowhere else: the matmul adds its
+  // product to the result's memory (GEMM with beta 1), the add has no loop.
+  for (size_t k = 0; k < f.results.size() && k < f.args.size() && k < 64; ++k) {
+    const Value *r = f.results[k];
+    if (!(inPlace >> k & 1) || !r->def || r->def->kind != OpKind::Add)
+      continue;
+    const Op &add = *r->def;
+    const Value *p = add.operands[0] == f.args[k] ? add.operands[1]
+                     : add.operands[1] == f.args[k] ? add.operands[0]
+                                                     : nullptr;
+    if (!p || !p->def || p->def->kind != OpKind::MatMul ||
+        uses.lookup(p) != 1 || results.contains(p) || p->type != r->type ||
+        std::count(f.results.begin(), f.results.end(), r) != 1 ||
+        p->def->operands[0]->type.rank() != 2 ||
+        p->def->operands[1]->type.rank() != 2)
+      continue;
+    accumulatesInto[p] = r;
+    noLoop.insert(&add);
+  }
   // The length of the chain of fused producers ending at each fused value.
   llvm::DenseMap<const Value *, unsigned> depth;
   for (const auto &op : f.ops) {
@@ -65,10 +85,12 @@ Plan::Plan(const Function &f) {
       weight_[v] = w;
     }
   }
-  // A 2-D transpose whose every user is a matmul is folded into BLAS flags.
+  // A transpose of the last two axes (a 2-D one, or a batch of matrices
+  // each transposed) whose every user is a matmul is folded into BLAS flags
+  // (the batched matmul's loops read through it as well).
   for (const auto &op : f.ops) {
     const Value *v = op->result;
-    if (!isMatrixTranspose(*op) || results.contains(v))
+    if (!transposesLastTwo(*op) || results.contains(v))
       continue;
     bool allMatmul = true;
     for (const Op *o : users[v])
@@ -86,19 +108,20 @@ Plan::Plan(const Function &f) {
       outputSlot[r] = i;
   }
   formGroups(f, users, results);
-  for (const auto &op : f.ops) {
-    const Value *v = op->result;
-    if (op->kind != OpKind::Const && !fused.contains(v) && !views.contains(v) &&
-        !foldedTranspose.contains(v) && !outputSlot.count(v) &&
-        !registers.contains(v))
-      arena.push_back(v);
-  }
+  for (const auto &op : f.ops)
+    for (const Value *v : op->allResults()) // `cond` and `scan` have several
+      if (op->kind != OpKind::Const && !fused.contains(v) &&
+          !views.contains(v) && !foldedTranspose.contains(v) &&
+          !outputSlot.count(v) && !registers.contains(v) &&
+          !accumulatesInto.count(v))
+        arena.push_back(v);
   assignSlots(f, users);
 }
 
 bool Plan::needsLoop(const Op *op) const {
   const Value *v = op->result;
-  return op->kind != OpKind::Const && !fused.contains(v) &&
+  return op->kind != OpKind::Const && !noLoop.contains(op) &&
+         !fused.contains(v) &&
          !views.contains(v) && !foldedTranspose.contains(v);
 }
 

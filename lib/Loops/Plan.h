@@ -44,7 +44,13 @@ struct Plan {
   llvm::DenseMap<const Op *, unsigned> groupOf;
   llvm::DenseSet<const Value *> registers;
 
-  explicit Plan(const Function &f);
+  /// A matmul whose product is added, with beta 1, into the buffer of the
+  /// in-place result it is added to (`inPlace`: LoopFunction::inPlace):
+  /// the product -> that result. The `add` then needs no loop.
+  llvm::DenseMap<const Value *, const Value *> accumulatesInto;
+  llvm::DenseSet<const Op *> noLoop;
+
+  explicit Plan(const Function &f, uint64_t inPlace = 0);
   /// Whether `op` is lowered to a loop or a call of its own.
   bool needsLoop(const Op *op) const;
   /// The dims a loop-group member loops over: an elementwise op's result, or

@@ -1,18 +1,24 @@
-//===- Control.cpp - `call` and `cond` ------------------------------------===//
+//===- Control.cpp - `call`, `cond` and `scan` ----------------------------===//
 //
-// Both refer to functions by name. Their results are typed by the callee's
-// signature (inferCallTypes); the interpreter runs the callee, the adjoint
-// pass inlines `call` (or uses a custom VJP) and differentiates `cond`
-// branch by branch (lib/AD/ReverseMode.cpp).
+// All three refer to functions by name. Their results are typed by the
+// callee's signature (inferCallTypes); the interpreter runs the callee, the
+// adjoint pass inlines `call` (or uses a custom VJP) and differentiates
+// `cond` branch by branch and `scan` by a reverse scan
+// (lib/AD/ReverseMode.cpp). The backends see calls inlined; `cond` and
+// `scan` are lowered to the loop IR as an `if` and a loop around
+// invocations of their functions, each lowered on its own
+// (LoopBuilder::invoke).
 //
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
 
 #include "gradc/Ops/Control.h"
+#include "gradc/Loops/LoopBuilder.h"
 
 #include "llvm/ADT/StringMap.h"
 
 #include "llvm/Support/ErrorHandling.h"
+#include <algorithm>
 #include <optional>
 
 namespace gradc {
@@ -177,12 +183,151 @@ Tensor evalControl(const Op &op, llvm::ArrayRef<const Tensor *>,
                            "' reached an op kernel");
 }
 
+using loops::BufferRef;
+using loops::Expr;
+using loops::LoopBuilder;
+
+/// The buffer of each of `vs`, at offset 0.
+std::vector<BufferRef> refs(LoopBuilder &b, llvm::ArrayRef<Value *> vs) {
+  std::vector<BufferRef> r;
+  for (const Value *v : vs)
+    r.push_back({b.bufferOf(v), nullptr});
+  return r;
+}
+
+/// if (p != 0) @then(args...) else @else(args...), each writing the
+/// results in place.
+void loopsCond(LoopBuilder &b, const Op &op) {
+  llvm::ArrayRef<Value *> args = llvm::ArrayRef(op.operands).drop_front();
+  std::vector<Type> types;
+  for (const Value *v : args)
+    types.push_back(v->type);
+  std::vector<BufferRef> in = refs(b, args), out = refs(b, op.allResults());
+  unsigned then = b.callee(*op.calleeFns[0]),
+           orelse = b.callee(*op.calleeFns[1]);
+  b.ifElse(
+      b.nonZero(b.element(op.operands[0], {})),
+      [&] { b.invoke(then, in, types, out); },
+      [&] { b.invoke(orelse, in, types, out); });
+}
+
+/// The carries of `body` (the first `nc` arguments and results) that only
+/// accumulate: result k is `add %arg_k, %x` (same type, returned once, read
+/// by no op), and %arg_k is read by that add alone. Such a carry is updated
+/// in place (LoopFunction::inPlace): the body reads and writes one buffer.
+uint64_t accumulatingCarries(const Function &body, size_t nc) {
+  uint64_t mask = 0;
+  for (size_t k = 0; k < nc && k < 64; ++k) {
+    const Value *arg = body.args[k], *r = body.results[k];
+    if (!r->def || r->def->kind != OpKind::Add || r->type != arg->type ||
+        !r->type.isFloat() ||
+        std::count(body.results.begin(), body.results.end(), r) != 1 ||
+        std::count(body.results.begin(), body.results.end(), arg) != 0)
+      continue;
+    const Op &add = *r->def;
+    if ((add.operands[0] == arg) == (add.operands[1] == arg) ||
+        add.operands[0]->type != r->type || add.operands[1]->type != r->type)
+      continue;
+    unsigned argUses = 0, rUses = 0;
+    for (const auto &op : body.ops)
+      for (const Value *v : op->operands) {
+        argUses += v == arg;
+        rUses += v == r;
+      }
+    if (argUses == 1 && rUses == 0)
+      mask |= uint64_t(1) << k;
+  }
+  return mask;
+}
+
+/// The carries live in two sets of buffers: the scan's first results (A)
+/// and buffers of their own (B). The initial values are copied to A; step t
+/// runs the body on the carries, slice t of each scanned input (an offset
+/// into its buffer) and the constants, writing output t into slice t of
+/// each stacked output and the next carries into the other set: even steps
+/// read A and write B, odd steps read B and write A (the loop runs two
+/// steps per iteration), so no carry is copied between steps; after an odd
+/// number of steps the final carries are copied from B to A once. A carry
+/// that only accumulates (accumulatingCarries) lives in A alone: the body
+/// updates it in place.
+void loopsScan(LoopBuilder &b, const Op &op) {
+  size_t nc = op.intAttr("carries", 0), ns = op.intAttr("scanned", 1);
+  bool reverse = op.boolAttr("reverse", false);
+  std::vector<Value *> results = op.allResults();
+  const Expr *T = b.dim(op.operands[nc]->type.dims[0]);
+  auto elems = [&](const std::vector<Dim> &dims, size_t from) {
+    return b.product(
+        b.shape(std::vector<Dim>(dims.begin() + from, dims.end())));
+  };
+  std::vector<Type> types;
+  for (size_t i = 0; i < op.operands.size(); ++i) {
+    Type t = op.operands[i]->type;
+    if (i >= nc && i < nc + ns)
+      t.dims.erase(t.dims.begin());
+    types.push_back(std::move(t));
+  }
+  uint64_t inPlace = accumulatingCarries(*op.calleeFns[0], nc);
+  auto accumulates = [&](size_t k) { return k < 64 && (inPlace >> k & 1); };
+  std::vector<const loops::Buffer *> A, B;
+  for (size_t i = 0; i < nc; ++i) {
+    const loops::Buffer *carry = b.bufferOf(results[i]),
+                        *init = b.bufferOf(op.operands[i]);
+    if (carry != init)
+      b.copy(carry, init, elems(results[i]->type.dims, 0));
+    A.push_back(carry);
+    B.push_back(accumulates(i) ? carry
+                               : b.scratch(results[i]->name + ".next",
+                                           results[i]->type.dtype,
+                                           results[i]->type.dims));
+  }
+  unsigned body = b.callee(*op.calleeFns[0], inPlace);
+  // Step `i` (0 <= i < T) from carries `from` to carries `to`.
+  auto step = [&](const Expr *i, const std::vector<const loops::Buffer *> &from,
+                  const std::vector<const loops::Buffer *> &to) {
+    // Reversed: steps T-1 down to 0, output t still at index t.
+    const Expr *t =
+        reverse ? b.sadd(b.sadd(T, b.i(-1)), b.mul(i, b.i(-1))) : i;
+    std::vector<BufferRef> in = refs(b, op.operands), out;
+    for (size_t k = 0; k < nc; ++k)
+      in[k].buf = from[k];
+    for (size_t k = nc; k < nc + ns; ++k)
+      in[k].offset = b.mul(t, elems(op.operands[k]->type.dims, 1));
+    for (size_t k = 0; k < nc; ++k)
+      out.push_back({to[k], nullptr});
+    for (size_t k = nc; k < results.size(); ++k)
+      out.push_back({b.bufferOf(results[k]),
+                     b.mul(t, elems(results[k]->type.dims, 1))});
+    b.invoke(body, std::move(in), types, std::move(out));
+  };
+  if (nc == 0) {
+    b.forLoop(b.i(0), T, 1, [&](const Expr *i) { step(i, A, B); });
+    return;
+  }
+  b.forLoop(b.i(0), T, 2, [&](const Expr *i) {
+    step(i, A, B);
+    const Expr *odd = b.add(i, b.i(1));
+    b.ifElse(
+        b.ilt(odd, T), [&] { step(odd, B, A); },
+        [&] {
+          for (size_t k = 0; k < nc; ++k)
+            if (!accumulates(k))
+              b.copy(A[k], B[k], elems(results[k]->type.dims, 0));
+        });
+  });
+}
+
 } // namespace
 
 void addControlOps(std::vector<OpDef> &d) {
   for (OpKind k : {OpKind::Call, OpKind::Cond, OpKind::Scan}) {
     d.push_back({k, {}, inferControl, evalControl, nullptr});
     d.back().integers = true;
+    if (k == OpKind::Call)
+      d.back().attrs = {{"checkpoint", Attr::Bool}};
+    if (k == OpKind::Cond)
+      d.back().loops = loopsCond;
+    if (k == OpKind::Scan)
+      d.back().loops = loopsScan;
   }
   d.back().attrs = {{"carries", Attr::Int},
                     {"scanned", Attr::Int},

@@ -16,6 +16,8 @@
 
 #include <climits>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 
 namespace gradc::ops {
 namespace {
@@ -38,10 +40,68 @@ Type inferUnary(const Op &, llvm::ArrayRef<Type> in, std::string &) {
   return in[0];
 }
 
-/// The kernel of every elementwise op: its scalar formula, broadcast.
+/// An integer element (a whole number) as int64; one beyond int64's range
+/// (an i64 sum past 2^63 in double) wraps around modulo 2^64.
+int64_t toInt64(double x) {
+  if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0)) {
+    x = std::fmod(x, 18446744073709551616.0);
+    x += x < -9223372036854775808.0   ? 18446744073709551616.0
+         : x >= 9223372036854775808.0 ? -18446744073709551616.0
+                                      : 0.0;
+  }
+  return int64_t(x);
+}
+/// Integer arithmetic is two's complement, wrapping around modulo 2^64 for
+/// i64 (as the compiled backends' i64 arithmetic) and modulo 2^32 for i32,
+/// computed in the unsigned type of that width. An i64 beyond 2^53 is held
+/// inexactly (Tensor.h).
+template <typename U> U un(double x) { return U(toInt64(x)); }
+template <typename U> double sg(U v) {
+  return double(std::make_signed_t<U>(v));
+}
+template <typename U> double intAdd(const double *x) {
+  return sg<U>(un<U>(x[0]) + un<U>(x[1]));
+}
+template <typename U> double intSub(const double *x) {
+  return sg<U>(un<U>(x[0]) - un<U>(x[1]));
+}
+template <typename U> double intMul(const double *x) {
+  return sg<U>(un<U>(x[0]) * un<U>(x[1]));
+}
+template <typename U> double intNeg(const double *x) {
+  return sg<U>(U(0) - un<U>(x[0]));
+}
+template <typename U> double intAbs(const double *x) {
+  return x[0] < 0 ? intNeg<U>(x) : x[0];
+}
+template <typename U> ScalarFn intFormula(OpKind k) {
+  switch (k) {
+  case OpKind::Add:
+    return intAdd<U>;
+  case OpKind::Sub:
+    return intSub<U>;
+  case OpKind::Mul:
+    return intMul<U>;
+  case OpKind::Neg:
+    return intNeg<U>;
+  case OpKind::Abs:
+    return intAbs<U>;
+  default:
+    return nullptr; // exact on whole numbers held as double
+  }
+}
+
+/// The kernel of every elementwise op: its scalar formula, broadcast. On
+/// integers, the arithmetic ops compute in the integer type.
 Tensor evalElementwise(const Op &op, llvm::ArrayRef<const Tensor *> in,
                        const SymEnv &) {
-  return mapBroadcast(in, in.back()->dtype, opDef(op.kind).scalar);
+  ScalarFn fn = opDef(op.kind).scalar;
+  DType t = in.back()->dtype;
+  if (isInt(t))
+    if (ScalarFn i = t == DType::I32 ? intFormula<uint32_t>(op.kind)
+                                     : intFormula<uint64_t>(op.kind))
+      fn = i;
+  return mapBroadcast(in, in.back()->dtype, fn);
 }
 
 OpDef binary(OpKind k, ScalarFn f, LowerFn lower, VjpFn vjp,
@@ -467,12 +527,29 @@ void addElementwiseOps(std::vector<OpDef> &d) {
   cast.integers = cast.typeFromDecl = true;
   d.push_back(cast);
 
-  // Comparisons also compare integers (giving 0/1 of their type).
+  // Comparisons also compare integers (giving 0/1 of their type); add, sub,
+  // mul, neg and abs wrap around (docs/ir.md, "Integer arithmetic"); max,
+  // min and select (a mask of the branches' type) are exact.
   for (OpDef &def : d)
-    if (def.kind == OpKind::Gt || def.kind == OpKind::Ge ||
-        def.kind == OpKind::Lt || def.kind == OpKind::Le ||
-        def.kind == OpKind::Eq)
+    switch (def.kind) {
+    case OpKind::Gt:
+    case OpKind::Ge:
+    case OpKind::Lt:
+    case OpKind::Le:
+    case OpKind::Eq:
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+    case OpKind::Neg:
+    case OpKind::Abs:
+    case OpKind::Max:
+    case OpKind::Min:
+    case OpKind::Select:
       def.integers = true;
+      break;
+    default:
+      break;
+    }
 }
 
 } // namespace gradc::ops

@@ -325,8 +325,8 @@ using loops::Scalar;
 // folded transposes as flags. Else C[m,n] = sum_k A[m,k] W[k,n] in loops,
 // accumulated in the element type.
 /// Batched (numpy) matmul: one loop nest over the result, an accumulator in
-/// double over K (as the interpreter). A 2-D operand may be a folded
-/// transpose; its element is read through the stored buffer.
+/// double over K (as the interpreter). An operand may be a folded transpose
+/// (of its last two axes); its element is read through the stored buffer.
 void loopsBatchedMatMul(LoopBuilder &b, const Op &op) {
   const Value *a = op.operands[0], *w = op.operands[1], *y = op.result;
   Scalar et = loops::scalarOf(y->type.dtype);
@@ -334,10 +334,12 @@ void loopsBatchedMatMul(LoopBuilder &b, const Op &op) {
   unsigned batch = ry - (ra > 1) - (rw > 1);
   const Expr *K = b.dim(a->type.dims.back());
   auto read = [&](const Value *v, std::vector<const Expr *> idx) {
-    if (v->type.rank() == 2) {
+    if (v->type.rank() >= 2) {
       LoopBuilder::Matrix m = b.matrix(v);
-      if (m.trans)
-        return b.load(m.buf, b.linear({idx[1], idx[0]}, b.shape(m.stored)));
+      if (m.trans) {
+        std::swap(idx[idx.size() - 2], idx.back());
+        return b.load(m.buf, b.linear(idx, b.shape(m.stored)));
+      }
     }
     return b.element(v, idx);
   };
@@ -371,16 +373,12 @@ void loopsBatchedMatMul(LoopBuilder &b, const Op &op) {
 /// Batched matmul of two matrices or batches of matrices (rank >= 2, one
 /// of them >= 3) with BLAS: loops over the result's batch dims around one
 /// GEMM per matrix, at offsets into the buffers (a broadcast batch dim
-/// stays at 0). A 2-D operand may be a folded transpose.
+/// stays at 0). An operand may be a folded transpose (of its last two
+/// axes): a transpose flag.
 void loopsGemmBatch(LoopBuilder &b, const Op &op) {
   const Value *a = op.operands[0], *w = op.operands[1], *y = op.result;
   unsigned ry = y->type.rank(), batch = ry - 2;
-  auto matrixOf = [&](const Value *v) {
-    return v->type.rank() == 2
-               ? b.matrix(v)
-               : LoopBuilder::Matrix{b.bufferOf(v), false, v->type.dims};
-  };
-  LoopBuilder::Matrix am = matrixOf(a), wm = matrixOf(w);
+  LoopBuilder::Matrix am = b.matrix(a), wm = b.matrix(w);
   std::vector<const Expr *> as = b.shape(am.stored), ws = b.shape(wm.stored);
   std::vector<const Expr *> ys = b.shape(y->type.dims);
   const Expr *M = ys[ry - 2], *N = ys[ry - 1], *K = b.dim(a->type.dims.back());
@@ -464,9 +462,7 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
     return;
   }
   if (x->type.rank() > 2 || y->type.rank() > 2) {
-    auto stored = [&](const Value *v) {
-      return v->type.rank() == 2 ? b.matrix(v).buf : b.bufferOf(v);
-    };
+    auto stored = [&](const Value *v) { return b.matrix(v).buf; };
     if (x->type.rank() >= 2 && y->type.rank() >= 2 && b.blas() && stored(x) &&
         stored(y))
       return loopsGemmBatch(b, op);
@@ -476,6 +472,8 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
                       w = b.matrix(op.operands[1]);
   DType dt = op.result->type.dtype;
   const loops::Buffer *out = b.bufferOf(op.result);
+  // The product added to what `out` holds (only planned for two matrices).
+  bool accumulate = b.accumulates(op.result);
   std::vector<const Expr *> as = b.shape(a.stored), ws = b.shape(w.stored);
   // Logical dims: A is [M,K] (or [K]), W is [K,N] (or [K]).
   auto rows = [](const LoopBuilder::Matrix &m,
@@ -502,7 +500,8 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
     Scalar accT = b.options().wideAccumulators ? Scalar::F64 : et;
     unsigned acc = b.local("acc", accT);
     b.loops({M, N}, [&](Index mn) {
-      b.assign(acc, b.f(0, accT));
+      b.assign(acc, accumulate ? b.cast(b.load(out, b.linear(mn, {M, N})), accT)
+                               : b.f(0, accT));
       b.loops({K}, [&](Index k) {
         const Expr *av =
             aMat ? at(a, as, mn[0], k[0]) : at(a, as, b.i(0), k[0]);
@@ -521,6 +520,7 @@ void loopsMatMul(LoopBuilder &b, const Op &op) {
     c.c = out;
     if (aMat && wMat) {
       c.kind = KernelCall::Gemm;
+      c.accumulate = accumulate;
       c.transA = a.trans;
       c.transB = w.trans;
       c.m = M, c.n = N, c.k = K;
@@ -615,6 +615,17 @@ std::vector<int64_t> permOf(const Op &op) {
 bool isMatrixTranspose(const Op &op) {
   return op.kind == OpKind::Transpose &&
          permOf(op) == std::vector<int64_t>{1, 0};
+}
+
+bool transposesLastTwo(const Op &op) {
+  if (op.kind != OpKind::Transpose)
+    return false;
+  std::vector<int64_t> perm = permOf(op);
+  size_t r = perm.size();
+  for (size_t i = 0; i < r; ++i)
+    if (perm[i] != int64_t(i + 2 < r ? i : i + 2 == r ? r - 1 : r - 2))
+      return false;
+  return r >= 2;
 }
 
 } // namespace gradc

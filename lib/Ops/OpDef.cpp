@@ -3,6 +3,7 @@
 
 #include "gradc/Support/Suggest.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
 
@@ -106,62 +107,17 @@ Type inferType(const Op &op, std::string &err) {
 }
 
 bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
-  auto floats = [](const Value *v) { return v->type.isFloat(); };
   const OpDef &d = opDef(op.kind);
-  // Calls are inlined before any backend sees them (gradc/IR/Inline.h);
-  // a conditional runs on the interpreter.
-  if (op.kind == OpKind::Call || op.kind == OpKind::Cond ||
-      op.kind == OpKind::Scan) {
-    why = op.kind == OpKind::Call   ? "calls are inlined first"
-          : op.kind == OpKind::Cond ? "conditionals are not lowered yet"
-                                    : "scans are not lowered yet";
+  // Calls are inlined before any backend sees them (gradc/IR/Inline.h). A
+  // conditional or a scan is lowered around invocations of its functions
+  // (whose ops checkCompiled checks too), whatever its element types.
+  if (op.kind == OpKind::Call) {
+    why = "calls are inlined first";
     return false;
   }
-  if (!floats(op.result) || !llvm::all_of(op.operands, floats)) {
-    // The loop IR moves, compares and indexes with integers but has no
-    // integer arithmetic: sums of integers stay on the interpreter.
-    bool moves = false;
-    switch (op.kind) {
-    case OpKind::Reshape:
-    case OpKind::BroadcastTo:
-    case OpKind::Transpose:
-    case OpKind::Slice:
-    case OpKind::Concat:
-    case OpKind::Pad:
-    case OpKind::Gather:
-    case OpKind::GatherElements:
-    case OpKind::OneHot:
-    case OpKind::Iota:
-    case OpKind::Cast:
-    case OpKind::Const:
-    case OpKind::Gt: // integer comparisons (their `lower` compares i64s)
-    case OpKind::Ge:
-    case OpKind::Lt:
-    case OpKind::Le:
-    case OpKind::Eq:
-      moves = true;
-      break;
-    case OpKind::ScatterAdd:
-    case OpKind::ScatterAddElements:
-      moves = floats(op.result);
-      break;
-    case OpKind::ArgMax:
-    case OpKind::MaxPool2DArgMax:
-      moves = floats(op.operands[0]);
-      break;
-    case OpKind::CumSum:
-      moves = false; // integer sums
-      break;
-    default:
-      break;
-    }
-    if (!moves) {
-      why = "integer tensors";
-      return false;
-    }
-  }
   // Both backends render the loop IR: an op is compiled when it has a
-  // lowering (an elementwise formula or a `loops` hook).
+  // lowering (an elementwise formula or a `loops` hook), on integers too
+  // (the loop IR's integer arithmetic, docs/ir.md).
   (void)by;
   if (d.elementwise || d.loops || op.kind == OpKind::Const)
     return true;
@@ -171,9 +127,15 @@ bool compiledBy(CompiledBy by, const Op &op, std::string &why) {
 
 llvm::Error checkCompiled(const Module &m, CompiledBy by,
                           const Function *only) {
-  for (const auto &f : m.functions) {
-    if (only && only != f.get())
-      continue;
+  // The functions to compile: `only` (or all) and those their conds and
+  // scans invoke, transitively (the verifier has rejected recursion).
+  std::vector<const Function *> todo;
+  llvm::SmallPtrSet<const Function *, 8> seen;
+  for (const auto &f : m.functions)
+    if ((!only || only == f.get()) && seen.insert(f.get()).second)
+      todo.push_back(f.get());
+  for (size_t k = 0; k < todo.size(); ++k) {
+    const Function *f = todo[k];
     for (const auto &op : f->ops) {
       std::string why;
       if (!compiledBy(by, *op, why))
@@ -183,6 +145,10 @@ llvm::Error checkCompiled(const Module &m, CompiledBy by,
                 f->name + "' is not compiled by the " +
                 (by == CompiledBy::Loops ? "LLVM" : "C++") + " backend yet (" +
                 why + ")");
+      if (op->kind == OpKind::Cond || op->kind == OpKind::Scan)
+        for (const Function *g : op->calleeFns)
+          if (g && seen.insert(g).second)
+            todo.push_back(g);
     }
   }
   return llvm::Error::success();

@@ -442,6 +442,11 @@ void addReductionOps(std::vector<OpDef> &d) {
                     evalArgMaxMask,
                     nullptr}
                   .withLoops(loopsArgMaxMask));
+  // Integer sums (exact below 2^53, i32 ones wrapping), maxima and minima.
+  for (OpDef &def : d)
+    if (def.kind == OpKind::Sum || def.kind == OpKind::ReduceMax ||
+        def.kind == OpKind::ReduceMin)
+      def.integers = true;
   d.push_back(OpDef{OpKind::LogSumExp, kAxisAttrs, inferLogSumExp,
                     evalLogSumExp, vjpLogSumExp}
                   .withLoops(loopsSoftmaxFamily));

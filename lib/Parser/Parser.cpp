@@ -565,7 +565,7 @@ private:
                        ", got " + llvm::Twine(n));
     }
     if (tok_.kind == Tok::LBrace && !tok_.startsLine &&
-        (!control || *kind == OpKind::Scan) && !parseAttrs(*op))
+        (!control || *kind != OpKind::Cond) && !parseAttrs(*op))
       return false;
     if (tok_.kind == Tok::Colon && !tok_.startsLine && !control) {
       consume();

@@ -840,10 +840,12 @@ public:
       std::string diags;
       Parsed p = parse(st_->source, st_->bufferName, diags);
       Function *f = p.mod->lookup(f0.name);
-      llvm::Expected<Function *> g =
-          forward
-              ? buildJvp(*p.mod, *f, wrt)
-              : buildGradient(*p.mod, *f, GradOptions{.wrt = wrt, .vjp = vjp});
+      GradOptions opts;
+      opts.wrt = wrt;
+      opts.vjp = vjp;
+      llvm::Expected<Function *> g = forward
+                                         ? buildJvp(*p.mod, *f, wrt)
+                                         : buildGradient(*p.mod, *f, opts);
       if (!g) {
         err = llvm::toString(g.takeError());
       } else {

@@ -1,5 +1,5 @@
-"""Calls and custom VJPs through the Python module (the JIT inlines calls);
-cond and scan are refused by the JIT with the reason."""
+"""Calls, custom VJPs, conds and scans through the Python module (the JIT
+inlines calls and compiles conds and scans as branches and loops)."""
 import numpy as np
 import pytest
 
@@ -63,7 +63,29 @@ def test_call_with_custom_vjp():
     np.testing.assert_array_equal(grads["w"], np.zeros(3))
 
 
-def test_cond_is_refused_by_the_jit():
+def test_cond_runs_on_the_jit():
     m = gradc.compile(SRC)
-    with pytest.raises(Exception, match="conditionals are not lowered yet"):
-        m.function("branchy")(1.0, 2.0)
+    assert m.function("branchy")(1.0, 2.0) == 4.0
+    assert m.function("branchy")(0.0, -3.0) == 9.0
+
+
+SCAN = """
+func @acc(%c: f64, %x: f64) -> (f64, f64) {
+  %n = add %c, %x
+  return %n, %n
+}
+
+func @cumsum(%c0: f64, %xs: f64[T]) -> (f64, f64[T]) {
+  %c, %ys = scan @acc(%c0, %xs) {carries=1, scanned=1}
+  return %c, %ys
+}
+"""
+
+
+def test_scan_of_any_length_on_the_jit():
+    f = gradc.compile(SCAN).function("cumsum")
+    for n in (1, 4, 100):
+        xs = np.arange(n, dtype=np.float64)
+        c, ys = f(0.5, xs)
+        np.testing.assert_allclose(ys, 0.5 + np.cumsum(xs))
+        assert c == pytest.approx(0.5 + xs.sum())

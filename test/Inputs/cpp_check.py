@@ -159,7 +159,11 @@ def main():
             text = sh(cmd)
             prefix = "m%d." % len(variants)
             names = re.findall(r"^func @(\S+)\(", text, re.M)
-            text = re.sub(r"^func @", "func @" + prefix, text, flags=re.M)
+            # Every reference (func, call, cond, scan, custom_vjp).
+            known = set(names)
+            text = re.sub(r"@([A-Za-z_][\w.]*)", lambda m: "@" + prefix +
+                          m.group(1) if m.group(1) in known else m.group(0),
+                          text)
             variants[key] = (prefix, names)
             texts.append(text)
         prefix, names = variants[key]
@@ -271,20 +275,26 @@ def compare(expected, got, dtypes):
 
 
 def scan(test, examples):
-    """The `gradc run` lines of a lit test that read no temporary files."""
+    """The `gradc run` lines of a lit test that read no temporary files and
+    name no backend."""
     runs = []
     d = os.path.dirname(os.path.abspath(test))
     for m in re.finditer(r"RUN: (.*)", open(test).read()):
         line = m.group(1)
-        if "%t" in line or "| gradc run" in line or re.search(r"\bnot\b", line):
+        # Runs that name a backend are about that backend.
+        if "%t" in line or "| gradc run" in line or re.search(r"\bnot\b", line) \
+                or "--backend" in line:
             continue
-        cmd = line.split("|")[0].strip()
+        cmd = line.split("|")[0].replace("2>&1", "").strip()
         if not cmd.startswith("gradc run "):
             continue
         cmd = cmd.replace("%S", d).replace("%s", os.path.abspath(test))
         cmd = cmd.replace("%examples", examples)
         words = shlex.split(cmd)[2:]
-        file = words.pop(0)
+        # The module: the first .gir word that is not an option's value.
+        at = next(i for i, w in enumerate(words) if w.endswith(".gir") and
+                  (i == 0 or not words[i - 1].startswith("-")))
+        file = words.pop(at)
         runs.append(Run(file, words, test))
     return runs
 

@@ -11,7 +11,8 @@ transposes), full and partial reductions, softmax-like ops, reshapes and
 broadcasts over f32/f64 [N,K] values, returning a scalar and a tensor; and
 the ops of issue 9 that keep those shapes: erf, softplus, log1p, rsqrt,
 reduce_min, cumsum, einsum, batched matmul, and argmax indices used by
-gather and gather_elements (integers on every backend). Its
+gather and gather_elements (integers on every backend), and integer
+arithmetic on those indices (add/sub/mul/max/min/neg/abs, cumsum, sum). Its
 vector-Jacobian product (gradc run --grad ... --vjp) is evaluated by both
 backends at random sizes and values; any difference beyond 1e-12 (f64) or
 1e-4 (f32) relative is printed with the program and its arguments. With --cpp
@@ -55,7 +56,7 @@ def program(rng):
                                             "rowsum", "rowmax", "mean", "lse",
                                             "select", "reshape", "mean0", "bcast"] +
                           ["erf", "softplus", "log1p", "rsqrt", "rowmin", "cumsum", "einsum", "bmm", "pick",
-                           "gatherrows"])
+                           "gatherrows", "intpath"])
         t = fresh()
         if kind in UNARY:
             lines.append(f"  {v} = {kind} {a}")
@@ -121,6 +122,21 @@ def program(rng):
             lines += [f"  {t} = argmax {a} {{axis=0}} : i64",
                       f"  {u} = gather {a}, {t} {{axis=0}}",
                       f"  {v} = matmul {a}, {u}"]
+        elif kind == "intpath":
+            # integer arithmetic on argmax indices (wrapping ops, a running
+            # sum, an integer sum), cast back and added as a constant
+            u, z, q, r2, m, mc = (fresh() for _ in range(6))
+            op = rng.choice(["add", "sub", "mul", "max", "min"])
+            un = rng.choice(["neg", "abs"])
+            lines += [f"  {t} = argmax {a} {{axis=1}} : i64",
+                      f"  {u} = cumsum {t} {{axis=0}}",
+                      f"  {z} = {op} {u}, {t}",
+                      f"  {m} = {un} {z}",
+                      f"  {mc} = sum {m}",
+                      f"  {q} = add {m}, {mc}",
+                      f"  {r2} = cast {q} : {dt}",
+                      f"  {u}.c = reshape {r2} {{shape=[N,1]}}",
+                      f"  {v} = add {a}, {u}.c"]
         else:  # bcast
             lines += [f"  {t} = broadcast_to %c {{shape=[N,K]}}", f"  {v} = mul {t}, {a}"]
         tensors.append(v)

@@ -77,7 +77,7 @@ int runDot() {
   if (!f)
     return 1;
   // Calls are drawn inlined; custom VJPs and conditionals are not drawn.
-  inlineCalls(*f, /*keepCustomVjp=*/true);
+  inlineCalls(*f, KeepCustomVjp);
   for (const auto &op : f->ops)
     if (!op->callees.empty())
       return fail("gradc dot does not draw '" + mnemonic(op->kind) + "' of '@" +

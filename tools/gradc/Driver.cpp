@@ -115,6 +115,28 @@ cl::opt<bool> HasAux("has-aux",
                               "off)"),
                      cl::sub(GradCmd()), cl::sub(RunCmd()), cl::sub(EmitCmd()),
                      cl::cat(Cat()));
+cl::opt<Remat> RematMode(
+    "remat",
+    cl::desc("What the backward pass recomputes instead of keeping "
+             "(default: marked)"),
+    cl::init(Remat::Marked),
+    cl::values(clEnumValN(Remat::Marked, "marked",
+                          "the calls and scans marked checkpoint=true"),
+               clEnumValN(Remat::None, "none",
+                          "nothing: keep every intermediate"),
+               clEnumValN(Remat::Calls, "calls",
+                          "every call (at every depth), and the marked scans"),
+               clEnumValN(Remat::Auto, "auto",
+                          "the marked ones, then the fewest more calls and "
+                          "static-length scans that fit --memory-budget")),
+    cl::sub(GradCmd()), cl::sub(RunCmd()), cl::sub(EmitCmd()), cl::cat(Cat()));
+cl::opt<int64_t> MemoryBudget(
+    "memory-budget",
+    cl::desc("With --remat=auto: the most bytes the backward pass may keep "
+             "besides the arguments, the total of --print-saved (default: "
+             "none; --remat=auto needs it)"),
+    cl::value_desc("BYTES"), cl::init(-1), cl::sub(GradCmd()),
+    cl::sub(RunCmd()), cl::sub(EmitCmd()), cl::cat(Cat()));
 cl::opt<bool> NoOpt("O0",
                     cl::desc("Do not simplify the derived functions (default: "
                              "simplify)"),
@@ -295,6 +317,13 @@ Function *addGradient(Module &m, Function &f, std::vector<std::string> wrt,
   opts.wrt = std::move(wrt);
   opts.vjp = Vjp;
   opts.hasAux = HasAux;
+  opts.remat = RematMode;
+  if ((RematMode == Remat::Auto) != (MemoryBudget >= 0)) {
+    fail(RematMode == Remat::Auto ? "--remat=auto needs --memory-budget BYTES"
+                                  : "--memory-budget goes with --remat=auto");
+    return nullptr;
+  }
+  opts.memoryBudget = MemoryBudget;
   size_t before = m.functions.size();
   auto g = buildGradient(m, f, opts);
   if (!g) {

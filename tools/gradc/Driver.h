@@ -2,6 +2,7 @@
 #ifndef GRADC_TOOLS_DRIVER_H
 #define GRADC_TOOLS_DRIVER_H
 
+#include "gradc/AD/Autodiff.h"
 #include "gradc/IR/IR.h"
 #include "gradc/IR/Tensor.h"
 
@@ -36,6 +37,8 @@ extern llvm::cl::opt<bool> HasAux;            // --has-aux
 extern llvm::cl::list<std::string> Wrt;       // --wrt
 extern llvm::cl::list<std::string> GradAlias; // --grad
 extern llvm::cl::opt<bool> NoOpt;             // -O0
+extern llvm::cl::opt<Remat> RematMode;        // --remat
+extern llvm::cl::opt<int64_t> MemoryBudget;   // --memory-budget
 extern llvm::cl::opt<bool> PrintAfterAll;     // --print-after-all
 extern llvm::cl::opt<bool> VerifyEach;        // --verify-each
 

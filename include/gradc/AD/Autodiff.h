@@ -17,6 +17,16 @@
 
 namespace gradc {
 
+/// Which calls and scans the backward pass recomputes instead of keeping
+/// their intermediates (`gradc grad --remat`).
+enum class Remat {
+  Marked, ///< those marked `checkpoint=true`
+  None,   ///< none: every intermediate is kept, marks are ignored
+  Calls,  ///< every `call` (at every depth) and the marked scans
+  Auto,   ///< the marked ones, then the fewest more calls and static-length
+          ///< scans of @f that bring the saved bytes under memoryBudget
+};
+
 struct GradOptions {
   /// The arguments to differentiate with respect to; empty means all.
   std::vector<std::string> wrt;
@@ -32,6 +42,10 @@ struct GradOptions {
   bool primalResults = true;
   /// Name of the new function; default `<f>.grad`.
   std::string name;
+  Remat remat = Remat::Marked;
+  /// With Remat::Auto: the most bytes the backward pass may keep besides
+  /// the arguments (the total `gradc grad --print-saved` reports).
+  int64_t memoryBudget = 0;
 };
 
 /// Builds the reverse-mode function and adds it to `m`:

@@ -15,22 +15,30 @@
 
 namespace gradc {
 
-/// Inlines the `call` ops of `f` (and of the functions they call). With
-/// `keepCustomVjp`, calls of functions that name a custom VJP stay. Returns
-/// whether anything changed. `f` must be verified.
-bool inlineCalls(Function &f, bool keepCustomVjp = false);
+/// Which calls inlineCalls leaves in place (a set of flags).
+enum KeepCalls : unsigned {
+  KeepNone = 0,
+  /// Calls of functions that name a custom VJP (their adjoint is that VJP).
+  KeepCustomVjp = 1,
+  /// Calls marked `checkpoint=true` (their adjoint recomputes the callee).
+  KeepCheckpointed = 2,
+};
+
+/// Inlines the `call` ops of `f` (and of the functions they call), except
+/// those `keep` names. Returns whether anything changed. `f` must be
+/// verified.
+bool inlineCalls(Function &f, unsigned keep = KeepNone);
 
 /// Inlines every call in every function of `m`.
 void inlineCalls(Module &m);
 
 /// Copies `callee`'s body into `dst` (appending to `out`) for arguments
-/// `args`, inlining the calls in it as `inlineCalls` does; returns the
-/// values of its results.
+/// `args`, inlining the calls in it as `inlineCalls(.., keep)` does; returns
+/// the values of its results.
 std::vector<Value *> expandCall(Function &dst,
                                 std::vector<std::unique_ptr<Op>> &out,
                                 const Function &callee,
-                                llvm::ArrayRef<Value *> args,
-                                bool keepCustomVjp);
+                                llvm::ArrayRef<Value *> args, unsigned keep);
 
 } // namespace gradc
 

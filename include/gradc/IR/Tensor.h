@@ -4,7 +4,8 @@
 // held as double; an f32 tensor holds values already rounded to float, and
 // every kernel rounds its results again, so f32 arithmetic is emulated exactly
 // for single operations. An i32/i64 tensor holds whole numbers (of magnitude
-// below 2^53, so exactly).
+// below 2^53, so exactly); roundToType wraps an i32 result around modulo 2^32
+// (docs/ir.md, "Integer arithmetic").
 //
 //===----------------------------------------------------------------------===//
 #ifndef GRADC_IR_TENSOR_H

@@ -46,6 +46,16 @@ public:
   /// columns of im2col), live for the whole function.
   virtual const Buffer *scratch(llvm::StringRef name, DType dtype,
                                 std::vector<Dim> dims) = 0;
+  /// Lowers `g` as a function this one invokes (each function once, with
+  /// this function's options); returns its index in LoopFunction::callees.
+  /// `inPlace`: LoopFunction::inPlace of the lowering.
+  virtual unsigned callee(const Function &g, uint64_t inPlace = 0) = 0;
+  /// Whether the op computing `v` adds its result to what v's buffer holds
+  /// (a matmul accumulating into an in-place result: GEMM with beta 1).
+  virtual bool accumulates(const Value *v) const {
+    (void)v;
+    return false;
+  }
   /// What the backend asked for.
   virtual const LoopOptions &options() const = 0;
   /// Whether matmul/dot call BLAS kernels.
@@ -73,6 +83,15 @@ public:
   void memset(const Buffer *b, const Expr *count);
   void copy(const Buffer *dst, const Buffer *src, const Expr *count);
   void comment(const llvm::Twine &text);
+  /// if (cond) then() else orelse(); values computed in a branch are its own.
+  void ifElse(const Expr *cond, llvm::function_ref<void()> then,
+              llvm::function_ref<void()> orelse);
+  /// Runs callee `k` (see callee()) on `args`, writing `results`. `argTypes`
+  /// are the arguments' types as the caller sees them (a scanned slice
+  /// without its leading axis): they bind the callee's symbolic dims, which
+  /// size the arena slots the callee gets from this function's arena.
+  void invoke(unsigned k, std::vector<BufferRef> args,
+              llvm::ArrayRef<Type> argTypes, std::vector<BufferRef> results);
   /// Stops the function with an index error (return code 2) when `cond`.
   void failIf(const Expr *cond);
   /// An integer index `i` of an axis of `size` checked against [-size, size)

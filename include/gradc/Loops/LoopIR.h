@@ -73,7 +73,9 @@ struct Expr {
     Add,        // i64 args[0] + args[1] (non-negative indices: nuw nsw)
     Mul,        // i64 args[0] * args[1]
     Min,        // i64 smin(args[0], args[1])
-    Apply,      // the formula of elementwise op `op` over args
+    Apply,      // the formula of elementwise op `op` over args; on I64
+                // args integer arithmetic wrapping around modulo 2^64,
+                // then modulo 2^32 if `i` is 32 (an i32 result)
     Cast,       // args[0] converted to `type` (fp ext/trunc, int to fp; fp
                 // to int toward zero, NaN and out of range giving INT64_MIN)
     MaxStep,    // max(acc=args[0], x=args[1]) with NaN winning, acc first
@@ -85,6 +87,7 @@ struct Expr {
     SAdd,       // i64 args[0] + args[1], either possibly negative
     ILt,        // i1: i64 args[0] < args[1] (signed)
     IEq,        // i1: i64 args[0] == args[1]
+    NonZero,    // i1: args[0] != 0 (of any type; NaN counts as nonzero)
   } kind;
   Scalar type;
   OpKind op = OpKind::Const; // Apply
@@ -122,6 +125,28 @@ struct KernelCall {
 /// function of ordinary size compiles as one (docs/backends.md).
 constexpr size_t kPartSize = 32768;
 
+struct LoopFunction;
+
+/// A buffer of the caller at an element offset (null: 0), passed to an
+/// invoked function as one of its arguments or outputs.
+struct BufferRef {
+  const Buffer *buf = nullptr;
+  const Expr *offset = nullptr;
+};
+
+/// A call of another lowered function of the same module (the body of a
+/// `scan`, a branch of a `cond`): LoopFunction::callees[callee] runs on
+/// `args` and writes `results`, with its symbolic dims bound to `dims` (in
+/// the order of symbolicDims(callee)) and its arena slots carved out of the
+/// caller's arena (`slots`: one caller buffer per callee slot). It returns
+/// nonzero only for an index out of range, which the caller passes on.
+struct Invocation {
+  unsigned callee = 0;
+  std::vector<BufferRef> args, results;
+  std::vector<const Expr *> dims;
+  std::vector<const Buffer *> slots;
+};
+
 /// What a backend wants from the lowering.
 struct LoopOptions {
   /// Call BLAS kernels for matmul/dot; loops otherwise.
@@ -155,6 +180,8 @@ struct Stmt {
     Copy,       // buf[0 .. a) = src[0 .. a)
     Comment,    // text (the graph op a block computes)
     FailIf,     // if a (i1): stop, returning 2 (an index out of range)
+    If,         // if a (i1): body, else: orelse
+    Invoke,     // run another lowered function (invoke)
   } kind;
   unsigned var = 0;
   const Expr *a = nullptr, *b = nullptr;
@@ -163,6 +190,8 @@ struct Stmt {
   KernelCall call;
   std::string text;
   std::vector<Stmt> body;
+  std::vector<Stmt> orelse; // If: the else branch
+  Invocation invoke;        // Invoke
   /// For, at the top level of a function: its iterations may run on
   /// several threads (lib/Loops/Parallel.cpp). Each writes its own rows and
   /// privatizes the mutables it assigns; the `reduce` variables only receive
@@ -195,6 +224,15 @@ struct LoopFunction {
   /// The parts, as [begin, end) ranges of `body`.
   std::vector<std::pair<size_t, size_t>> parts() const;
 
+  /// Bit k: result k is computed in the memory of argument k, which its
+  /// invoker passes for both (a scan's carry that only accumulates:
+  /// `%r = add %arg_k, %x`, the argument read nowhere else). The argument's
+  /// own pointer is never read.
+  uint64_t inPlace = 0;
+  /// The functions this one invokes (Stmt::Invoke). Each function is
+  /// lowered once and shared by all that invoke it (see lowerToLoops).
+  std::vector<std::shared_ptr<const LoopFunction>> callees;
+
   /// The buffer of argument/output `i`.
   const Buffer *arg(unsigned i) const;
   const Buffer *result(unsigned i) const;
@@ -226,6 +264,8 @@ public:
   explicit ExprBuilder(LoopFunction &fn) : fn_(fn) {}
 
   const Expr *i(int64_t v);
+  /// A constant of type `t` (I64: `v` as an integer, infinities the
+  /// extremes, so that max/min reductions start there).
   const Expr *f(double v, Scalar t);
   const Expr *sym(llvm::StringRef name);
   const Expr *dim(const Dim &d) { return d.isSym() ? sym(d.sym) : i(d.size); }
@@ -234,7 +274,9 @@ public:
   const Expr *add(const Expr *a, const Expr *b);
   const Expr *mul(const Expr *a, const Expr *b);
   const Expr *min(const Expr *a, const Expr *b);
-  const Expr *apply(OpKind k, llvm::ArrayRef<const Expr *> args);
+  /// `wrap32`: integer arithmetic of an i32 result, wrapped to 32 bits.
+  const Expr *apply(OpKind k, llvm::ArrayRef<const Expr *> args,
+                    bool wrap32 = false);
   const Expr *cast(const Expr *a, Scalar to);
   const Expr *maxStep(const Expr *acc, const Expr *x);
   const Expr *isNewMax(const Expr *x, const Expr *best, const Expr *at);
@@ -244,6 +286,7 @@ public:
   const Expr *sadd(const Expr *a, const Expr *b);
   const Expr *ilt(const Expr *a, const Expr *b);
   const Expr *ieq(const Expr *a, const Expr *b);
+  const Expr *nonZero(const Expr *a);
 
   /// The dims of `t` as expressions.
   std::vector<const Expr *> shape(const std::vector<Dim> &dims);

@@ -13,12 +13,27 @@
 #include "gradc/Loops/LoopIR.h"
 #include "gradc/Ops/OpDef.h"
 
+#include "llvm/ADT/DenseMap.h"
+
+#include <map>
 #include <memory>
 
 namespace gradc::loops {
 
+/// Functions lowered as callees, by source function and in-place results
+/// (LoopFunction::inPlace).
+using CalleeCache = std::map<std::pair<const Function *, uint64_t>,
+                             std::shared_ptr<const LoopFunction>>;
+
+/// Lowers `f`; the functions it invokes (through `cond` and `scan`) are
+/// lowered once each and shared through `cache` (all the functions of a
+/// module lowered with one cache share their callees; null: a cache for
+/// this call).
+/// `inPlace` (a function invoked by a scan): LoopFunction::inPlace.
 std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
-                                           const LoopOptions &opts);
+                                           const LoopOptions &opts,
+                                           CalleeCache *cache = nullptr,
+                                           uint64_t inPlace = 0);
 
 /// Bytes of the arena one call of `fn` uses, for the given symbolic dims.
 int64_t arenaBytes(const LoopFunction &fn, const SymEnv &syms);

@@ -45,6 +45,9 @@ int64_t axisOf(const Op &op, unsigned rank, int64_t dflt);
 std::vector<int64_t> permOf(const Op &op);
 /// Whether `op` is a transpose of a matrix (perm {1, 0}, written or not).
 bool isMatrixTranspose(const Op &op);
+/// Whether `op` is a transpose that swaps the last two axes and keeps the
+/// others (a matrix's, or each matrix's of a batch).
+bool transposesLastTwo(const Op &op);
 /// The `pads` of a pad: the begins of each axis, then the ends.
 std::vector<int64_t> padsOf(const Op &op);
 

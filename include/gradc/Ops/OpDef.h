@@ -139,10 +139,10 @@ Type inferType(const Op &op, std::string &err);
 /// The compiling backends: the loop IR rendered by LLVM (JIT, objects) and
 /// the emitted C++.
 enum class CompiledBy { Loops, Cpp };
-/// Whether backend `by` lowers `op` yet; if not, `why` says so. The loop IR
-/// lowers the float ops with a lowering (an elementwise formula or a `loops`
-/// hook); the C++ emitter the float ops that existed before issue 9 and the
-/// elementwise ops. Everything else runs on the interpreter.
+/// Whether backend `by` lowers `op` yet; if not, `why` says so. Both render
+/// the loop IR, which lowers every op with a lowering (an elementwise
+/// formula or a `loops` hook), on floats and integers alike. Everything else
+/// (conditionals, scans) runs on the interpreter.
 bool compiledBy(CompiledBy by, const Op &op, std::string &why);
 /// An error naming the first op of `m` (or of `only`) that backend `by` does
 /// not lower yet; success if there is none.
