@@ -7,7 +7,7 @@ of add/tanh/mul/sin where each op reads the previous value and one from up to
 reads only the previous one. Runs, under /usr/bin/time -v with a timeout,
 
     gradc parse F.gir              gradc run F.gir --backend interp --arg x=...
-    gradc grad F.gir               gradc run F.gir --arg x=...        (the JIT)
+    gradc grad F.gir               gradc run F.gir --no-cache --arg x=...  (JIT)
 
 then prints a markdown table per program: wall time, CPU time (user + system;
 steadier than the wall time on a shared machine) and peak resident memory per
@@ -31,7 +31,10 @@ COMMANDS = {
     "grad": (["grad"], "`gradc grad`"),
     "interp": (["run", "--backend", "interp", "--arg", "x=[0.1,0.2,0.3,0.4]"],
                "`gradc run --backend interp`"),
-    "jit": (["run", "--arg", "x=[0.1,0.2,0.3,0.4]"], "`gradc run` (JIT)"),
+    # --no-cache: every run compiles (the compile cache would otherwise give
+    # a rerun of the same program its object code).
+    "jit": (["run", "--no-cache", "--arg", "x=[0.1,0.2,0.3,0.4]"],
+            "`gradc run` (JIT)"),
 }
 
 

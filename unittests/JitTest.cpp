@@ -46,9 +46,11 @@ std::vector<Tensor> randomArgs(const Function &f, std::mt19937_64 &rng) {
 
 /// Runs every function of `m` on both backends, `runs` times with random
 /// inputs; returns a failure message.
-std::string compare(Module &m, uint64_t seed, bool blas, int runs = 2) {
+std::string compare(Module &m, uint64_t seed, bool blas, int runs = 2,
+                    size_t partSize = loops::kPartSize) {
   LowerOptions opts;
   opts.blas = blas;
+  opts.partSize = partSize;
   auto jit = Jit::create(m, opts);
   if (!jit)
     return "jit: " + llvm::toString(jit.takeError());
@@ -101,6 +103,10 @@ TEST_P(JitVsInterpreter, Agree) {
   for (bool blas : {kHaveBlas, false})
     EXPECT_EQ(compare(*m, 1, blas), "")
         << GetParam().name << (blas ? " (blas)" : " (loops)");
+  // Every function cut into as many parts as it allows (a part per
+  // top-level statement where no variable is live across).
+  EXPECT_EQ(compare(*m, 1, kHaveBlas, 2, /*partSize=*/1), "")
+      << GetParam().name << " (parts)";
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, JitVsInterpreter,
@@ -130,6 +136,10 @@ TEST_P(ModelOpsJit, AgreeOrRefuse) {
   for (bool blas : {kHaveBlas, false})
     EXPECT_EQ(compare(*m, 1, blas), "")
         << GetParam().name << (blas ? " (blas)" : " (loops)");
+  // Every function cut into as many parts as it allows (a part per
+  // top-level statement where no variable is live across).
+  EXPECT_EQ(compare(*m, 1, kHaveBlas, 2, /*partSize=*/1), "")
+      << GetParam().name << " (parts)";
 }
 
 INSTANTIATE_TEST_SUITE_P(ModelOps, ModelOpsJit,

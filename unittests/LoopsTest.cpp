@@ -90,6 +90,56 @@ TEST_P(LowerEveryOp, ApplyIsElementwise) {
     }
 }
 
+/// Cut into the smallest parts allowed (LoopOptions::partSize = 1), every
+/// function of the test programs and their adjoints names each variable in
+/// one part only, and no part starts right after a comment; at the default
+/// size each is one part.
+TEST_P(LowerEveryOp, PartsShareNoVariable) {
+  auto m = test::parse(GetParam().source);
+  ASSERT_TRUE(m);
+  GradOptions go;
+  go.vjp = true;
+  auto g = buildGradient(*m, *m->functions[0], go);
+  ASSERT_TRUE(bool(g)) << llvm::toString(g.takeError());
+  for (const auto &f : m->functions) {
+    EXPECT_TRUE(lowerToLoops(*f, {})->cuts.empty());
+    LoopOptions o;
+    o.partSize = 1;
+    std::unique_ptr<LoopFunction> fn = lowerToLoops(*f, o);
+    std::vector<std::pair<size_t, size_t>> parts = fn->parts();
+    EXPECT_EQ(parts.size(), fn->cuts.size() + 1);
+    std::vector<int> partOf(fn->vars.size(), -1);
+    for (size_t k = 0; k < parts.size(); ++k) {
+      auto name = [&](unsigned v) {
+        ASSERT_LT(v, partOf.size());
+        EXPECT_TRUE(partOf[v] == -1 || partOf[v] == int(k))
+            << "@" << f->name << ": %" << fn->vars[v].name << " in parts "
+            << partOf[v] << " and " << k;
+        partOf[v] = k;
+      };
+      std::function<void(const Expr *)> inExpr = [&](const Expr *e) {
+        if (e->kind == Expr::Read)
+          name(e->var);
+        for (const Expr *a : e->args)
+          inExpr(a);
+      };
+      std::vector<Stmt> body(fn->body.begin() + parts[k].first,
+                             fn->body.begin() + parts[k].second);
+      walk(body, [&](const Stmt &s) {
+        if (s.kind == Stmt::For || s.kind == Stmt::Let ||
+            s.kind == Stmt::Assign || s.kind == Stmt::Accumulate)
+          name(s.var);
+        for (const Expr *e : {s.a, s.b})
+          if (e)
+            inExpr(e);
+      });
+      if (k > 0) {
+        EXPECT_NE(fn->body[parts[k].first - 1].kind, Stmt::Comment);
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllOps, LowerEveryOp,
                          ::testing::ValuesIn(test::allCases()),
                          test::CaseName());

@@ -50,8 +50,7 @@ std::string releaseSymbolName(const Module &m, const LowerOptions &opts) {
 namespace {
 
 /// The LLVM function of each invoked LoopFunction rendered in a module.
-using RenderedCallees =
-    llvm::DenseMap<const LoopFunction *, llvm::Function *>;
+using RenderedCallees = llvm::DenseMap<const LoopFunction *, llvm::Function *>;
 
 class Renderer {
 public:
@@ -103,7 +102,8 @@ private:
   }
 
   LV *expr(const Expr *e);
-  void stmts(const std::vector<Stmt> &body);
+  void stmts(llvm::ArrayRef<Stmt> body);
+  void parts();
   void stmt(const Stmt &s);
   /// The loop of `s` from `begin` to `end` (null: s's own end).
   void forLoop(const Stmt &s, LV *begin, LV *end);
@@ -128,7 +128,10 @@ private:
   llvm::BasicBlock *badIndex_ = nullptr; // where FailIf goes
   std::vector<LV *> vars_; // loop indices and lets: values; mutables: allocas
   unsigned parallelCount_ = 0;
-  std::string inner_;                   // set: an invoked function
+  // Parts (LoopFunction::cuts): the arena and each slot's byte offset in it.
+  LV *arena_ = nullptr;
+  std::vector<LV *> offsets_;
+  std::string inner_;                     // set: an invoked function
   std::vector<llvm::Function *> callees_; // per LoopFunction::callees
   RenderedCallees &rendered_;
 };
@@ -285,15 +288,15 @@ LV *Renderer::expr(const Expr *e) {
     return b_.CreateSelect(a[0], a[1], a[2]);
   case Expr::NonZero: // NaN is nonzero
     return a[0]->getType()->isIntegerTy()
-               ? b_.CreateICmpNE(a[0], llvm::Constant::getNullValue(
-                                           a[0]->getType()))
-               : b_.CreateFCmpUNE(a[0], llvm::ConstantFP::get(
-                                            a[0]->getType(), 0.0));
+               ? b_.CreateICmpNE(a[0],
+                                 llvm::Constant::getNullValue(a[0]->getType()))
+               : b_.CreateFCmpUNE(a[0],
+                                  llvm::ConstantFP::get(a[0]->getType(), 0.0));
   }
   llvm_unreachable("expression kind");
 }
 
-void Renderer::stmts(const std::vector<Stmt> &body) {
+void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
   for (const Stmt &s : body)
     stmt(s);
 }
@@ -375,8 +378,7 @@ void Renderer::ifElse(const Stmt &s) {
 void Renderer::invoke(const loops::Invocation &iv) {
   auto ref = [&](const loops::BufferRef &r) {
     LV *p = ptrs_.lookup(r.buf);
-    return r.offset ? b_.CreateInBoundsGEP(elt(r.buf->dtype), p,
-                                           expr(r.offset))
+    return r.offset ? b_.CreateInBoundsGEP(elt(r.buf->dtype), p, expr(r.offset))
                     : p;
   };
   std::vector<LV *> args;
@@ -589,9 +591,19 @@ void Renderer::parallelFor(const Stmt &s) {
   {
     auto savedIP = b_.saveIP();
     llvm::Function *savedFn = fn_;
-    auto savedDims = dims_;
-    auto savedPtrs = ptrs_;
-    auto savedVars = vars_;
+    // What the body's rendering changes, put back afterwards (only that:
+    // linear in the program however many parallel loops it has).
+    std::vector<std::pair<std::string, LV *>> savedDims;
+    std::vector<std::pair<const Buffer *, LV *>> savedPtrs;
+    std::vector<std::pair<unsigned, LV *>> savedVars;
+    for (const std::string &sy : syms)
+      savedDims.push_back({sy, dims_.lookup(sy)});
+    for (const Buffer *bb : bufs)
+      savedPtrs.push_back({bb, ptrs_.lookup(bb)});
+    for (unsigned v : inner)
+      savedVars.push_back({v, vars_[v]});
+    for (unsigned v : vars)
+      savedVars.push_back({v, vars_[v]});
     fn_ = bodyFn;
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
     unsigned g = 0;
@@ -650,9 +662,12 @@ void Renderer::parallelFor(const Stmt &s) {
     b_.SetInsertPoint(exit);
     b_.CreateRetVoid();
     fn_ = savedFn;
-    dims_ = std::move(savedDims);
-    ptrs_ = std::move(savedPtrs);
-    vars_ = std::move(savedVars);
+    for (auto &[sy, d] : savedDims)
+      dims_[sy] = d;
+    for (auto &[bb, p] : savedPtrs)
+      ptrs_[bb] = p;
+    for (auto &[v, x] : savedVars)
+      vars_[v] = x;
     b_.restoreIP(savedIP);
   }
   // What every thread of the team runs: void fn(frame *), passing the
@@ -818,9 +833,10 @@ llvm::Function *Renderer::run() {
       arg->addAttr(llvm::Attribute::NoAlias);
       slotArgs.push_back(arg);
     }
-  // Mutable variables live in the entry block.
+  // Mutable variables live in the entry block (of their part, if the
+  // function is cut into parts).
   vars_.assign(lf_.vars.size(), nullptr);
-  for (size_t v = 0; v < lf_.vars.size(); ++v)
+  for (size_t v = 0; v < lf_.vars.size() && lf_.cuts.empty(); ++v)
     if (lf_.vars[v].kind == loops::Var::Mutable)
       vars_[v] =
           b_.CreateAlloca(type(lf_.vars[v].type), nullptr, lf_.vars[v].name);
@@ -872,13 +888,19 @@ llvm::Function *Renderer::run() {
       break;
     }
     case Buffer::Arena:
-      ptrs_[b] = arena ? b_.CreateInBoundsGEP(b_.getInt8Ty(), arena,
-                                              offsets[b->index])
-                       : slotArgs[b->index];
+      ptrs_[b] =
+          arena ? b_.CreateInBoundsGEP(b_.getInt8Ty(), arena, offsets[b->index])
+                : slotArgs[b->index];
       break;
     }
   }
-  stmts(lf_.body);
+  if (lf_.cuts.empty()) {
+    stmts(lf_.body);
+  } else {
+    arena_ = arena;
+    offsets_ = offsets;
+    parts();
+  }
   if (arena) {
     releaseArena(arena, cached);
     b_.CreateRet(b_.getInt32(0));
@@ -896,6 +918,168 @@ llvm::Function *Renderer::run() {
     b_.CreateRet(b_.getInt32(3));
   }
   return fn_;
+}
+
+/// A long function cut into parts (LoopFunction::cuts, lib/Loops/Parts.cpp):
+/// each part becomes an internal function `<f>.partK` that takes the
+/// arguments and outputs it uses (noalias, like gradc_f's), the arena
+/// (noalias: no argument or output is in it), the slots' offsets in it when
+/// some are not constants, and the symbolic dims it reads, and returns 0,
+/// or 3 when an index is out of range; the function calls them in order. No
+/// scalar variable is live across a cut. Parameters stay few however many
+/// arena slots a part uses (a gradient saves thousands of values; a pointer
+/// per slot made LLVM's interprocedural passes superlinear). The parts are
+/// never inlined: bounding the size of each LLVM function is their point
+/// (LLVM's code generation is superlinear in it).
+void Renderer::parts() {
+  llvm::Function *entry = fn_;
+  llvm::BasicBlock *entryBad = nullptr;
+  // The offsets that are not constants (symbolic dims), in an array.
+  LV *offsetArray = nullptr;
+  if (llvm::any_of(offsets_,
+                   [](LV *o) { return !llvm::isa<llvm::Constant>(o); })) {
+    llvm::IRBuilder<> e(&entry->getEntryBlock(),
+                        entry->getEntryBlock().begin());
+    offsetArray = e.CreateAlloca(i64(), c64(offsets_.size()), "offsets");
+    for (size_t k = 0; k < offsets_.size(); ++k)
+      b_.CreateStore(offsets_[k],
+                     b_.CreateConstInBoundsGEP1_64(i64(), offsetArray, k));
+  }
+  std::vector<std::pair<size_t, size_t>> ranges = lf_.parts();
+  for (size_t k = 0; k < ranges.size(); ++k) {
+    auto [begin, end] = ranges[k];
+    llvm::ArrayRef<Stmt> body =
+        llvm::ArrayRef(lf_.body).slice(begin, end - begin);
+    loops::Uses uses = loops::usesOf(body);
+    // Parameters: each argument and output used, then the arena and the
+    // offsets (if any slot is used), then the dims.
+    std::vector<const Buffer *> mems;
+    llvm::DenseMap<const Buffer *, unsigned> memOf;
+    std::map<std::pair<int, unsigned>, unsigned> index;
+    bool usesArena = false;
+    for (const Buffer *bb : uses.buffers) {
+      usesArena |= bb->kind == Buffer::Arena;
+      if (bb->kind != Buffer::Arg && bb->kind != Buffer::Result)
+        continue; // a global, or in the arena
+      auto [it, fresh] =
+          index.try_emplace({int(bb->kind), bb->index}, mems.size());
+      if (fresh)
+        mems.push_back(bb);
+      memOf[bb] = it->second;
+    }
+    bool passOffsets = usesArena && offsetArray;
+    std::vector<llvm::Type *> params(mems.size(), b_.getPtrTy());
+    if (usesArena)
+      params.push_back(b_.getPtrTy());
+    if (passOffsets)
+      params.push_back(b_.getPtrTy());
+    size_t firstDim = params.size();
+    params.insert(params.end(), uses.syms.size(), i64());
+    auto *part = llvm::Function::Create(
+        llvm::FunctionType::get(b_.getInt32Ty(), params, false),
+        llvm::Function::InternalLinkage,
+        entry->getName() + ".part" + llvm::Twine(k), m_);
+    part->addFnAttr(llvm::Attribute::NoUnwind);
+    part->addFnAttr(llvm::Attribute::NoInline);
+    std::vector<LV *> callArgs;
+    for (size_t m = 0; m < mems.size(); ++m) {
+      llvm::Argument *arg = part->getArg(m);
+      arg->setName(mems[m]->name);
+      arg->addAttr(llvm::Attribute::NoAlias);
+      if (mems[m]->kind == Buffer::Arg)
+        arg->addAttr(llvm::Attribute::ReadOnly);
+      callArgs.push_back(ptrs_.lookup(mems[m]));
+    }
+    llvm::Argument *arenaArg = nullptr, *offsetsArg = nullptr;
+    if (usesArena) {
+      arenaArg = part->getArg(mems.size());
+      arenaArg->setName("arena");
+      arenaArg->addAttr(llvm::Attribute::NoAlias);
+      callArgs.push_back(arena_);
+    }
+    if (passOffsets) {
+      offsetsArg = part->getArg(mems.size() + 1);
+      offsetsArg->setName("offsets");
+      offsetsArg->addAttr(llvm::Attribute::ReadOnly);
+      callArgs.push_back(offsetArray);
+    }
+    for (size_t d = 0; d < uses.syms.size(); ++d) {
+      part->getArg(firstDim + d)->setName(uses.syms[d]);
+      callArgs.push_back(dims_.lookup(uses.syms[d]));
+    }
+    LV *status = b_.CreateCall(part, callArgs);
+
+    // The part's body, with its own pointers and dims; the function's are
+    // put back afterwards (only those it uses: linear in the program).
+    auto savedIP = b_.saveIP();
+    std::vector<std::pair<const Buffer *, LV *>> savedPtrs;
+    std::vector<std::pair<std::string, LV *>> savedDims;
+    fn_ = part;
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", part));
+    llvm::DenseMap<unsigned, LV *> slotPtr;
+    for (const Buffer *bb : uses.buffers) {
+      if (bb->kind == Buffer::Const)
+        continue;
+      savedPtrs.push_back({bb, ptrs_.lookup(bb)});
+      if (bb->kind != Buffer::Arena) {
+        ptrs_[bb] = part->getArg(memOf[bb]);
+        continue;
+      }
+      LV *&p = slotPtr[bb->index];
+      if (!p) {
+        LV *off = offsets_[bb->index];
+        if (!llvm::isa<llvm::Constant>(off))
+          off = b_.CreateLoad(i64(), b_.CreateConstInBoundsGEP1_64(
+                                         i64(), offsetsArg, bb->index));
+        p = b_.CreateInBoundsGEP(b_.getInt8Ty(), arenaArg, off);
+      }
+      ptrs_[bb] = p;
+    }
+    for (size_t d = 0; d < uses.syms.size(); ++d) {
+      savedDims.push_back({uses.syms[d], dims_.lookup(uses.syms[d])});
+      dims_[uses.syms[d]] = part->getArg(firstDim + d);
+    }
+    // The part's mutable variables (none is used by another part).
+    std::vector<const Stmt *> todo;
+    for (const Stmt &t : body)
+      todo.push_back(&t);
+    llvm::DenseSet<unsigned> allocated;
+    while (!todo.empty()) {
+      const Stmt *t = todo.back();
+      todo.pop_back();
+      if ((t->kind == Stmt::Assign || t->kind == Stmt::Accumulate) &&
+          lf_.vars[t->var].kind == loops::Var::Mutable &&
+          allocated.insert(t->var).second)
+        vars_[t->var] = b_.CreateAlloca(type(lf_.vars[t->var].type), nullptr,
+                                        lf_.vars[t->var].name);
+      for (const Stmt &u : t->body)
+        todo.push_back(&u);
+      for (const Stmt &u : t->orelse)
+        todo.push_back(&u);
+    }
+    badIndex_ = nullptr;
+    stmts(body);
+    b_.CreateRet(b_.getInt32(0));
+    bool fails = badIndex_;
+    if (badIndex_) {
+      b_.SetInsertPoint(badIndex_);
+      b_.CreateRet(b_.getInt32(3));
+    }
+    for (auto &[bb, p] : savedPtrs)
+      ptrs_[bb] = p;
+    for (auto &[name, d] : savedDims)
+      dims_[name] = d;
+    fn_ = entry;
+    b_.restoreIP(savedIP);
+    if (fails) {
+      if (!entryBad)
+        entryBad = llvm::BasicBlock::Create(ctx_, "bad_index", fn_);
+      auto *ok = llvm::BasicBlock::Create(ctx_, "index_ok", fn_);
+      b_.CreateCondBr(b_.CreateICmpNE(status, b_.getInt32(0)), entryBad, ok);
+      b_.SetInsertPoint(ok);
+    }
+  }
+  badIndex_ = entryBad;
 }
 
 /// The module's cached arena: a block, its size, and a flag for its owner.
@@ -1107,6 +1291,7 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
     loops::LoopOptions lo;
     lo.blas = opts.blas;
     lo.parallel = opts.parallel;
+    lo.partSize = opts.partSize;
     std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo, &lowered);
     llvm::Function *fn = Renderer(*lf, *mod, rendered).run();
     addPackedEntry(*f, fn, *mod);

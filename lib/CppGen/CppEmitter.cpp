@@ -104,7 +104,8 @@ private:
   std::string term(const Expr *x, bool inSum);
   std::string load(const Buffer *b, const Expr *offset);
   void declare(const Stmt &s);
-  void stmts(const std::vector<Stmt> &body);
+  void stmts(llvm::ArrayRef<Stmt> body);
+  std::string parts();
   void stmt(const Stmt &s);
   void forLoop(const Stmt &s, const std::string &begin, const std::string &end);
   void parallelFor(const Stmt &s);
@@ -354,7 +355,7 @@ void Renderer::declare(const Stmt &s) {
   inStmt(s);
 }
 
-void Renderer::stmts(const std::vector<Stmt> &body) {
+void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
   for (const Stmt &s : body) {
     // A parallel loop's variables are declared inside it (each thread's
     // own), its reductions' totals before it.
@@ -397,7 +398,40 @@ void Renderer::parallelFor(const Stmt &s) {
   line("const int64_t " + nb + " = gir::blocks(" + expr(s.work, true) + ");");
   line("if (" + nb + " > 1) {");
   ++indent_;
-  std::vector<std::string> saved = vars_;
+  // The names of the variables the loop uses, put back after each copy of
+  // the loop (each declares its own); only those, so that the emitter stays
+  // linear in the program however many parallel loops it has.
+  std::vector<std::pair<unsigned, std::string>> saved;
+  {
+    llvm::DenseSet<unsigned> seen;
+    auto save = [&](unsigned v) {
+      if (seen.insert(v).second)
+        saved.push_back({v, vars_[v]});
+    };
+    std::function<void(const Expr *)> inExpr = [&](const Expr *e) {
+      if (e->kind == Expr::Read)
+        save(e->var);
+      for (const Expr *a : e->args)
+        inExpr(a);
+    };
+    std::function<void(const Stmt &)> inStmt = [&](const Stmt &t) {
+      if (t.kind == Stmt::For || t.kind == Stmt::Let ||
+          t.kind == Stmt::Assign || t.kind == Stmt::Accumulate)
+        save(t.var);
+      for (const Expr *e : {t.a, t.b})
+        if (e)
+          inExpr(e);
+      for (const Stmt &u : t.body)
+        inStmt(u);
+    };
+    inStmt(s);
+    for (unsigned r : s.reduce)
+      save(r);
+  }
+  auto restore = [&] {
+    for (const auto &[v, name] : saved)
+      vars_[v] = name;
+  };
   std::string n = fresh("iters"), parts = fresh("parts"), c = fresh("block");
   std::string span = begin == "0" ? end : "(" + end + " - " + begin + ")";
   line("const int64_t " + n + " = " +
@@ -432,7 +466,7 @@ void Renderer::parallelFor(const Stmt &s) {
          " + " + std::to_string(k) + "] = " + red[k] + ";");
   --indent_;
   line("}");
-  vars_ = saved;
+  restore();
   for (size_t k = 0; k < nred; ++k)
     line("for (int64_t " + c + " = 0; " + c + " < " + nb + "; ++" + c + ") " +
          var(s.reduce[k]) + " += static_cast<" +
@@ -443,7 +477,7 @@ void Renderer::parallelFor(const Stmt &s) {
   line("} else {");
   ++indent_;
   forLoop(s, begin, end);
-  vars_ = saved;
+  restore();
   --indent_;
   line("}");
 }
@@ -530,6 +564,57 @@ void Renderer::stmt(const Stmt &s) {
   }
 }
 
+/// A long function cut into parts (LoopFunction::cuts): each part is a
+/// static function of the buffers and symbolic dims it uses, returning 0 or
+/// 3 (an index out of range), called in order from the function, as the
+/// LLVM backend does (a C++ compiler's time is superlinear in the size of a
+/// function too). Returns the parts' definitions; the calls go to body_.
+std::string Renderer::parts() {
+  std::string defs;
+  std::vector<std::pair<size_t, size_t>> ranges = fn_.parts();
+  for (size_t k = 0; k < ranges.size(); ++k) {
+    auto [begin, end] = ranges[k];
+    llvm::ArrayRef<Stmt> body =
+        llvm::ArrayRef(fn_.body).slice(begin, end - begin);
+    loops::Uses uses = loops::usesOf(body);
+    std::string name = cSymbolName(f_.name) + "__part" + std::to_string(k);
+    std::string params, args;
+    std::vector<std::string> names;
+    auto param = [&](const std::string &decl, const std::string &n) {
+      params += (params.empty() ? "" : ", ") + decl;
+      args += (args.empty() ? "" : ", ") + n;
+      names.push_back(n);
+      read_.insert(n);
+    };
+    for (const Buffer *b : uses.buffers) {
+      if (b->kind == Buffer::Const && splat(b))
+        continue; // written as a number
+      bool in = b->kind == Buffer::Arg || b->kind == Buffer::Const;
+      param(std::string(in ? "const " : "") + ctype(b->dtype) + " *" +
+                names_.at(b),
+            names_.at(b));
+    }
+    for (const std::string &d : uses.syms)
+      param("int64_t " + dims_.lookup(d), dims_.lookup(d));
+    // The part's own body, and which of its parameters it reads.
+    std::string outer = std::move(body_);
+    std::set<std::string> outerRead = std::move(read_);
+    body_.clear();
+    read_.clear();
+    stmts(body);
+    defs += "static int " + name + "(" + params + ") {\n";
+    for (const std::string &n : names)
+      if (!read_.count(n))
+        defs += "  (void)" + n + "; // unused\n";
+    defs += body_ + "  return 0;\n}\n\n";
+    body_ = std::move(outer);
+    read_.merge(outerRead);
+    line("if (int status = " + name + "(" + args + "))");
+    line("  return status;");
+  }
+  return defs;
+}
+
 /// A call of the callee's function (buffers at their offsets, its dims, its
 /// arena slots); a nonzero return (an index out of range) is passed on.
 void Renderer::invoke(const loops::Invocation &iv) {
@@ -537,7 +622,9 @@ void Renderer::invoke(const loops::Invocation &iv) {
     return r.offset ? buf(r.buf) + " + " + expr(r.offset) : buf(r.buf);
   };
   std::string args;
-  auto add = [&](const std::string &a) { args += (args.empty() ? "" : ", ") + a; };
+  auto add = [&](const std::string &a) {
+    args += (args.empty() ? "" : ", ") + a;
+  };
   for (const loops::BufferRef &r : iv.args)
     add(ref(r));
   for (const Expr *d : iv.dims)
@@ -687,8 +774,11 @@ void Renderer::emit(llvm::raw_ostream &os) {
       dropped[(*it)->var] = true;
       uncount((*it)->a);
     }
-  stmts(fn_.body);
+  std::string partFns = fn_.cuts.empty() ? "" : parts();
+  if (fn_.cuts.empty())
+    stmts(fn_.body);
 
+  os << partFns;
   if (!inner_.empty()) {
     // Invoked by another function, which catches what it throws.
     os << "// func @" << f_.name << ", as invoked\n";

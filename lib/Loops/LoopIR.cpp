@@ -48,6 +48,17 @@ const Buffer *LoopFunction::result(unsigned i) const {
   return nullptr;
 }
 
+std::vector<std::pair<size_t, size_t>> LoopFunction::parts() const {
+  std::vector<std::pair<size_t, size_t>> r;
+  size_t begin = 0;
+  for (size_t c : cuts) {
+    r.push_back({begin, c});
+    begin = c;
+  }
+  r.push_back({begin, body.size()});
+  return r;
+}
+
 // --- ExprBuilder -------------------------------------------------------------
 
 Expr &ExprBuilder::make(Expr::Kind k, Scalar t,
@@ -520,7 +531,7 @@ public:
     llvm_unreachable("expression kind");
   }
 
-  void stmts(const std::vector<Stmt> &body, unsigned indent) {
+  void stmts(llvm::ArrayRef<Stmt> body, unsigned indent) {
     std::string pad(indent * 2, ' ');
     for (const Stmt &s : body) {
       os << pad;
@@ -659,7 +670,18 @@ public:
     for (size_t k = 0; k < fn.vars.size(); ++k)
       if (fn.vars[k].kind == Var::Mutable)
         os << "  var " << var(k) << ": " << scalarName(fn.vars[k].type) << "\n";
-    stmts(fn.body, 1);
+    if (fn.cuts.empty()) {
+      stmts(fn.body, 1);
+    } else {
+      // A function of its own per part (LoopFunction::cuts).
+      std::vector<std::pair<size_t, size_t>> parts = fn.parts();
+      for (size_t k = 0; k < parts.size(); ++k) {
+        auto [begin, end] = parts[k];
+        os << "  part " << k << " {\n";
+        stmts(llvm::ArrayRef(fn.body).slice(begin, end - begin), 2);
+        os << "  }\n";
+      }
+    }
     os << "}\n";
   }
 

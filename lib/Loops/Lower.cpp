@@ -100,8 +100,13 @@ public:
     auto [it, fresh] = callees_.try_emplace(key, fn_.callees.size());
     if (fresh) {
       std::shared_ptr<const LoopFunction> &c = cache_[key];
-      if (!c) // depth is bounded by the nesting limit of calls (docs/ir.md)
-        c = lowerToLoops(g, opts_, &cache_, inPlace);
+      if (!c) { // depth is bounded by the nesting limit of calls (docs/ir.md)
+        // An invoked function (a scan's body, a cond's branch) is rendered
+        // whole: only the top-level function is cut into parts.
+        LoopOptions inner = opts_;
+        inner.partSize = SIZE_MAX;
+        c = lowerToLoops(g, inner, &cache_, inPlace);
+      }
       fn_.callees.push_back(c);
     }
     return it->second;
@@ -346,6 +351,7 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
   FunctionLowering(f, *fn, opts, cache ? *cache : local, inPlace).run();
   if (opts.parallel)
     markParallelLoops(*fn);
+  splitIntoParts(*fn, opts.partSize);
   return fn;
 }
 

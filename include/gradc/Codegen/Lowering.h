@@ -13,6 +13,7 @@
 #define GRADC_CODEGEN_LOWERING_H
 
 #include "gradc/IR/IR.h"
+#include "gradc/Loops/LoopIR.h"
 #include "gradc/Ops/OpDef.h"
 
 #include "llvm/IR/LLVMContext.h"
@@ -36,6 +37,9 @@ struct LowerOptions {
   /// several threads (docs/backends.md); false: every loop on one thread,
   /// which compiles faster (`gradc run --threads 1`).
   bool parallel = true;
+  /// Cut a function larger than this many loop-IR nodes into parts, each an
+  /// LLVM function of its own (loops::LoopOptions::partSize).
+  size_t partSize = loops::kPartSize;
   /// Lower only this function of the module (default: all).
   const Function *only = nullptr;
   /// Jit::create only: keep the object code in the persistent compile cache

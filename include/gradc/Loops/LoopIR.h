@@ -118,6 +118,13 @@ struct KernelCall {
   bool accumulate = false;
 };
 
+/// The largest function (in statements and expression nodes) rendered as
+/// one function: about 6,500 ops of an elementwise chain, few enough that
+/// LLVM's code generation stays linear, and nearly twice the largest model
+/// of bench/workloads (W8's gradient, about 17,800), so that every
+/// function of ordinary size compiles as one (docs/backends.md).
+constexpr size_t kPartSize = 32768;
+
 struct LoopFunction;
 
 /// A buffer of the caller at an element offset (null: 0), passed to an
@@ -156,6 +163,9 @@ struct LoopOptions {
   bool wideAccumulators = false;
   /// Mark the loops that may run on several threads (Stmt::parallel).
   bool parallel = true;
+  /// Cut a function larger than this (statements and expression nodes) into
+  /// parts that are rendered as functions of their own (LoopFunction::cuts).
+  size_t partSize = kPartSize;
 };
 
 struct Stmt {
@@ -205,6 +215,15 @@ struct LoopFunction {
   std::vector<Var> vars;
   std::vector<Stmt> body;
   std::deque<Expr> exprs; // every expression of the function
+  /// Where `body` is cut into parts, each rendered as a function of its own
+  /// and called in order (splitIntoParts): the index of the first statement
+  /// of every part but the first. Empty (every function of ordinary size):
+  /// one part. No scalar variable is live across a cut.
+  std::vector<size_t> cuts;
+
+  /// The parts, as [begin, end) ranges of `body`.
+  std::vector<std::pair<size_t, size_t>> parts() const;
+
   /// Bit k: result k is computed in the memory of argument k, which its
   /// invoker passes for both (a scan's carry that only accumulates:
   /// `%r = add %arg_k, %x`, the argument read nowhere else). The argument's
@@ -223,6 +242,20 @@ struct LoopFunction {
 /// Marks the top-level loops of `fn` that may run in parallel over their
 /// outer dimension (Stmt::parallel, reduce, work).
 void markParallelLoops(LoopFunction &fn);
+
+/// Cuts the top-level statements of `fn` into parts of at most about
+/// `maxSize` nodes (statements and expression nodes) if it is larger
+/// (lib/Loops/Parts.cpp); sets fn.cuts.
+void splitIntoParts(LoopFunction &fn, size_t maxSize);
+
+/// What statements use from outside themselves: each buffer they load,
+/// store, set, copy or pass to a kernel, and each symbolic dim they read,
+/// in order of first use.
+struct Uses {
+  std::vector<const Buffer *> buffers;
+  std::vector<std::string> syms;
+};
+Uses usesOf(llvm::ArrayRef<Stmt> body);
 
 /// Builds the expressions of one LoopFunction, folding trivial integer
 /// arithmetic (x + 0, x * 1, x * 0) so that the printed IR stays readable.

@@ -1,0 +1,167 @@
+//===- Parts.cpp - Cutting a long function into parts ---------------------===//
+//
+// LLVM's code generation is superlinear in the size of a function (its
+// register allocator and scheduler walk long blocks once per instruction),
+// so a function of 10^5 fused ops compiled as one LLVM function took minutes.
+// When the top-level statements of a LoopFunction are larger than
+// LoopOptions::partSize nodes (statements and expression nodes), they are cut
+// into consecutive parts of at most about that size, each of which the
+// renderers compile as a function of its own, called in order; a function of
+// ordinary size is one part and is rendered as before.
+//
+// Top-level statements communicate through buffers, and through scalar
+// variables: a loop group's accumulator is assigned before its loop and
+// stored after it, a `let` may be read by later statements. A cut is
+// therefore only made where no variable is live across it (and not between
+// a comment and the statement it describes), so that a part needs only
+// buffer pointers and symbolic dims from its caller.
+//
+//===----------------------------------------------------------------------===//
+#include "gradc/Loops/LoopIR.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringSet.h"
+
+namespace gradc::loops {
+
+namespace {
+
+/// Calls `expr` for each expression of `s` (its own, not its body's).
+template <typename F> void exprsOf(const Stmt &s, F expr) {
+  for (const Expr *e :
+       {s.a, s.b, s.work, s.call.m, s.call.n, s.call.k, s.call.lda, s.call.ldb,
+        s.call.offA, s.call.offB, s.call.offC})
+    if (e)
+      expr(e);
+  for (const BufferRef &r : s.invoke.args)
+    if (r.offset)
+      expr(r.offset);
+  for (const BufferRef &r : s.invoke.results)
+    if (r.offset)
+      expr(r.offset);
+  for (const Expr *d : s.invoke.dims)
+    expr(d);
+}
+
+/// Walks the statements of `s` and below, and each distinct expression
+/// node they hold (`seen` is shared by the caller across statements).
+template <typename S, typename E>
+void walk(const Stmt &s, llvm::DenseSet<const Expr *> &seen, S stmt, E expr) {
+  std::vector<const Stmt *> todo{&s};
+  std::vector<const Expr *> exprs;
+  while (!todo.empty()) {
+    const Stmt *t = todo.back();
+    todo.pop_back();
+    stmt(*t);
+    exprsOf(*t, [&](const Expr *e) { exprs.push_back(e); });
+    while (!exprs.empty()) {
+      const Expr *e = exprs.back();
+      exprs.pop_back();
+      if (!seen.insert(e).second)
+        continue;
+      expr(*e);
+      for (const Expr *a : e->args)
+        exprs.push_back(a);
+    }
+    for (auto it = t->orelse.rbegin(); it != t->orelse.rend(); ++it)
+      todo.push_back(&*it);
+    for (auto it = t->body.rbegin(); it != t->body.rend(); ++it)
+      todo.push_back(&*it);
+  }
+}
+
+} // namespace
+
+Uses usesOf(llvm::ArrayRef<Stmt> body) {
+  Uses u;
+  llvm::DenseSet<const Buffer *> bufs;
+  llvm::StringSet<> syms;
+  llvm::DenseSet<const Expr *> seen;
+  auto buffer = [&](const Buffer *b) {
+    if (b && bufs.insert(b).second)
+      u.buffers.push_back(b);
+  };
+  for (const Stmt &s : body)
+    walk(
+        s, seen,
+        [&](const Stmt &t) {
+          buffer(t.buf);
+          buffer(t.src);
+          if (t.kind == Stmt::Call) {
+            buffer(t.call.a);
+            buffer(t.call.b);
+            buffer(t.call.c);
+          }
+          if (t.kind == Stmt::Invoke) {
+            for (const BufferRef &r : t.invoke.args)
+              buffer(r.buf);
+            for (const BufferRef &r : t.invoke.results)
+              buffer(r.buf);
+            for (const Buffer *b : t.invoke.slots)
+              buffer(b);
+          }
+        },
+        [&](const Expr &e) {
+          if (e.kind == Expr::Load)
+            buffer(e.buf);
+          if (e.kind == Expr::Sym && syms.insert(e.sym).second)
+            u.syms.push_back(e.sym);
+        });
+  return u;
+}
+
+void splitIntoParts(LoopFunction &fn, size_t maxSize) {
+  fn.cuts.clear();
+  size_t n = fn.body.size();
+  // The size of each top-level statement, and the first and last top-level
+  // statement that names each variable.
+  std::vector<size_t> size(n);
+  std::vector<size_t> first(fn.vars.size(), SIZE_MAX), last(fn.vars.size());
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    llvm::DenseSet<const Expr *> seen;
+    auto use = [&](unsigned v) {
+      first[v] = std::min(first[v], i);
+      last[v] = i;
+    };
+    walk(
+        fn.body[i], seen,
+        [&](const Stmt &t) {
+          ++size[i];
+          if (t.kind == Stmt::For || t.kind == Stmt::Let ||
+              t.kind == Stmt::Assign || t.kind == Stmt::Accumulate)
+            use(t.var);
+          for (unsigned r : t.reduce)
+            use(r);
+        },
+        [&](const Expr &e) {
+          ++size[i];
+          if (e.kind == Expr::Read)
+            use(e.var);
+        });
+    total += size[i];
+  }
+  if (total <= maxSize)
+    return;
+  // live[i] > 0: a variable named before statement i is named again at or
+  // after it, so no cut may be made before i.
+  std::vector<int> live(n + 1);
+  for (size_t v = 0; v < fn.vars.size(); ++v)
+    if (first[v] != SIZE_MAX && first[v] < last[v]) {
+      ++live[first[v] + 1];
+      --live[last[v] + 1];
+    }
+  size_t current = 0;
+  int open = 0;
+  for (size_t i = 0; i < n; ++i) {
+    open += live[i];
+    bool canCut = i > 0 && open == 0 && fn.body[i - 1].kind != Stmt::Comment;
+    if (canCut && current > 0 && current + size[i] > maxSize) {
+      fn.cuts.push_back(i);
+      current = 0;
+    }
+    current += size[i];
+  }
+}
+
+} // namespace gradc::loops
