@@ -661,10 +661,12 @@ private:
 bool rematCandidate(const Op &op) {
   if (op.kind == OpKind::Call)
     return !op.calleeFns.empty() && !op.calleeFns[0]->customVjpFn;
-  return op.kind == OpKind::Scan && !op.operands.empty() &&
-         !op.results.empty() && !op.results.back()->type.dims.empty() &&
-         !op.results.back()->type.dims[0].isSym() &&
-         !op.boolAttr("checkpoint", false);
+  if (op.kind != OpKind::Scan || op.boolAttr("checkpoint", false))
+    return false;
+  // The length is the leading dim of the first scanned operand.
+  size_t first = op.intAttr("carries", 0);
+  return first < op.operands.size() && !op.operands[first]->type.dims.empty() &&
+         !op.operands[first]->type.dims[0].isSym();
 }
 
 void setCheckpoint(Op &op, bool on) {
