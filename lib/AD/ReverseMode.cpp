@@ -139,9 +139,10 @@ public:
   Value *diffe(Value *v) const { return adjoints_.lookup(v); }
 
 private:
-  /// The adjoint of a `call` of a function with a custom VJP (the other
-  /// calls are inlined before) or of a `cond`: a call of the custom VJP, or a
-  /// `cond` over the VJPs of the two branches (only the one taken runs).
+  /// The adjoint of a `call` of a function with a custom VJP or marked
+  /// `checkpoint=true` (the other calls are inlined before), or of a `cond`:
+  /// a call of the custom VJP or of the callee's VJP, or a `cond` over the
+  /// VJPs of the two branches (only the one taken runs).
   llvm::Error adjointControl(const Op &op, const Activity &act) {
     std::vector<Value *> res = op.allResults();
     std::vector<Value *> dys;
@@ -176,34 +177,19 @@ private:
       grads = b_.control(OpKind::Call, {op.calleeFns[0]->customVjpFn}, operands,
                          names);
       gradOf = args;
-    } else if (op.kind == OpKind::Call) {
-      // A checkpointed call: its VJP recomputes the callee's intermediates
-      // from the call's arguments. The call stays a call (marked too) until
-      // a backend inlines it, so that no simplification merges the
-      // recomputation with the forward pass's values.
-      if (!op.boolAttr("checkpoint", false))
+    } else {
+      // A `cond`, or a checkpointed call: the VJPs of its functions, which
+      // recompute their intermediates from the arguments, give the
+      // gradients of the float arguments.
+      if (op.kind == OpKind::Call && !op.boolAttr("checkpoint", false))
         return fail("internal error: a call of '@" + op.calleeFns[0]->name +
                     "' was not inlined before differentiation");
-      auto vjp = branchVjp(*op.calleeFns[0]);
-      if (!vjp)
-        return vjp.takeError();
-      for (Value *a : args)
-        if (a->type.isFloat()) {
-          gradOf.push_back(a);
-          names.push_back("d" + a->name);
-        }
-      if (gradOf.empty())
-        return llvm::Error::success();
-      b_.setNameHint("t");
-      grads = b_.control(OpKind::Call, {*vjp}, operands, names,
-                         {{"checkpoint", Attr::boolean(true), {}}});
-    } else {
-      std::vector<Function *> branches;
-      for (Function *br : op.calleeFns) {
-        auto v = branchVjp(*br);
+      std::vector<Function *> vjps;
+      for (Function *fn : op.calleeFns) {
+        auto v = branchVjp(*fn);
         if (!v)
           return v.takeError();
-        branches.push_back(*v);
+        vjps.push_back(*v);
       }
       for (Value *a : args)
         if (a->type.isFloat()) {
@@ -212,9 +198,17 @@ private:
         }
       if (gradOf.empty())
         return llvm::Error::success();
-      operands.insert(operands.begin(), op.operands[0]);
       b_.setNameHint("t");
-      grads = b_.control(OpKind::Cond, branches, operands, names);
+      if (op.kind == OpKind::Cond) {
+        operands.insert(operands.begin(), op.operands[0]);
+        grads = b_.control(OpKind::Cond, vjps, operands, names);
+      } else {
+        // The VJP's call stays a call (marked too) until a backend inlines
+        // it, so that no simplification merges the recomputation with the
+        // forward pass's values.
+        grads = b_.control(OpKind::Call, vjps, operands, names,
+                           {{"checkpoint", Attr::boolean(true), {}}});
+      }
     }
     for (size_t i = 0; i < gradOf.size(); ++i)
       if (act.isActive(gradOf[i]) && gradOf[i]->type.isFloat())
