@@ -779,11 +779,8 @@ void Renderer::emit(llvm::raw_ostream &os) {
     stmts(fn_.body);
 
   os << partFns;
-  if (!inner_.empty()) {
-    // Invoked by another function, which catches what it throws.
-    os << "// func @" << f_.name << ", as invoked\n";
-    os << "namespace gradc_callees {\nstatic int " << inner_ << "(" << params
-       << ") {\n";
+  // The body, with a `(void)` for each parameter and local it never reads.
+  auto body = [&] {
     for (const std::string &p : paramNames)
       if (!read_.count(p))
         os << "  (void)" << p << "; // unused\n";
@@ -791,19 +788,21 @@ void Renderer::emit(llvm::raw_ostream &os) {
     for (const std::string &l : locals)
       if (!read_.count(l))
         os << "  (void)" << l << "; // unused\n";
-    os << "  return 0;\n}\n} // namespace gradc_callees\n";
+    os << "  return 0;\n";
+  };
+  if (!inner_.empty()) {
+    // Invoked by another function, which catches what it throws.
+    os << "// func @" << f_.name << ", as invoked\n";
+    os << "namespace gradc_callees {\nstatic int " << inner_ << "(" << params
+       << ") {\n";
+    body();
+    os << "}\n} // namespace gradc_callees\n";
     return;
   }
   os << "// func @" << f_.name << "\n";
   os << "int " << cSymbolName(f_.name) << "(" << params << ") try {\n";
-  for (const std::string &p : paramNames)
-    if (!read_.count(p))
-      os << "  (void)" << p << "; // unused\n";
-  os << body_;
-  for (const std::string &l : locals)
-    if (!read_.count(l))
-      os << "  (void)" << l << "; // unused\n";
-  os << "  return 0;\n} catch (const std::bad_alloc &) {\n  return 1;\n} "
+  body();
+  os << "} catch (const std::bad_alloc &) {\n  return 1;\n} "
         "catch (const std::length_error &) {\n  return 1;\n}\n";
 }
 
