@@ -169,7 +169,8 @@ TEST(Plan, SlotsAreReusedByLaterValuesOfTheSameType) {
   EXPECT_EQ(arenaBytes(*fn, {{"N", 5}}), 2 * 128); // 120 bytes, aligned to 64
 }
 
-const char *kScans = R"(func @cell(%h: f64[N], %x: f64[N], %W: f64[N,N]) -> (f64[N], f64[N]) {
+const char *kScans =
+    R"(func @cell(%h: f64[N], %x: f64[N], %W: f64[N,N]) -> (f64[N], f64[N]) {
   %a = matmul %W, %x
   %e = exp %a
   %s = sum %e
@@ -227,10 +228,8 @@ TEST(Control, ScanInvokesItsBodyWithArenaSlotsOfTheCaller) {
     EXPECT_EQ(iv.results.size(), 2u);
   }
   // The two steps swap the carry buffers (double-buffered).
-  EXPECT_EQ(invokes[0]->invoke.args[0].buf,
-            invokes[1]->invoke.results[0].buf);
-  EXPECT_EQ(invokes[0]->invoke.results[0].buf,
-            invokes[1]->invoke.args[0].buf);
+  EXPECT_EQ(invokes[0]->invoke.args[0].buf, invokes[1]->invoke.results[0].buf);
+  EXPECT_EQ(invokes[0]->invoke.results[0].buf, invokes[1]->invoke.args[0].buf);
   // The arena counts the body's slots, sized for N = 4, and the function's
   // own arena estimate (--stats, the JIT's limit) agrees with the loops.
   int64_t withBody = arenaBytes(*fn, {{"T", 3}});

@@ -26,9 +26,9 @@ Plan::Plan(const Function &f, uint64_t inPlace) {
     if (!(inPlace >> k & 1) || !r->def || r->def->kind != OpKind::Add)
       continue;
     const Op &add = *r->def;
-    const Value *p = add.operands[0] == f.args[k] ? add.operands[1]
+    const Value *p = add.operands[0] == f.args[k]   ? add.operands[1]
                      : add.operands[1] == f.args[k] ? add.operands[0]
-                                                     : nullptr;
+                                                    : nullptr;
     if (!p || !p->def || p->def->kind != OpKind::MatMul ||
         uses.lookup(p) != 1 || results.contains(p) || p->type != r->type ||
         std::count(f.results.begin(), f.results.end(), r) != 1 ||
@@ -121,8 +121,8 @@ Plan::Plan(const Function &f, uint64_t inPlace) {
 bool Plan::needsLoop(const Op *op) const {
   const Value *v = op->result;
   return op->kind != OpKind::Const && !noLoop.contains(op) &&
-         !fused.contains(v) &&
-         !views.contains(v) && !foldedTranspose.contains(v);
+         !fused.contains(v) && !views.contains(v) &&
+         !foldedTranspose.contains(v);
 }
 
 const std::vector<Dim> *Plan::loopDims(const Op *op) {

@@ -12,8 +12,8 @@
 //===----------------------------------------------------------------------===//
 #include "OpsImpl.h"
 
-#include "gradc/Ops/Control.h"
 #include "gradc/Loops/LoopBuilder.h"
+#include "gradc/Ops/Control.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -275,18 +275,17 @@ void loopsScan(LoopBuilder &b, const Op &op) {
     if (carry != init)
       b.copy(carry, init, elems(results[i]->type.dims, 0));
     A.push_back(carry);
-    B.push_back(accumulates(i) ? carry
-                               : b.scratch(results[i]->name + ".next",
-                                           results[i]->type.dtype,
-                                           results[i]->type.dims));
+    B.push_back(accumulates(i)
+                    ? carry
+                    : b.scratch(results[i]->name + ".next",
+                                results[i]->type.dtype, results[i]->type.dims));
   }
   unsigned body = b.callee(*op.calleeFns[0], inPlace);
   // Step `i` (0 <= i < T) from carries `from` to carries `to`.
   auto step = [&](const Expr *i, const std::vector<const loops::Buffer *> &from,
                   const std::vector<const loops::Buffer *> &to) {
     // Reversed: steps T-1 down to 0, output t still at index t.
-    const Expr *t =
-        reverse ? b.sadd(b.sadd(T, b.i(-1)), b.mul(i, b.i(-1))) : i;
+    const Expr *t = reverse ? b.sadd(b.sadd(T, b.i(-1)), b.mul(i, b.i(-1))) : i;
     std::vector<BufferRef> in = refs(b, op.operands), out;
     for (size_t k = 0; k < nc; ++k)
       in[k].buf = from[k];
@@ -295,8 +294,8 @@ void loopsScan(LoopBuilder &b, const Op &op) {
     for (size_t k = 0; k < nc; ++k)
       out.push_back({to[k], nullptr});
     for (size_t k = nc; k < results.size(); ++k)
-      out.push_back({b.bufferOf(results[k]),
-                     b.mul(t, elems(results[k]->type.dims, 1))});
+      out.push_back(
+          {b.bufferOf(results[k]), b.mul(t, elems(results[k]->type.dims, 1))});
     b.invoke(body, std::move(in), types, std::move(out));
   };
   if (nc == 0) {

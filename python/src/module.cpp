@@ -843,9 +843,8 @@ public:
       GradOptions opts;
       opts.wrt = wrt;
       opts.vjp = vjp;
-      llvm::Expected<Function *> g = forward
-                                         ? buildJvp(*p.mod, *f, wrt)
-                                         : buildGradient(*p.mod, *f, opts);
+      llvm::Expected<Function *> g =
+          forward ? buildJvp(*p.mod, *f, wrt) : buildGradient(*p.mod, *f, opts);
       if (!g) {
         err = llvm::toString(g.takeError());
       } else {
