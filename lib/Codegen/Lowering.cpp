@@ -301,6 +301,19 @@ void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
     stmt(s);
 }
 
+/// While alive: the floating-point instructions built may contract (fuse
+/// a multiply into the add it feeds), if `on` (Stmt::contract).
+struct Contract {
+  Contract(llvm::IRBuilder<> &b, bool on) : guard(b) {
+    if (on) {
+      llvm::FastMathFlags f = b.getFastMathFlags();
+      f.setAllowContract();
+      b.setFastMathFlags(f);
+    }
+  }
+  llvm::IRBuilder<>::FastMathFlagGuard guard;
+};
+
 void Renderer::stmt(const Stmt &s) {
   switch (s.kind) {
   case Stmt::For:
@@ -315,9 +328,10 @@ void Renderer::stmt(const Stmt &s) {
     return;
   case Stmt::Accumulate: {
     llvm::Type *t = type(lf_.vars[s.var].type);
+    Contract scope(b_, s.contract);
     LV *x = expr(s.a);
     LV *sum = b_.CreateFAdd(b_.CreateLoad(t, vars_[s.var]), x);
-    llvm::FastMathFlags fmf;
+    llvm::FastMathFlags fmf = b_.getFastMathFlags();
     fmf.setAllowReassoc();
     llvm::cast<llvm::Instruction>(sum)->setFastMathFlags(fmf);
     b_.CreateStore(sum, vars_[s.var]);
@@ -325,6 +339,7 @@ void Renderer::stmt(const Stmt &s) {
   }
   case Stmt::Store: {
     llvm::Type *t = elt(s.buf->dtype);
+    Contract scope(b_, s.contract);
     LV *x = expr(s.b);
     if (s.buf->dtype == DType::I32)
       x = b_.CreateTrunc(x, t);
@@ -423,7 +438,22 @@ void Renderer::forLoop(const Stmt &s, LV *begin, LV *end) {
   stmts(s.body);
   i->addIncoming(b_.CreateAdd(i, c64(s.step), "", true, true),
                  b_.GetInsertBlock());
-  b_.CreateBr(header);
+  llvm::BranchInst *latch = b_.CreateBr(header);
+  // A loop that only sums (a dot product) keeps four partial sums, so that
+  // the adds of the vectorized loop do not wait for each other: interleaved
+  // four times (the pipeline interleaves no other loop).
+  bool sumOnly = s.body.size() == 1 && s.body[0].kind == Stmt::Accumulate;
+  bool shortLoop = (counted ? e->args[1] : s.b)->kind == Expr::Int &&
+                   (counted ? e->args[1] : s.b)->i < 256;
+  if (sumOnly && !shortLoop) {
+    llvm::Metadata *count[] = {
+        llvm::MDString::get(ctx_, "llvm.loop.interleave.count"),
+        llvm::ConstantAsMetadata::get(b_.getInt32(4))};
+    llvm::MDNode *loop = llvm::MDNode::getDistinct(
+        ctx_, {nullptr, llvm::MDNode::get(ctx_, count)});
+    loop->replaceOperandWith(0, loop);
+    latch->setMetadata(llvm::LLVMContext::MD_loop, loop);
+  }
   b_.SetInsertPoint(exit);
 }
 

@@ -238,11 +238,13 @@ void LoopBuilder::store(const Value *v, Index idx, const Expr *x) {
   storeAt(bufferOf(v), linear(idx, shape(v->type.dims)), x);
 }
 
-void LoopBuilder::storeAt(const Buffer *b, const Expr *offset, const Expr *x) {
+void LoopBuilder::storeAt(const Buffer *b, const Expr *offset, const Expr *x,
+                          bool contract) {
   Stmt &s = emit(Stmt::Store);
   s.buf = b;
   s.a = offset;
   s.b = x;
+  s.contract = contract;
 }
 
 void LoopBuilder::forLoop(const Expr *begin, const Expr *end, int64_t step,
@@ -367,10 +369,11 @@ void LoopBuilder::assign(unsigned var, const Expr *x) {
   s.a = x;
 }
 
-void LoopBuilder::accumulate(unsigned var, const Expr *x) {
+void LoopBuilder::accumulate(unsigned var, const Expr *x, bool contract) {
   Stmt &s = emit(Stmt::Accumulate);
   s.var = var;
   s.a = cast(x, fn_.vars[var].type);
+  s.contract = contract;
 }
 
 void LoopBuilder::call(const KernelCall &c,
@@ -554,10 +557,11 @@ public:
         os << var(s.var) << " = " << expr(s.a);
         break;
       case Stmt::Accumulate:
-        os << var(s.var) << " += " << expr(s.a);
+        os << var(s.var) << " += " << expr(s.a) << (s.contract ? " (fma)" : "");
         break;
       case Stmt::Store:
-        os << "%" << s.buf->name << "[" << expr(s.a) << "] = " << expr(s.b);
+        os << "%" << s.buf->name << "[" << expr(s.a) << "] = " << expr(s.b)
+           << (s.contract ? " (fma)" : "");
         break;
       case Stmt::Call: {
         const KernelCall &c = s.call;

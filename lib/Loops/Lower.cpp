@@ -158,7 +158,15 @@ private:
     return apply(op.kind, xs, arith && op.result->type.dtype == DType::I32);
   }
   void lowerOp(const Op &op);
-  void lowerGroup(llvm::ArrayRef<const Op *> group);
+  struct Group;
+  Group beginGroup(llvm::ArrayRef<const Op *> ops);
+  void groupElement(Group &g, Index idx);
+  void beginChunk(Group &g);
+  void endChunk(Group &g);
+  void endGroup(Group &g);
+  void lowerGroup(llvm::ArrayRef<const Op *> ops);
+  void lowerRowFusion(const Op &fwd, llvm::ArrayRef<const Op *> between,
+                      const Op &bwd);
 
   const Function &f_;
   const LoopOptions &opts_;
@@ -232,11 +240,19 @@ void FunctionLowering::run() {
   for (const Value *v : plan_.arena)
     bufs_[v] = addBuffer(Buffer::Arena, plan_.slotOf.lookup(v), v, v->name);
 
-  for (const auto &op : f_.ops) {
-    auto g = plan_.groupOf.find(op.get());
+  llvm::ArrayRef<const Op *> order = plan_.order;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const Op *op = order[k];
+    if (const Op *bwd = plan_.rowFusion.lookup(op)) {
+      size_t b = std::find(order.begin() + k, order.end(), bwd) - order.begin();
+      lowerRowFusion(*op, order.slice(k + 1, b - k - 1), *bwd);
+      k = b;
+      continue;
+    }
+    auto g = plan_.groupOf.find(op);
     if (g == plan_.groupOf.end())
       lowerOp(*op);
-    else if (plan_.groups[g->second].front() == op.get())
+    else if (plan_.groups[g->second].front() == op)
       lowerGroup(plan_.groups[g->second]);
   }
   // Results that live elsewhere (arguments, constants, views, a value
@@ -268,22 +284,27 @@ void FunctionLowering::lowerOp(const Op &op) {
   d.loops(*this, op); // every other op has one (checked by the op table)
 }
 
-void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
-  if (group.size() == 1 && !plan_.registers.contains(group[0]->result))
-    return lowerOp(*group[0]); // one loop: the op's own lowering
-  std::string members;
-  for (const Op *op : group)
-    comment(opLine(*op));
-  const Op *first = group.front();
-  bool firstFolds = opDef(first->kind).fold != Fold::None;
-  const Type &loopType =
-      firstFolds ? first->operands[0]->type : first->result->type;
-  // Reductions accumulate in double (max in the element type); f32 sums
-  // first in float over blocks of kChunk elements, so that the loop runs on
-  // as many lanes as floats allow.
+/// The accumulators of a loop group's reductions: reductions accumulate in
+/// double (max in the element type); f32 sums first in float over blocks of
+/// kChunk elements (`part`), so that the loop runs on as many lanes as
+/// floats allow.
+struct FunctionLowering::Group {
+  llvm::ArrayRef<const Op *> ops;
+  const Type *loopType;
   llvm::DenseMap<const Op *, unsigned> acc, part;
-  std::vector<const Op *> folds;
-  for (const Op *op : group) {
+  std::vector<const Op *> folds, chunked;
+};
+
+FunctionLowering::Group
+FunctionLowering::beginGroup(llvm::ArrayRef<const Op *> ops) {
+  Group g;
+  g.ops = ops;
+  for (const Op *op : ops)
+    comment(opLine(*op));
+  const Op *first = ops.front();
+  bool firstFolds = opDef(first->kind).fold != Fold::None;
+  g.loopType = firstFolds ? &first->operands[0]->type : &first->result->type;
+  for (const Op *op : ops) {
     Fold fold = opDef(op->kind).fold;
     if (fold == Fold::None)
       continue;
@@ -292,52 +313,175 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> group) {
     unsigned a =
         local(op->result->name + ".acc", isMax ? scalarOf(dt) : Scalar::F64);
     assign(a, isMax ? f(-INFINITY, scalarOf(dt)) : f(0, Scalar::F64));
-    acc[op] = a;
-    folds.push_back(op);
-    if (!isMax && dt == DType::F32 && opts_.chunkF32Sums)
-      part[op] = local(op->result->name + ".part", Scalar::F32);
-  }
-  auto body = [&](Index idx) {
-    for (const Op *op : group) {
-      if (auto a = acc.find(op); a != acc.end()) {
-        const Expr *e = element(op->operands[0], idx);
-        if (auto p = part.find(op); p != part.end())
-          accumulate(p->second, e);
-        else if (opDef(op->kind).fold == Fold::Max)
-          assign(a->second, maxStep(read(a->second), e));
-        else
-          accumulate(a->second, e);
-        continue;
-      }
-      const Expr *v = compute(*op, idx);
-      if (!plan_.registers.contains(op->result))
-        store(op->result, idx, v);
-      // Later members read it from here.
-      memo_.back()[Key{op->result,
-                       std::vector<const Expr *>(idx.begin(), idx.end())}] = v;
+    g.acc[op] = a;
+    g.folds.push_back(op);
+    if (!isMax && dt == DType::F32 && opts_.chunkF32Sums) {
+      g.part[op] = local(op->result->name + ".part", Scalar::F32);
+      g.chunked.push_back(op);
     }
-  };
-  std::vector<const Op *> chunked;
-  for (const Op *op : folds)
-    if (part.count(op))
-      chunked.push_back(op);
-  Chunking blocks{[&] {
-                    for (const Op *op : chunked)
-                      assign(part[op], f(0, Scalar::F32));
-                  },
-                  [&] {
-                    for (const Op *op : chunked)
-                      accumulate(acc[op], read(part[op]));
-                  }};
-  chunkedLoops(shape(loopType.dims), body, chunked.empty() ? nullptr : &blocks);
-  for (const Op *op : folds) {
+  }
+  return g;
+}
+
+void FunctionLowering::groupElement(Group &g, Index idx) {
+  for (const Op *op : g.ops) {
+    if (auto a = g.acc.find(op); a != g.acc.end()) {
+      const Expr *e = element(op->operands[0], idx);
+      if (auto p = g.part.find(op); p != g.part.end())
+        accumulate(p->second, e);
+      else if (opDef(op->kind).fold == Fold::Max)
+        assign(a->second, maxStep(read(a->second), e));
+      else
+        accumulate(a->second, e);
+      continue;
+    }
+    const Expr *v = compute(*op, idx);
+    if (!plan_.registers.contains(op->result))
+      store(op->result, idx, v);
+    // Later members read it from here.
+    memo_.back()[Key{op->result,
+                     std::vector<const Expr *>(idx.begin(), idx.end())}] = v;
+  }
+}
+
+void FunctionLowering::beginChunk(Group &g) {
+  for (const Op *op : g.chunked)
+    assign(g.part[op], f(0, Scalar::F32));
+}
+
+void FunctionLowering::endChunk(Group &g) {
+  for (const Op *op : g.chunked)
+    accumulate(g.acc[op], read(g.part[op]));
+}
+
+void FunctionLowering::endGroup(Group &g) {
+  for (const Op *op : g.folds) {
     DType dt = op->result->type.dtype;
-    const Expr *r = read(acc[op]);
+    const Expr *r = read(g.acc[op]);
     if (opDef(op->kind).fold == Fold::Mean)
       r = apply(OpKind::Div,
-                {r, cast(product(shape(loopType.dims)), Scalar::F64)});
+                {r, cast(product(shape(g.loopType->dims)), Scalar::F64)});
     storeAt(bufferOf(op->result), i(0), cast(r, scalarOf(dt)));
   }
+}
+
+void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> ops) {
+  if (ops.size() == 1 && !plan_.registers.contains(ops[0]->result))
+    return lowerOp(*ops[0]); // one loop: the op's own lowering
+  Group g = beginGroup(ops);
+  Chunking blocks{[&] { beginChunk(g); }, [&] { endChunk(g); }};
+  chunkedLoops(
+      shape(g.loopType->dims), [&](Index idx) { groupElement(g, idx); },
+      g.chunked.empty() ? nullptr : &blocks);
+  endGroup(g);
+}
+
+void FunctionLowering::lowerRowFusion(const Op &fwd,
+                                      llvm::ArrayRef<const Op *> between,
+                                      const Op &bwd) {
+  // y = X v, the loops over y's rows, z = X^T g, for each block of kChunk
+  // rows, a row at a time: y[i] = X[i,:] . v, the loops' row i, then
+  // g[i] X[i,:] added to the block's partial z; X's row is read from memory
+  // once. The blocks' partial z are added in block order at the end, so
+  // that blocks may run on several threads with the same bits.
+  comment("one pass over the rows of %" + fwd.operands[0]->name + ":");
+  comment(opLine(fwd));
+  std::vector<Group> groups;
+  for (const Op *op : between)
+    if (auto gi = plan_.groupOf.find(op);
+        gi != plan_.groupOf.end() && plan_.groups[gi->second].front() == op)
+      groups.push_back(beginGroup(plan_.groups[gi->second]));
+  comment(opLine(bwd));
+  Matrix x = matrix(fwd.operands[0]);
+  const Value *v = fwd.operands[1], *gv = bwd.operands[1];
+  Scalar t = scalarOf(fwd.result->type.dtype);
+  // Blocks of a chunk: the group's f32 sums are associated as unfused.
+  static_assert(Plan::kFusedRows == kChunk);
+  constexpr int64_t kFusedGroup = 16;
+  Type blocks = Plan::blocksOf(fwd);
+  int64_t n = x.stored[0].size, nblk = blocks.dims[0].size;
+  const Expr *k = dim(x.stored[1]);
+  const Buffer *parts =
+      scratch(bwd.result->name + ".blocks", blocks.dtype, blocks.dims);
+  int64_t unroll = n % 4 == 0 ? 4 : 1;
+  std::vector<unsigned> dots;
+  for (int64_t q = 0; q < unroll; ++q)
+    dots.push_back(local(fwd.result->name + ".dot", t));
+  forLoop(i(0), i(nblk), 1, [&](const Expr *blk) {
+    const Expr *part = mul(blk, k);
+    forLoop(i(0), k, 1,
+            [&](const Expr *j) { storeAt(parts, add(part, j), f(0, t)); });
+    for (Group &g : groups)
+      beginChunk(g);
+    const Expr *first = mul(blk, i(kChunk));
+    const Expr *last = n % kChunk == 0 ? add(first, i(kChunk))
+                                       : min(add(first, i(kChunk)), i(n));
+    // Rows of a block in groups of kFusedGroup (a vector of floats): their
+    // products, their loops (vectorized over the rows), their part of z,
+    // the rows still in the L1 cache. The products take `unroll` rows at a
+    // time: independent dot products sharing each element of v, and one
+    // pass over the partial z adding `unroll` rows.
+    forLoop(first, last, kFusedGroup, [&](const Expr *r0) {
+      const Expr *stop = n % kFusedGroup == 0
+                             ? add(r0, i(kFusedGroup))
+                             : min(add(r0, i(kFusedGroup)), i(n));
+      auto rowsAt = [&](const Expr *r) {
+        std::vector<const Expr *> rows;
+        for (int64_t q = 0; q < unroll; ++q)
+          rows.push_back(add(r, i(q)));
+        return rows;
+      };
+      forLoop(r0, stop, unroll, [&](const Expr *r) {
+        std::vector<const Expr *> rows = rowsAt(r);
+        for (unsigned d : dots)
+          assign(d, f(0, t));
+        forLoop(i(0), k, 1, [&](const Expr *j) {
+          const Expr *vj = element(v, std::vector{j});
+          for (int64_t q = 0; q < unroll; ++q)
+            accumulate(
+                dots[q],
+                apply(OpKind::Mul, {load(x.buf, add(mul(rows[q], k), j)), vj}),
+                /*contract=*/true);
+        });
+        for (int64_t q = 0; q < unroll; ++q)
+          store(fwd.result, std::vector{rows[q]}, read(dots[q]));
+      });
+      forLoop(r0, stop, 1, [&](const Expr *r) {
+        for (Group &g : groups)
+          groupElement(g, std::vector{r});
+      });
+      forLoop(r0, stop, unroll, [&](const Expr *r) {
+        // Loaded once, before the loop that stores into the arena.
+        std::vector<const Expr *> rows = rowsAt(r), gs;
+        for (size_t q = 0; q < rows.size(); ++q)
+          gs.push_back(let(gv->name + ".r" + std::to_string(q),
+                           element(gv, std::vector{rows[q]})));
+        forLoop(i(0), k, 1, [&](const Expr *j) {
+          const Expr *at = add(part, j), *z = load(parts, at);
+          for (int64_t q = 0; q < unroll; ++q)
+            z = apply(
+                OpKind::Add,
+                {z, apply(OpKind::Mul,
+                          {load(x.buf, add(mul(rows[q], k), j)), gs[q]})});
+          storeAt(parts, at, z, /*contract=*/true);
+        });
+      });
+    });
+    for (Group &g : groups)
+      endChunk(g);
+  });
+  for (Group &g : groups)
+    endGroup(g);
+  // z[j] = the blocks' partial z[j], added in block order.
+  unsigned sum = local(bwd.result->name + ".sum", t);
+  forLoop(i(0), k, 1, [&](const Expr *j) {
+    assign(sum, load(parts, j));
+    forLoop(i(1), i(nblk), 1, [&](const Expr *b) {
+      assign(sum,
+             apply(OpKind::Add, {read(sum), load(parts, add(mul(b, k), j))}));
+    });
+    storeAt(bufferOf(bwd.result), j, read(sum));
+  });
 }
 
 } // namespace
@@ -363,13 +507,18 @@ int64_t arenaBytes(const Function &f, const SymEnv &syms) {
     if (!op->calleeFns.empty() && opDef(op->kind).loops)
       return arenaBytes(*lowerToLoops(f, LoopOptions()), syms);
   LoopFunction fn;
-  for (const Value *v : Plan(f).slots)
+  Plan plan(f);
+  for (const Value *v : plan.slots)
     fn.slots.push_back({v->type.dtype, v->type.dims});
   // The scratch buffers the ops' loops may ask for (OpDef::scratch).
   for (const auto &op : f.ops)
     if (ScratchFn scratch = opDef(op->kind).scratch)
       for (const Type &t : scratch(*op))
         fn.slots.push_back({t.dtype, t.dims});
+  for (auto [fwd, bwd] : plan.rowFusion) {
+    Type t = Plan::blocksOf(*fwd);
+    fn.slots.push_back({t.dtype, t.dims});
+  }
   return arenaBytes(fn, syms);
 }
 

@@ -4,12 +4,13 @@
 // independent:
 //  - it holds no kernel call, memset, copy or index check (a thread cannot
 //    return early);
-//  - every store writes row `i` of its buffer, for the loop's own index `i`:
-//    its offset is `i` scaled by a stride, plus in-range inner indices
-//    (the row-major offsets the lowering builds), so iterations write
-//    disjoint rows; memory written in the loop (an arena slot may hold two
-//    values of the same shape, one read and one written) is read back only
-//    at the offset written, through a buffer of the same shape;
+//  - every store writes a row of its own iteration: its offset is the
+//    loop's index `i`, or the index of an inner loop over a block of i's
+//    rows, scaled by a stride, plus in-range inner indices (the row-major
+//    offsets the lowering builds), so iterations write disjoint rows;
+//    memory written in the loop (an arena slot may hold two values of the
+//    same shape, one read and one written) is read back only from the
+//    iteration's own rows, through a buffer of the same shape;
 //  - every mutable variable it writes is private (assigned, from values not
 //    involving itself, before anything else in the iteration uses it) or a
 //    float sum that only receives `+=` (a reduction).
@@ -85,8 +86,7 @@ private:
         return false;
       case Stmt::For:
         inner_.insert(s.var);
-        if (block(s))
-          blocks_.insert(s.var);
+        block(s);
         expr(s.a);
         expr(s.b);
         if (!walk(s.body))
@@ -123,18 +123,30 @@ private:
       expr(a);
   }
 
-  /// A loop over one block of the outer loop's iterations:
-  /// for j = i to min(i + step, n) (LoopBuilder::chunkedLoops).
-  bool block(const Stmt &s) const {
-    auto isIndex = [&](const Expr *e) {
-      return e->kind == Expr::Read && e->var == loop_.var;
-    };
+  /// A loop over one block of the iterations of the outer loop or of a
+  /// block: for j = i to min(i + step, n), i the outer loop's or a block's
+  /// index and step its step (LoopBuilder::chunkedLoops); or, in a loop over
+  /// block numbers (step 1), for j = i * c to min(i * c + c, n) (a row
+  /// fusion's rows). Blocks of distinct outer iterations are disjoint.
+  bool block(const Stmt &s) {
     const Expr *end = s.b;
     if (end->kind == Expr::Min)
       end = end->args[0];
-    return s.step == 1 && isIndex(s.a) && end->kind == Expr::Add &&
-           isIndex(end->args[0]) && end->args[1]->kind == Expr::Int &&
-           end->args[1]->i == loop_.step;
+    if (end->kind != Expr::Add || end->args[1]->kind != Expr::Int ||
+        !sameExpr(end->args[0], s.a))
+      return false;
+    int64_t size = end->args[1]->i;
+    bool ok = false;
+    if (s.a->kind == Expr::Read && s.a->var == loop_.var)
+      ok = size == loop_.step;
+    else if (s.a->kind == Expr::Read && blocks_.count(s.a->var))
+      ok = size == blocks_[s.a->var];
+    else if (s.a->kind == Expr::Mul && s.a->args[0]->kind == Expr::Read &&
+             s.a->args[0]->var == loop_.var && loop_.step == 1)
+      ok = s.a->args[1]->kind == Expr::Int && s.a->args[1]->i == size;
+    if (ok)
+      blocks_[s.var] = s.step;
+    return ok;
   }
 
   /// Only constants, symbolic dims and the indices of inner loops.
@@ -167,6 +179,12 @@ private:
   std::optional<bool> row(const Expr *e) const {
     if (e->kind == Expr::Read && (e->var == loop_.var || blocks_.count(e->var)))
       return false;
+    // j + q in a block of step s (q < s): a row of the same block.
+    if (e->kind == Expr::Add && e->args[0]->kind == Expr::Read &&
+        e->args[1]->kind == Expr::Int && e->args[1]->i >= 0)
+      if (auto b = blocks_.find(e->args[0]->var);
+          b != blocks_.end() && e->args[1]->i < b->second)
+        return false;
     if (e->kind == Expr::Mul || e->kind == Expr::Add)
       for (int k = 0; k < 2; ++k) {
         const Expr *x = e->args[k], *y = e->args[1 - k];
@@ -190,14 +208,13 @@ private:
         return false;
       w.push_back(s);
     }
+    // Memory written in the loop is read back only from the iteration's own
+    // rows, through a buffer of the same shape.
     for (const Expr *l : loads_) {
       auto it = written.find(storage(l->buf));
       if (it == written.end())
         continue;
-      if (it->second.front()->buf->dims != l->buf->dims ||
-          !llvm::any_of(it->second, [&](const Stmt *s) {
-            return sameExpr(s->a, l->args[0]);
-          }))
+      if (it->second.front()->buf->dims != l->buf->dims || !row(l->args[0]))
         return false;
     }
     return true;
@@ -233,16 +250,22 @@ private:
 
   LoopFunction &fn_;
   Stmt &loop_;
-  llvm::DenseSet<unsigned> inner_, blocks_;
+  llvm::DenseSet<unsigned> inner_;
+  llvm::DenseMap<unsigned, int64_t> blocks_; // a block's index -> its step
   std::vector<std::pair<const std::vector<Stmt> *, size_t>> path_;
   std::map<unsigned, std::vector<Use>> uses_;
   std::vector<const Stmt *> stores_;
   std::vector<const Expr *> loads_;
 };
 
-/// Statements executed by `body`, estimated: a loop whose extent depends
-/// on an outer index counts once.
-const Expr *work(ExprBuilder &b, const std::vector<Stmt> &body) {
+/// Statements executed by `body`, estimated. A loop whose extent depends on
+/// an outer index counts once, except a block `j = v to v + c` (or the min
+/// of that and a bound) in steps of s, which counts c / s: unless v is the
+/// index of a strided loop counted over its whole extent (a chunk of
+/// LoopBuilder::chunkedLoops, whose rows that count already holds).
+/// `whole`: the indices of those strided loops.
+const Expr *work(ExprBuilder &b, const std::vector<Stmt> &body,
+                 llvm::DenseSet<unsigned> &whole) {
   const Expr *w = b.i(0);
   std::function<bool(const Expr *)> invariant = [&](const Expr *e) {
     if (e->kind == Expr::Read || e->kind == Expr::Load)
@@ -252,10 +275,22 @@ const Expr *work(ExprBuilder &b, const std::vector<Stmt> &body) {
   for (const Stmt &s : body) {
     if (s.kind == Stmt::Comment)
       continue;
-    if (s.kind == Stmt::For)
-      w = b.add(w, b.mul(invariant(s.b) ? s.b : b.i(1), work(b, s.body)));
-    else
+    if (s.kind != Stmt::For) {
       w = b.add(w, b.i(1));
+      continue;
+    }
+    const Expr *end = s.b->kind == Expr::Min ? s.b->args[0] : s.b;
+    bool block = end->kind == Expr::Add && end->args[0] == s.a &&
+                 end->args[1]->kind == Expr::Int;
+    const Expr *n = b.i(1);
+    if (invariant(s.b)) {
+      n = s.b;
+      if (s.step > 1)
+        whole.insert(s.var);
+    } else if (block && !(s.a->kind == Expr::Read && whole.count(s.a->var))) {
+      n = b.i(std::max<int64_t>(1, end->args[1]->i / s.step));
+    }
+    w = b.add(w, b.mul(n, work(b, s.body, whole)));
   }
   return w;
 }
@@ -294,7 +329,10 @@ void markParallelLoops(LoopFunction &fn) {
     Stmt &s = fn.body[k];
     if (s.kind != Stmt::For)
       continue;
-    const Expr *w = b.mul(s.b, work(b, s.body));
+    llvm::DenseSet<unsigned> whole;
+    if (s.step > 1)
+      whole.insert(s.var);
+    const Expr *w = b.mul(s.b, work(b, s.body, whole));
     if (w->kind == Expr::Int && w->i < kParallelWork)
       continue;
     bool ok = Analysis(fn, s).run();

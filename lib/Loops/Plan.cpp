@@ -107,8 +107,11 @@ Plan::Plan(const Function &f, uint64_t inPlace) {
         r->def->kind != OpKind::Reshape && !outputSlot.count(r))
       outputSlot[r] = i;
   }
-  formGroups(f, users, results);
   for (const auto &op : f.ops)
+    order.push_back(op.get());
+  findRowFusions(users);
+  formGroups(users, results);
+  for (const Op *op : order)
     for (const Value *v : op->allResults()) // `cond` and `scan` have several
       if (op->kind != OpKind::Const && !fused.contains(v) &&
           !views.contains(v) && !foldedTranspose.contains(v) &&
@@ -151,15 +154,114 @@ void Plan::leaves(const Op *op,
   }
 }
 
-void Plan::formGroups(const Function &f, UsersMap &users,
+/// A matrix-vector product `matmul %X, %v` of a static X [N,K], in float,
+/// of at least kRowFusionBytes: the first product of a row fusion. (A
+/// smaller X stays in the caches between two BLAS calls.)
+static bool isRowMatvec(const Op *op) {
+  if (op->kind != OpKind::MatMul || op->operands[0]->type.rank() != 2 ||
+      op->operands[1]->type.rank() != 1)
+    return false;
+  const Type &x = op->operands[0]->type;
+  DType t = x.dtype;
+  return x.isStatic() && (t == DType::F32 || t == DType::F64) &&
+         x.dims[0].size * x.dims[1].size * dtypeSize(t) >=
+             Plan::kRowFusionBytes;
+}
+
+Type Plan::blocksOf(const Op &fwd) {
+  const std::vector<Dim> &x = fwd.operands[0]->type.dims;
+  int64_t blocks = (x[0].size + kFusedRows - 1) / kFusedRows;
+  return Type{fwd.result->type.dtype, {Dim::fixed(blocks), x[1]}};
+}
+
+void Plan::findRowFusions(UsersMap &users) {
+  llvm::DenseMap<const Op *, size_t> pos;
+  for (size_t i = 0; i < order.size(); ++i)
+    pos[order[i]] = i;
+  for (size_t a = 0; a < order.size(); ++a) {
+    const Op *fwd = order[a];
+    if (!isRowMatvec(fwd) || foldedTranspose.contains(fwd->operands[0]) ||
+        accumulatesInto.count(fwd->result))
+      continue;
+    const Value *x = fwd->operands[0];
+    // The first later `matmul %Xt, %g` of a vector %g, %Xt = transpose %X.
+    const Op *bwd = nullptr;
+    for (const Op *t : users.lookup(x)) {
+      if (!foldedTranspose.contains(t->result))
+        continue;
+      for (const Op *m : users.lookup(t->result))
+        if (m->operands[0] == t->result && m->operands[1]->type.rank() == 1 &&
+            m->operands[1] != t->result && pos[m] > a &&
+            !accumulatesInto.count(m->result) && (!bwd || pos[m] < pos[bwd]))
+          bwd = m;
+    }
+    if (!bwd)
+      continue;
+    // Between them: the ops that depend on the first product, each a loop
+    // over its rows that reads row i of every dependent value (not a
+    // reduction of the region, complete only at its end), stay (`region`);
+    // the other ops that depend on it, and every op that reads one of
+    // those, move after the second product (`sunk`); the rest move before
+    // the first.
+    const std::vector<Dim> &rows = fwd->result->type.dims;
+    llvm::DenseSet<const Value *> dep{fwd->result}, sunkValues;
+    std::vector<const Op *> before, region, sunk;
+    auto reads = [&](const Op *op, const llvm::DenseSet<const Value *> &vs) {
+      return llvm::any_of(op->operands,
+                          [&](const Value *v) { return vs.contains(v); });
+    };
+    for (size_t k = a + 1, b = pos[bwd]; k < b; ++k) {
+      const Op *op = order[k];
+      if (!reads(op, dep)) {
+        before.push_back(op);
+        continue;
+      }
+      for (const Value *r : op->allResults())
+        dep.insert(r);
+      bool stays = !reads(op, sunkValues);
+      if (stays && needsLoop(op)) { // else fused or a view: computed where read
+        const std::vector<Dim> *d = loopDims(op);
+        stays = d && *d == rows;
+        llvm::SmallVector<const Value *, 8> in;
+        leaves(op, in);
+        for (const Value *v : in)
+          stays &= !dep.contains(v) || v->type.dims == rows;
+      }
+      if (stays) {
+        region.push_back(op);
+        continue;
+      }
+      sunk.push_back(op);
+      for (const Value *r : op->allResults())
+        sunkValues.insert(r);
+    }
+    if (reads(bwd, sunkValues))
+      continue;
+    size_t k = a;
+    for (const Op *op : before)
+      order[k++] = op;
+    order[k++] = fwd;
+    for (const Op *op : region)
+      order[k++] = op;
+    order[k] = bwd;
+    for (size_t i = 0; i < sunk.size(); ++i)
+      order[k + 1 + i] = sunk[i];
+    for (size_t i = a; i <= k + sunk.size(); ++i)
+      pos[order[i]] = i;
+    rowFusion[fwd] = bwd;
+    a = k + sunk.size(); // the last op moved
+  }
+}
+
+void Plan::formGroups(UsersMap &users,
                       const llvm::DenseSet<const Value *> &results) {
   const std::vector<Dim> *dims = nullptr;
   llvm::DenseSet<const Value *> groupReductions;
   unsigned groupOps = 0;
-  for (const auto &op : f.ops) {
-    if (!needsLoop(op.get()))
+  for (const Op *op : order) {
+    if (!needsLoop(op))
       continue;
-    const std::vector<Dim> *d = loopDims(op.get());
+    const std::vector<Dim> *d = loopDims(op);
     unsigned w = 1;
     for (const Value *x : op->operands)
       w = std::min(w + weight_.lookup(x), kMaxGroupOps + 1);
@@ -168,7 +270,7 @@ void Plan::formGroups(const Function &f, UsersMap &users,
       // A member may not read a reduction of its own group: that value is
       // only complete after the loop.
       llvm::SmallVector<const Value *, 8> in;
-      leaves(op.get(), in);
+      leaves(op, in);
       for (const Value *x : in)
         joins &= !groupReductions.contains(x);
     }
@@ -181,8 +283,8 @@ void Plan::formGroups(const Function &f, UsersMap &users,
       groups.emplace_back();
     }
     groupOps += w;
-    groups.back().push_back(op.get());
-    groupOf[op.get()] = groups.size() - 1;
+    groups.back().push_back(op);
+    groupOf[op] = groups.size() - 1;
     if (!opDef(op->kind).elementwise && op->kind != OpKind::BroadcastTo)
       groupReductions.insert(op->result);
   }
@@ -190,7 +292,7 @@ void Plan::formGroups(const Function &f, UsersMap &users,
   // or kMany; computed backwards, users before producers.
   constexpr int kNone = -1, kMany = -2;
   llvm::DenseMap<const Value *, int> readBy;
-  for (auto it = f.ops.rbegin(); it != f.ops.rend(); ++it) {
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Value *v = (*it)->result;
     int g = kNone;
     for (const Op *u : users.lookup(v)) {
@@ -206,9 +308,9 @@ void Plan::formGroups(const Function &f, UsersMap &users,
     }
     readBy[v] = g;
   }
-  for (const auto &op : f.ops) {
+  for (const Op *op : order) {
     const Value *v = op->result;
-    auto g = groupOf.find(op.get());
+    auto g = groupOf.find(op);
     if (g != groupOf.end() && !results.contains(v) &&
         (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo) &&
         (readBy.lookup(v) == int(g->second) || readBy.lookup(v) == kNone))
@@ -224,25 +326,29 @@ const Value *Plan::owner(const Value *v) const {
 
 void Plan::assignSlots(const Function &f, UsersMap &users) {
   llvm::DenseMap<const Op *, size_t> index;
-  for (size_t i = 0; i < f.ops.size(); ++i)
-    index[f.ops[i].get()] = i;
+  for (size_t i = 0; i < order.size(); ++i)
+    index[order[i]] = i;
   // A fused op is evaluated inside its consumers' loops: its operands are
   // read until the last of them (a fused broadcast_to may have several).
   // Computed backwards, users before producers.
   llvm::DenseMap<const Op *, size_t> readAt;
-  for (size_t i = f.ops.size(); i-- > 0;) {
-    const Op *op = f.ops[i].get();
+  for (size_t i = order.size(); i-- > 0;) {
+    const Op *op = order[i];
     size_t last = i;
     if (fused.contains(op->result))
       for (const Op *u : users.lookup(op->result))
         last = std::max(last, readAt.lookup(u));
     readAt[op] = last;
   }
+  // A row fusion's first product reads its vector for every row, until
+  // the second product.
+  for (auto [fwd, bwd] : rowFusion)
+    readAt[fwd] = index[bwd];
   llvm::DenseMap<const Value *, size_t> lastRead;
-  for (const auto &op : f.ops)
+  for (const Op *op : order)
     for (const Value *x : op->operands) {
       size_t &last = lastRead[owner(x)];
-      last = std::max(last, readAt.lookup(op.get()));
+      last = std::max(last, readAt.lookup(op));
     }
   for (const Value *r : f.results)
     lastRead[owner(r)] = f.ops.size(); // copied out at the end

@@ -50,6 +50,28 @@ struct Plan {
   llvm::DenseMap<const Value *, const Value *> accumulatesInto;
   llvm::DenseSet<const Op *> noLoop;
 
+  /// Row fusion: a matrix-vector product `%y = matmul %X, %v` (X [N,K]
+  /// row-major and static, at least kRowFusionBytes) and a later
+  /// `%z = matmul %Xt, %g` with %Xt the folded transpose of the same %X (a
+  /// gradient's `X^T g`). Of the ops between them, those that depend on %y
+  /// and are loops over its N rows reading row i of every value that
+  /// depends on %y (loop group members) stay between; the other ops that
+  /// depend on %y, and those reading them, move after %z (%g may not be one
+  /// of them); the rest move before %y. Both products and the loops between
+  /// then run in one pass over X's rows, each row read from memory once
+  /// (Lower.cpp). The first product -> the second.
+  llvm::DenseMap<const Op *, const Op *> rowFusion;
+  /// The smallest matrix row fusion reads once instead of twice.
+  static constexpr int64_t kRowFusionBytes = 256 << 10;
+  /// The rows of a row fusion's blocks (LoopBuilder::kChunk each).
+  static constexpr int64_t kFusedRows = 256;
+  /// The scratch buffer of the row fusion starting at `fwd`: the second
+  /// product's partial sum over each block of kFusedRows rows.
+  static Type blocksOf(const Op &fwd);
+  /// The ops in the order they are lowered: the function's, except for the
+  /// ops row fusion moves before its first product or after its second.
+  std::vector<const Op *> order;
+
   explicit Plan(const Function &f, uint64_t inPlace = 0);
   /// Whether `op` is lowered to a loop or a call of its own.
   bool needsLoop(const Op *op) const;
@@ -64,7 +86,8 @@ struct Plan {
 private:
   using UsersMap =
       llvm::DenseMap<const Value *, llvm::SmallVector<const Op *, 2>>;
-  void formGroups(const Function &f, UsersMap &users,
+  void findRowFusions(UsersMap &users);
+  void formGroups(UsersMap &users,
                   const llvm::DenseSet<const Value *> &results);
   void assignSlots(const Function &f, UsersMap &users);
   /// Ops fused into each value, itself included (for kMaxGroupOps).

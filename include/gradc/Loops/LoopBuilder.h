@@ -63,7 +63,9 @@ public:
 
   // --- Statements -------------------------------------------------------
   void store(const Value *v, Index idx, const Expr *x);
-  void storeAt(const Buffer *b, const Expr *offset, const Expr *x);
+  /// `contract`: Stmt::contract.
+  void storeAt(const Buffer *b, const Expr *offset, const Expr *x,
+               bool contract = false);
   /// for (i = begin; i < end; i += step) body(i)
   void forLoop(const Expr *begin, const Expr *end, int64_t step,
                llvm::function_ref<void(const Expr *)> body);
@@ -75,8 +77,8 @@ public:
   /// A mutable variable (declared at the function's entry).
   unsigned local(llvm::StringRef name, Scalar t);
   void assign(unsigned var, const Expr *x);
-  /// var += x, reassociable.
-  void accumulate(unsigned var, const Expr *x);
+  /// var += x, reassociable; `contract`: Stmt::contract.
+  void accumulate(unsigned var, const Expr *x, bool contract = false);
   /// A kernel call; with LoopOptions::kernelFallback, `fallback` writes the
   /// same computation as loops into the call's body.
   void call(const KernelCall &c, llvm::function_ref<void()> fallback);

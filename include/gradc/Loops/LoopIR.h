@@ -201,6 +201,12 @@ struct Stmt {
   bool parallel = false;
   std::vector<unsigned> reduce;
   const Expr *work = nullptr;
+  /// Store, Accumulate: a multiply of the stored or added expression (not
+  /// one bound by a `let`) may fuse with the add it feeds into one
+  /// multiply-add rounding once (printed `(fma)`), as C compilers contract
+  /// `a * b + c`. Set for the dot products and row updates of a row fusion,
+  /// whose sums are reassociated anyway.
+  bool contract = false;
 };
 
 /// The least work (statements executed) that a parallel loop runs on
