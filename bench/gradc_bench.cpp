@@ -297,6 +297,12 @@ public:
         return report(tf ? tg.takeError() : tf.takeError());
       typedFwd_ = reinterpret_cast<TypedFwd>(*tf);
       typedGrad_ = reinterpret_cast<TypedGrad>(*tg);
+      // And by value: the outputs returned in registers.
+      valuesFwd_ = reinterpret_cast<ValuesFwd>(jit_->lookupValues(*f_));
+      valuesGrad_ = reinterpret_cast<ValuesGrad>(jit_->lookupValues(*g_));
+      if (!valuesFwd_ || !valuesGrad_)
+        return report(llvm::createStringError(
+            llvm::inconvertibleErrorCode(), "W1 has no by-value entry point"));
     }
     for (const Type &t : g_->resultTypes)
       out_.emplace_back(t.numElements());
@@ -319,7 +325,16 @@ public:
       return;
     }
     // W1: everything the loop touches is local, as in the C++ baseline.
-    if (!packed && typedFwd_) {
+    if (entry == Entry::Values && valuesFwd_) {
+      ValuesFwd fn = valuesFwd_;
+      const float *x = in_[0], *y = in_[1], *z = in_[2];
+      float acc = 0;
+      for (size_t i = 0; i < calls; ++i)
+        acc += fn(x[i], y[i], z[i]);
+      sink(acc);
+      return;
+    }
+    if (entry == Entry::Typed && typedFwd_) {
       TypedFwd fn = typedFwd_;
       const float *x = in_[0], *y = in_[1], *z = in_[2];
       float f = 0, acc = 0;
@@ -354,7 +369,18 @@ public:
       sink(out_[0][0]);
       return;
     }
-    if (!packed && typedGrad_) {
+    if (entry == Entry::Values && valuesGrad_) {
+      ValuesGrad fn = valuesGrad_;
+      const float *x = in_[0], *y = in_[1], *z = in_[2];
+      float acc = 0;
+      for (size_t i = 0; i < calls; ++i) {
+        Out4 o = fn(x[i], y[i], z[i], one_);
+        acc += o.f + o.dx + o.dy + o.dz;
+      }
+      sink(acc);
+      return;
+    }
+    if (entry == Entry::Typed && typedGrad_) {
       TypedGrad fn = typedGrad_;
       const float *x = in_[0], *y = in_[1], *z = in_[2];
       float o[4] = {}, acc = 0;
@@ -396,11 +422,17 @@ public:
       failed_ |= grad_(in, dims_, outPtr_.data());
       for (size_t k = 0; k < out_.size(); ++k)
         r[k][i] = out_[k][0];
-      // The typed entry point gives the same bits.
+      // The typed and by-value entry points give the same bits.
       if (typedGrad_) {
         float o[4];
         failed_ |= typedGrad_(in_[0][i], in_[1][i], in_[2][i], one_, &o[0],
                               &o[1], &o[2], &o[3]);
+        for (size_t k = 0; k < 4 && k < out_.size(); ++k)
+          failed_ |= std::memcmp(&o[k], &out_[k][0], 4) != 0;
+      }
+      if (valuesGrad_) {
+        Out4 v = valuesGrad_(in_[0][i], in_[1][i], in_[2][i], one_);
+        float o[4] = {v.f, v.dx, v.dy, v.dz};
         for (size_t k = 0; k < 4 && k < out_.size(); ++k)
           failed_ |= std::memcmp(&o[k], &out_[k][0], 4) != 0;
       }
@@ -435,6 +467,14 @@ private:
                             float *, float *);
   TypedFwd typedFwd_ = nullptr;
   TypedGrad typedGrad_ = nullptr;
+  /// gradc_f__values: the C struct of @f.grad's four scalars.
+  struct Out4 {
+    float f, dx, dy, dz;
+  };
+  using ValuesFwd = float (*)(float, float, float);
+  using ValuesGrad = Out4 (*)(float, float, float, float);
+  ValuesFwd valuesFwd_ = nullptr;
+  ValuesGrad valuesGrad_ = nullptr;
   std::vector<float *> in_;
   std::vector<void *> inPtr_, outPtr_;
   Buffers out_;
@@ -443,8 +483,10 @@ private:
   int failed_ = 0;
 
 public:
-  /// W1 through the packed entry points rather than the typed ones.
-  bool packed = false;
+  /// Which entry points W1 is timed through: by value (the outputs in
+  /// registers), typed (the scalar inputs by value, the outputs through
+  /// pointers) or packed.
+  enum class Entry { Values, Typed, Packed } entry = Entry::Values;
 };
 
 } // namespace
@@ -503,12 +545,16 @@ int main(int argc, char **argv) {
     r.fwd = benchMs([&] { c.forward(calls); }, reps) * scale;
     r.grad = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
     printf("RESULT|%s|gradc|%.6g|%.6g|%s\n", w.id, r.fwd, r.grad, w.unit);
-    if (batch) { // W1 also through the packed entry points, for comparison
-      c.packed = true;
-      double f = benchMs([&] { c.forward(calls); }, reps) * scale;
-      double g = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
-      c.packed = false;
-      printf("RESULT|%s|gradc packed|%.6g|%.6g|%s\n", w.id, f, g, w.unit);
+    if (batch) { // W1 also through the other entry points, for comparison
+      for (auto [e, name] :
+           {std::pair{Compiled::Entry::Typed, "gradc typed"},
+            std::pair{Compiled::Entry::Packed, "gradc packed"}}) {
+        c.entry = e;
+        double f = benchMs([&] { c.forward(calls); }, reps) * scale;
+        double g = benchMs([&] { c.valueAndGrad(calls); }, reps) * scale;
+        printf("RESULT|%s|%s|%.6g|%.6g|%s\n", w.id, name, f, g, w.unit);
+      }
+      c.entry = Compiled::Entry::Values;
     }
     printf("MEM|%s|gradc|%lld\n", w.id, (long long)c.peakBytes());
     printf("INFO|%s|parse+grad+simplify %.2f ms; JIT compile of @f and "

@@ -13,7 +13,10 @@
 #include "gradc/Codegen/Jit.h"
 #include "gradc/Interp/Interpreter.h"
 #include "gradc/Loops/Lower.h"
+
 #include "gradc/Transforms/Passes.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
 #include <gtest/gtest.h>
 
@@ -517,6 +520,82 @@ TEST(Jit, TypedEntryPassesScalarsByValue) {
   for (int i = 0; i < 3; ++i)
     EXPECT_EQ(w[i], (*want)[1].data[i]) << i;
   EXPECT_EQ(w[1], -4.0);
+}
+
+// The by-value entry point returns a scalar function's outputs as a C struct
+// (in registers on x86-64): one to four f32, one or two f64. Functions that
+// return a tensor, five scalars or scalars of two types, or that need an
+// arena, have none.
+TEST(Jit, ValuesEntryReturnsScalarsByValue) {
+  auto m = test::parse(
+      "func @f(%x: f32, %y: f32, %z: f32) -> f32 {\n"
+      "  %q = add %x, %y\n  %f = mul %q, %z\n  return %f\n}\n"
+      "func @three(%x: f32, %v: f32[N]) -> (f32, f32, f32) {\n"
+      "  %s = sum %v\n  %a = mul %x, %s\n  %b = sub %x, %s\n"
+      "  return %s, %a, %b\n}\n"
+      "func @two(%x: f64, %y: f64) -> (f64, f64) {\n"
+      "  %a = mul %x, %y\n  %b = div %x, %y\n  return %a, %b\n}\n"
+      "func @tensor(%x: f32) -> f32[2] {\n"
+      "  %b = broadcast_to %x {shape=[2]}\n  return %b\n}\n"
+      "func @mixed(%x: f32, %y: f64) -> (f32, f64) {\n  return %x, %y\n}\n"
+      "func @five(%x: f32) -> (f32, f32, f32, f32, f32) {\n"
+      "  return %x, %x, %x, %x, %x\n}\n"
+      "func @arena(%v: f32[N]) -> f32 {\n"
+      "  %e = exp %v\n  %s = softmax %e {axis=0}\n  %t = mul %s, %e\n"
+      "  %r = sum %t\n  return %r\n}\n");
+  ASSERT_TRUE(m);
+  addGradient(*m); // @f.grad: (f, dx, dy, dz) from (x, y, z, df)
+  auto jit = Jit::create(*m, LowerOptions());
+  ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
+  auto fn = [&](llvm::StringRef name) {
+    for (const auto &f : m->functions)
+      if (f->name == name)
+        return (*jit)->lookupValues(*f);
+    ADD_FAILURE() << name.str();
+    return static_cast<void *>(nullptr);
+  };
+  if (llvm::Triple(llvm::sys::getProcessTriple()).getArch() !=
+      llvm::Triple::x86_64)
+    GTEST_SKIP() << "by-value entry points are x86-64 only";
+
+  struct F4 {
+    float f, dx, dy, dz;
+  };
+  auto grad =
+      reinterpret_cast<F4 (*)(float, float, float, float)>(fn("f.grad"));
+  ASSERT_NE(grad, nullptr);
+  F4 g = grad(1.5f, -0.25f, 2.0f, 0.5f);
+  EXPECT_EQ(g.f, 2.5f);
+  EXPECT_EQ(g.dx, 1.0f);
+  EXPECT_EQ(g.dy, 1.0f);
+  EXPECT_EQ(g.dz, 0.625f);
+  auto f = reinterpret_cast<float (*)(float, float, float)>(fn("f"));
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f(1.5f, -0.25f, 2.0f), 2.5f);
+
+  struct F3 {
+    float s, a, b;
+  };
+  auto three =
+      reinterpret_cast<F3 (*)(float, const float *, int64_t)>(fn("three"));
+  ASSERT_NE(three, nullptr);
+  float v[4] = {1, 2, 3, 4.5f};
+  F3 t = three(2.0f, v, 4);
+  EXPECT_EQ(t.s, 10.5f);
+  EXPECT_EQ(t.a, 21.0f);
+  EXPECT_EQ(t.b, -8.5f);
+
+  struct D2 {
+    double a, b;
+  };
+  auto two = reinterpret_cast<D2 (*)(double, double)>(fn("two"));
+  ASSERT_NE(two, nullptr);
+  D2 d = two(3.0, 4.0);
+  EXPECT_EQ(d.a, 12.0);
+  EXPECT_EQ(d.b, 0.75);
+
+  for (const char *none : {"tensor", "mixed", "five", "arena"})
+    EXPECT_EQ(fn(none), nullptr) << none;
 }
 
 } // namespace

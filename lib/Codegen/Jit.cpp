@@ -346,6 +346,15 @@ llvm::Expected<void *> Jit::lookupTyped(const Function &f) {
   return sym->toPtr<void *>();
 }
 
+void *Jit::lookupValues(const Function &f) {
+  auto sym = jit_->lookup(valuesSymbolName(f));
+  if (!sym) {
+    llvm::consumeError(sym.takeError());
+    return nullptr;
+  }
+  return sym->toPtr<void *>();
+}
+
 llvm::Expected<Jit::PackedFn> Jit::lookup(const Function &f) {
   auto sym = jit_->lookup(packedSymbolName(f));
   if (!sym)

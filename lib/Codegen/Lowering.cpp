@@ -19,6 +19,8 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/Utils/ModuleUtils.h"
 
 #include <cmath>
@@ -1248,10 +1250,120 @@ void addTypedEntry(const Function &f, llvm::Function *fn, llvm::Module &m) {
   b.CreateRet(b.CreateCall(fn, args));
 }
 
+/// Whether `lf` can fail: it allocates an arena, checks an index or
+/// invokes a function (which may do either).
+bool canFail(const LoopFunction &lf) {
+  if (!lf.slots.empty())
+    return true;
+  std::function<bool(const std::vector<Stmt> &)> fails =
+      [&](const std::vector<Stmt> &body) {
+        return llvm::any_of(body, [&](const Stmt &s) {
+          return s.kind == Stmt::FailIf || s.kind == Stmt::Invoke ||
+                 fails(s.body) || fails(s.orelse);
+        });
+      };
+  return fails(lf.body);
+}
+
+/// The x86-64 SysV type of a C struct of `n` scalars of type `t` returned
+/// in registers (two floats per SSE register), or null when the struct is
+/// returned in memory or the host is another machine.
+llvm::Type *valuesType(llvm::Type *t, size_t n) {
+  if (llvm::Triple(llvm::sys::getProcessTriple()).getArch() !=
+      llvm::Triple::x86_64)
+    return nullptr;
+  llvm::LLVMContext &ctx = t->getContext();
+  if (t->isDoubleTy()) {
+    if (n == 1)
+      return t;
+    return n == 2 ? llvm::StructType::get(ctx, {t, t}) : nullptr;
+  }
+  llvm::Type *pair = llvm::FixedVectorType::get(t, 2);
+  switch (n) {
+  case 1:
+    return t;
+  case 2:
+    return pair;
+  case 3:
+    return llvm::StructType::get(ctx, {pair, t});
+  case 4:
+    return llvm::StructType::get(ctx, {pair, pair});
+  default:
+    return nullptr;
+  }
+}
+
+/// gradc_f__values(...), for a function that cannot fail and returns one to
+/// four f32 scalars (or one or two f64): __typed's parameters without the
+/// outputs, returning the outputs by value as the C struct
+/// `{T r0, r1, ...}` (a lone scalar as itself). A call of a scalar function
+/// then touches no memory.
+void addValuesEntry(const Function &f, const LoopFunction &lf,
+                    llvm::Module &m) {
+  if (f.results.empty() || canFail(lf))
+    return;
+  DType dt = f.results[0]->type.dtype;
+  for (const Value *r : f.results)
+    if (r->type.rank() != 0 || r->type.dtype != dt)
+      return;
+  if (dt != DType::F32 && dt != DType::F64)
+    return;
+  llvm::LLVMContext &ctx = m.getContext();
+  IRBuilder<> b(ctx);
+  llvm::Type *t = dt == DType::F32 ? b.getFloatTy() : b.getDoubleTy();
+  llvm::Type *ret = valuesType(t, f.results.size());
+  llvm::Function *typed = m.getFunction(typedSymbolName(f));
+  if (!ret || !typed)
+    return;
+  llvm::FunctionType *inner = typed->getFunctionType();
+  size_t nin = inner->getNumParams() - f.results.size();
+  std::vector<llvm::Type *> params(inner->param_begin(),
+                                   inner->param_begin() + nin);
+  auto *values = llvm::Function::Create(
+      llvm::FunctionType::get(ret, params, false),
+      llvm::Function::ExternalLinkage, valuesSymbolName(f), m);
+  values->addFnAttr(llvm::Attribute::NoUnwind);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", values));
+  std::vector<LV *> args, outs;
+  for (size_t i = 0; i < nin; ++i)
+    args.push_back(values->getArg(i));
+  for (size_t i = 0; i < f.results.size(); ++i) {
+    outs.push_back(b.CreateAlloca(t));
+    args.push_back(outs.back());
+  }
+  b.CreateCall(typed, args); // cannot fail: returns 0
+  std::vector<LV *> r;
+  for (LV *o : outs)
+    r.push_back(b.CreateLoad(t, o));
+  // Pack the scalars as `ret` holds them: pairs of floats in a vector.
+  auto pair = [&](size_t k) -> LV * {
+    LV *v = llvm::PoisonValue::get(llvm::FixedVectorType::get(t, 2));
+    v = b.CreateInsertElement(v, r[k], uint64_t(0));
+    return b.CreateInsertElement(v, r[k + 1], uint64_t(1));
+  };
+  LV *result = nullptr;
+  if (r.size() == 1) {
+    result = r[0];
+  } else if (dt == DType::F64) {
+    result = b.CreateInsertValue(
+        b.CreateInsertValue(llvm::PoisonValue::get(ret), r[0], 0), r[1], 1);
+  } else if (r.size() == 2) {
+    result = pair(0);
+  } else {
+    result = b.CreateInsertValue(llvm::PoisonValue::get(ret), pair(0), 0);
+    result = b.CreateInsertValue(result, r.size() == 4 ? pair(2) : r[2], 1);
+  }
+  b.CreateRet(result);
+}
+
 } // namespace
 
 std::string typedSymbolName(const Function &f) {
   return cSymbolName(f.name) + "__typed";
+}
+
+std::string valuesSymbolName(const Function &f) {
+  return cSymbolName(f.name) + "__values";
 }
 
 /// `void name(void)`: frees the cached arena (if any function has one) and
@@ -1326,6 +1438,7 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
     llvm::Function *fn = Renderer(*lf, *mod, rendered).run();
     addPackedEntry(*f, fn, *mod);
     addTypedEntry(*f, fn, *mod);
+    addValuesEntry(*f, *lf, *mod);
   }
   if (std::string name = releaseSymbolName(m, opts); !name.empty())
     addRelease(*mod, name);

@@ -162,7 +162,8 @@ static std::string helperName(const Function &f, const CNames &n, size_t i,
 std::vector<std::string> exportedSymbols(const Module &m, const Function &f) {
   std::vector<std::string> s = {
       cSymbolName(f.name), cSymbolName(f.name) + "__packed",
-      cSymbolName(f.name) + "__typed", checkedSymbolName(f)};
+      cSymbolName(f.name) + "__typed", cSymbolName(f.name) + "__values",
+      checkedSymbolName(f)};
   if (seededPrimal(m, f)) {
     s.push_back(noseedSymbolName(f));
     s.push_back(noseedSymbolName(f) + "_checked");

@@ -56,6 +56,11 @@ std::string packedSymbolName(const Function &f);
 /// The name of the typed entry point of `f`: gradc_f's parameters, with
 /// each scalar (rank-0 f32/f64) input passed by value instead of by pointer.
 std::string typedSymbolName(const Function &f);
+/// The name of the by-value entry point of `f` (docs/c-abi.md), defined
+/// only for a function that cannot fail and returns one to four f32 scalars
+/// or one or two f64 scalars, on x86-64: the typed entry point's inputs,
+/// the outputs returned by value as a C struct.
+std::string valuesSymbolName(const Function &f);
 
 /// The function that frees the arena the module's functions keep between
 /// calls (`<first function>__release`): Jit's destructor calls it, and an
