@@ -299,7 +299,9 @@ public:
       typedGrad_ = reinterpret_cast<TypedGrad>(*tg);
       // And by value: the outputs returned in registers.
       valuesFwd_ = reinterpret_cast<ValuesFwd>(jit_->lookupValues(*f_));
-      valuesGrad_ = reinterpret_cast<ValuesGrad>(jit_->lookupValues(*g_));
+      // @f.grad without its seed (1), like the C++ gradient.
+      valuesGrad_ = reinterpret_cast<ValuesGrad>(
+          jit_->lookupValues(*g_, /*noseed=*/true));
       if (!valuesFwd_ || !valuesGrad_)
         return report(llvm::createStringError(
             llvm::inconvertibleErrorCode(), "W1 has no by-value entry point"));
@@ -374,7 +376,7 @@ public:
       const float *x = in_[0], *y = in_[1], *z = in_[2];
       float acc = 0;
       for (size_t i = 0; i < calls; ++i) {
-        Out4 o = fn(x[i], y[i], z[i], one_);
+        Out4 o = fn(x[i], y[i], z[i]);
         acc += o.f + o.dx + o.dy + o.dz;
       }
       sink(acc);
@@ -431,7 +433,7 @@ public:
           failed_ |= std::memcmp(&o[k], &out_[k][0], 4) != 0;
       }
       if (valuesGrad_) {
-        Out4 v = valuesGrad_(in_[0][i], in_[1][i], in_[2][i], one_);
+        Out4 v = valuesGrad_(in_[0][i], in_[1][i], in_[2][i]);
         float o[4] = {v.f, v.dx, v.dy, v.dz};
         for (size_t k = 0; k < 4 && k < out_.size(); ++k)
           failed_ |= std::memcmp(&o[k], &out_[k][0], 4) != 0;
@@ -467,12 +469,13 @@ private:
                             float *, float *);
   TypedFwd typedFwd_ = nullptr;
   TypedGrad typedGrad_ = nullptr;
-  /// gradc_f__values: the C struct of @f.grad's four scalars.
+  /// gradc_f__values and gradc_f_grad_noseed__values: @f.grad's four
+  /// scalars returned as a C struct, its seed 1.
   struct Out4 {
     float f, dx, dy, dz;
   };
   using ValuesFwd = float (*)(float, float, float);
-  using ValuesGrad = Out4 (*)(float, float, float, float);
+  using ValuesGrad = Out4 (*)(float, float, float);
   ValuesFwd valuesFwd_ = nullptr;
   ValuesGrad valuesGrad_ = nullptr;
   std::vector<float *> in_;

@@ -525,7 +525,8 @@ TEST(Jit, TypedEntryPassesScalarsByValue) {
 // The by-value entry point returns a scalar function's outputs as a C struct
 // (in registers on x86-64): one to four f32, one or two f64. Functions that
 // return a tensor, five scalars or scalars of two types, or that need an
-// arena, have none.
+// arena, have none. A scalar function's gradient also has one without its
+// seed.
 TEST(Jit, ValuesEntryReturnsScalarsByValue) {
   auto m = test::parse(
       "func @f(%x: f32, %y: f32, %z: f32) -> f32 {\n"
@@ -569,6 +570,16 @@ TEST(Jit, ValuesEntryReturnsScalarsByValue) {
   EXPECT_EQ(g.dx, 1.0f);
   EXPECT_EQ(g.dy, 1.0f);
   EXPECT_EQ(g.dz, 0.625f);
+  // Without its seed: 1.
+  auto noseed = reinterpret_cast<F4 (*)(float, float, float)>(
+      (*jit)->lookupValues(*m->functions.back(), /*noseed=*/true));
+  ASSERT_EQ(m->functions.back()->name, "f.grad");
+  ASSERT_NE(noseed, nullptr);
+  F4 n = noseed(1.5f, -0.25f, 2.0f);
+  EXPECT_EQ(n.f, 2.5f);
+  EXPECT_EQ(n.dx, 2.0f);
+  EXPECT_EQ(n.dy, 2.0f);
+  EXPECT_EQ(n.dz, 1.25f);
   auto f = reinterpret_cast<float (*)(float, float, float)>(fn("f"));
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f(1.5f, -0.25f, 2.0f), 2.5f);

@@ -346,8 +346,9 @@ llvm::Expected<void *> Jit::lookupTyped(const Function &f) {
   return sym->toPtr<void *>();
 }
 
-void *Jit::lookupValues(const Function &f) {
-  auto sym = jit_->lookup(valuesSymbolName(f));
+void *Jit::lookupValues(const Function &f, bool noseed) {
+  auto sym = jit_->lookup(noseed ? noseedSymbolName(f) + "__values"
+                                 : valuesSymbolName(f));
   if (!sym) {
     llvm::consumeError(sym.takeError());
     return nullptr;

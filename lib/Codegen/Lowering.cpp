@@ -1298,7 +1298,7 @@ llvm::Type *valuesType(llvm::Type *t, size_t n) {
 /// outputs, returning the outputs by value as the C struct
 /// `{T r0, r1, ...}` (a lone scalar as itself). A call of a scalar function
 /// then touches no memory.
-void addValuesEntry(const Function &f, const LoopFunction &lf,
+void addValuesEntry(const Module &gm, const Function &f, const LoopFunction &lf,
                     llvm::Module &m) {
   if (f.results.empty() || canFail(lf))
     return;
@@ -1354,6 +1354,22 @@ void addValuesEntry(const Function &f, const LoopFunction &lf,
     result = b.CreateInsertValue(result, r.size() == 4 ? pair(2) : r[2], 1);
   }
   b.CreateRet(result);
+  // A gradient of a scalar function: also without its seed (the last
+  // input), which is 1, as gradc_f_grad_noseed.
+  llvm::Type *seed = params.back();
+  if (!seededPrimal(gm, f) || !seed->isFloatingPointTy())
+    return;
+  params.pop_back();
+  auto *noseed = llvm::Function::Create(
+      llvm::FunctionType::get(ret, params, false),
+      llvm::Function::ExternalLinkage, noseedSymbolName(f) + "__values", m);
+  noseed->addFnAttr(llvm::Attribute::NoUnwind);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", noseed));
+  std::vector<LV *> with;
+  for (llvm::Argument &a : noseed->args())
+    with.push_back(&a);
+  with.push_back(llvm::ConstantFP::get(seed, 1));
+  b.CreateRet(b.CreateCall(values, with));
 }
 
 } // namespace
@@ -1438,7 +1454,7 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
     llvm::Function *fn = Renderer(*lf, *mod, rendered).run();
     addPackedEntry(*f, fn, *mod);
     addTypedEntry(*f, fn, *mod);
-    addValuesEntry(*f, *lf, *mod);
+    addValuesEntry(m, *f, *lf, *mod);
   }
   if (std::string name = releaseSymbolName(m, opts); !name.empty())
     addRelease(*mod, name);

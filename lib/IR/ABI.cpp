@@ -167,6 +167,7 @@ std::vector<std::string> exportedSymbols(const Module &m, const Function &f) {
   if (seededPrimal(m, f)) {
     s.push_back(noseedSymbolName(f));
     s.push_back(noseedSymbolName(f) + "_checked");
+    s.push_back(noseedSymbolName(f) + "__values");
   }
   CNames n = cNames(f);
   for (size_t i = 0; i < f.results.size(); ++i)

@@ -47,8 +47,9 @@ public:
   /// cast to its C signature by a caller that knows `f`'s types.
   llvm::Expected<void *> lookupTyped(const Function &f);
   /// The address of the by-value entry point of `f` (valuesSymbolName), or
-  /// null when `f` has none.
-  void *lookupValues(const Function &f);
+  /// null when `f` has none; `noseed`: of a scalar function's gradient
+  /// without its seed, `gradc_f_grad_noseed__values`.
+  void *lookupValues(const Function &f, bool noseed = false);
   /// Checks the arguments like the interpreter, calls `f`, returns its
   /// results (stored as doubles like the interpreter's tensors).
   /// An index out of range in the compiled code (return code 3) is an error
