@@ -49,8 +49,12 @@ std::string releaseSymbolName(const Module &m, const LowerOptions &opts) {
 
 namespace {
 
-/// The LLVM function of each invoked LoopFunction rendered in a module.
-using RenderedCallees = llvm::DenseMap<const LoopFunction *, llvm::Function *>;
+/// What a module's functions share: the LLVM function of each invoked
+/// LoopFunction, and of each shared loop nest (Stmt::shared).
+struct RenderedCallees {
+  llvm::DenseMap<const LoopFunction *, llvm::Function *> callees;
+  llvm::DenseMap<unsigned, llvm::Function *> nests;
+};
 
 class Renderer {
 public:
@@ -105,6 +109,7 @@ private:
   void stmts(llvm::ArrayRef<Stmt> body);
   void parts();
   void stmt(const Stmt &s);
+  void sharedNest(const Stmt &s);
   /// The loop of `s` from `begin` to `end` (null: s's own end).
   void forLoop(const Stmt &s, LV *begin, LV *end);
   void parallelFor(const Stmt &s);
@@ -298,7 +303,105 @@ LV *Renderer::expr(const Expr *e) {
 
 void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
   for (const Stmt &s : body)
+    if (s.shared)
+      sharedNest(s);
+    else
+      stmt(s);
+}
+
+/// A shared loop nest (Stmt::shared, lib/Loops/Share.cpp): one internal
+/// function per nest of the module, `gradc.nestK(ptr..., i64...)`, taking
+/// the nest's buffers (noalias; readonly those it only reads) and symbolic
+/// dims, never inlined (compiling each nest once is its point); rendered
+/// from the nest's first occurrence and called at each.
+void Renderer::sharedNest(const Stmt &s) {
+  std::vector<const Buffer *> params = loops::sharedParams(s);
+  std::vector<std::string> syms = loops::usesOf(s).syms;
+  llvm::Function *&fn = rendered_.nests[s.shared];
+  if (!fn) {
+    // The buffers the nest writes.
+    llvm::DenseSet<const Buffer *> written;
+    std::vector<const Stmt *> todo{&s};
+    while (!todo.empty()) {
+      const Stmt *t = todo.back();
+      todo.pop_back();
+      if (t->kind == Stmt::Store || t->kind == Stmt::Memset ||
+          t->kind == Stmt::Copy)
+        written.insert(t->buf);
+      if (t->kind == Stmt::Call)
+        written.insert(t->call.c);
+      for (const Stmt &u : t->body)
+        todo.push_back(&u);
+      for (const Stmt &u : t->orelse)
+        todo.push_back(&u);
+    }
+    std::vector<llvm::Type *> types(params.size(), b_.getPtrTy());
+    types.insert(types.end(), syms.size(), i64());
+    fn = llvm::Function::Create(
+        llvm::FunctionType::get(b_.getVoidTy(), types, false),
+        llvm::Function::InternalLinkage, "gradc.nest" + llvm::Twine(s.shared),
+        m_);
+    fn->addFnAttr(llvm::Attribute::NoUnwind);
+    fn->addFnAttr(llvm::Attribute::NoInline);
+    // Render the nest into it, with its own pointers, dims and variables;
+    // the caller's are put back afterwards.
+    auto savedIP = b_.saveIP();
+    llvm::Function *savedFn = fn_;
+    llvm::BasicBlock *savedBad = badIndex_;
+    std::vector<std::pair<const Buffer *, LV *>> savedPtrs;
+    std::vector<std::pair<std::string, LV *>> savedDims;
+    std::vector<LV *> savedVars = vars_;
+    fn_ = fn;
+    badIndex_ = nullptr; // a shared nest has no FailIf
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn));
+    for (size_t k = 0; k < params.size(); ++k) {
+      llvm::Argument *arg = fn->getArg(k);
+      arg->setName(params[k]->name);
+      arg->addAttr(llvm::Attribute::NoAlias);
+      if (!written.contains(params[k]))
+        arg->addAttr(llvm::Attribute::ReadOnly);
+      savedPtrs.push_back({params[k], ptrs_.lookup(params[k])});
+      ptrs_[params[k]] = arg;
+    }
+    for (size_t d = 0; d < syms.size(); ++d) {
+      llvm::Argument *arg = fn->getArg(params.size() + d);
+      arg->setName(syms[d]);
+      savedDims.push_back({syms[d], dims_.lookup(syms[d])});
+      dims_[syms[d]] = arg;
+    }
+    // The nest's mutable variables (no other statement names them).
+    todo = {&s};
+    llvm::DenseSet<unsigned> allocated;
+    while (!todo.empty()) {
+      const Stmt *t = todo.back();
+      todo.pop_back();
+      if ((t->kind == Stmt::Assign || t->kind == Stmt::Accumulate) &&
+          lf_.vars[t->var].kind == loops::Var::Mutable &&
+          allocated.insert(t->var).second)
+        vars_[t->var] = b_.CreateAlloca(type(lf_.vars[t->var].type), nullptr,
+                                        lf_.vars[t->var].name);
+      for (const Stmt &u : t->body)
+        todo.push_back(&u);
+      for (const Stmt &u : t->orelse)
+        todo.push_back(&u);
+    }
     stmt(s);
+    b_.CreateRetVoid();
+    fn_ = savedFn;
+    badIndex_ = savedBad;
+    for (auto &[bb, p] : savedPtrs)
+      ptrs_[bb] = p;
+    for (auto &[d, v] : savedDims)
+      dims_[d] = v;
+    vars_ = std::move(savedVars);
+    b_.restoreIP(savedIP);
+  }
+  std::vector<LV *> args;
+  for (const Buffer *bb : params)
+    args.push_back(ptrs_.lookup(bb));
+  for (const std::string &d : syms)
+    args.push_back(dims_.lookup(d));
+  b_.CreateCall(fn, args);
 }
 
 void Renderer::stmt(const Stmt &s) {
@@ -798,7 +901,7 @@ llvm::Function *Renderer::run() {
   // The functions this one invokes, each one LLVM function (internal)
   // however many functions invoke it.
   for (const auto &c : lf_.callees) {
-    llvm::Function *&r = rendered_[c.get()];
+    llvm::Function *&r = rendered_.callees[c.get()];
     if (!r)
       r = Renderer(*c, m_, rendered_, cSymbolName(c->source->name) + ".invoked")
               .run();
@@ -1285,6 +1388,8 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   addThreadSetter(*mod);
   loops::CalleeCache lowered; // functions invoked by several, lowered once
   RenderedCallees rendered;
+  std::vector<std::unique_ptr<LoopFunction>> lfs;
+  std::vector<LoopFunction *> all;
   for (const auto &f : m.functions) {
     if (opts.only && opts.only != f.get())
       continue;
@@ -1292,10 +1397,15 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
     lo.blas = opts.blas;
     lo.parallel = opts.parallel;
     lo.partSize = opts.partSize;
-    std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo, &lowered);
+    lfs.push_back(loops::lowerToLoops(*f, lo, &lowered));
+    all.push_back(lfs.back().get());
+  }
+  // Loop nests that repeat (the layers of a deep model), compiled once.
+  loops::shareNests(all);
+  for (const auto &lf : lfs) {
     llvm::Function *fn = Renderer(*lf, *mod, rendered).run();
-    addPackedEntry(*f, fn, *mod);
-    addTypedEntry(*f, fn, *mod);
+    addPackedEntry(*lf->source, fn, *mod);
+    addTypedEntry(*lf->source, fn, *mod);
   }
   if (std::string name = releaseSymbolName(m, opts); !name.empty())
     addRelease(*mod, name);
