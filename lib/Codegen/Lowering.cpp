@@ -18,6 +18,7 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/MDBuilder.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Transforms/Utils/ModuleUtils.h"
 
@@ -106,6 +107,7 @@ private:
   }
 
   LV *expr(const Expr *e);
+  void tagAccess(LV *access, const Buffer *b);
   void stmts(llvm::ArrayRef<Stmt> body);
   void parts();
   void stmt(const Stmt &s);
@@ -136,8 +138,9 @@ private:
   // Parts (LoopFunction::cuts): the arena and each slot's byte offset in it.
   LV *arena_ = nullptr;
   std::vector<LV *> offsets_;
-  std::string inner_;                     // set: an invoked function
-  std::vector<llvm::Function *> callees_; // per LoopFunction::callees
+  std::string inner_;                            // set: an invoked function
+  llvm::MDNode *scopes_[2] = {nullptr, nullptr}; // tagAccess: args, arena
+  std::vector<llvm::Function *> callees_;        // per LoopFunction::callees
   RenderedCallees &rendered_;
 };
 
@@ -225,6 +228,7 @@ LV *Renderer::expr(const Expr *e) {
     llvm::Type *t = elt(e->buf->dtype);
     LV *v = b_.CreateLoad(
         t, b_.CreateInBoundsGEP(t, ptrs_.lookup(e->buf), expr(e->args[0])));
+    tagAccess(v, e->buf);
     return e->buf->dtype == DType::I32 ? b_.CreateSExt(v, i64()) : v;
   }
   case Expr::SAdd:
@@ -299,6 +303,32 @@ LV *Renderer::expr(const Expr *e) {
                                   llvm::ConstantFP::get(a[0]->getType(), 0.0));
   }
   llvm_unreachable("expression kind");
+}
+
+/// Loads and stores of the arguments and outputs, and of the arena, in a
+/// function that allocates its arena (not an invoked one, whose arena and
+/// arguments are both its caller's): two alias scopes that never overlap,
+/// so that a loop reading an argument and writing an arena slot vectorizes
+/// without a run-time overlap check and the scalar copy of the loop it
+/// keeps for when they overlap (the arena pointer, a phi of malloc and a
+/// cached block, is not known to alias no argument otherwise).
+void Renderer::tagAccess(LV *access, const Buffer *b) {
+  if (!inner_.empty() || b->kind == Buffer::Const)
+    return;
+  llvm::MDNode *&argsScope = scopes_[0], *&arenaScope = scopes_[1];
+  if (!argsScope) {
+    llvm::MDBuilder md(ctx_);
+    llvm::MDNode *domain = md.createAnonymousAliasScopeDomain("gradc.memory");
+    argsScope = llvm::MDNode::get(
+        ctx_, md.createAnonymousAliasScope(domain, "arguments"));
+    arenaScope =
+        llvm::MDNode::get(ctx_, md.createAnonymousAliasScope(domain, "arena"));
+  }
+  bool arena = b->kind == Buffer::Arena;
+  auto *i = llvm::cast<llvm::Instruction>(access);
+  i->setMetadata(llvm::LLVMContext::MD_alias_scope,
+                 arena ? arenaScope : argsScope);
+  i->setMetadata(llvm::LLVMContext::MD_noalias, arena ? argsScope : arenaScope);
 }
 
 void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
@@ -431,7 +461,9 @@ void Renderer::stmt(const Stmt &s) {
     LV *x = expr(s.b);
     if (s.buf->dtype == DType::I32)
       x = b_.CreateTrunc(x, t);
-    b_.CreateStore(x, b_.CreateInBoundsGEP(t, ptrs_.lookup(s.buf), expr(s.a)));
+    tagAccess(b_.CreateStore(
+                  x, b_.CreateInBoundsGEP(t, ptrs_.lookup(s.buf), expr(s.a))),
+              s.buf);
     return;
   }
   case Stmt::Call:
