@@ -15,6 +15,9 @@
 // gradc's parallel loops and OpenBLAS run on --threads threads (default 1);
 // the hand-written C++ is single-threaded.
 //   gradc-bench --blas-core      (the kernel set OpenBLAS chose)
+//   gradc-bench --compile-only   (only parse, differentiate and compile each
+//                                 workload and print its compile times: for
+//                                 timing the JIT alone, e.g. under valgrind)
 //
 //===----------------------------------------------------------------------===//
 #include "BenchUtil.h"
@@ -497,6 +500,7 @@ public:
 int main(int argc, char **argv) {
   std::string dir = GRADC_BENCH_WORKLOADS;
   int reps = 9;
+  bool compileOnly = false;
   std::string dump;
   std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
@@ -508,12 +512,15 @@ int main(int argc, char **argv) {
       reps = std::max(7, atoi(argv[++i]));
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
       benchThreads = std::max(1, atoi(argv[++i]));
+    else if (!strcmp(argv[i], "--compile-only"))
+      compileOnly = true;
     else if (!strcmp(argv[i], "--blas-core"))
       return printf("%s\n", openblas_get_corename()), 0;
     else if (argv[i][0] == '-')
       return fprintf(stderr,
                      "usage: %s [--workloads DIR] [--reps N>=7] [--threads N] "
-                     "[--dump DIR] [--blas-core] [w1 ... w8 w8s]\n",
+                     "[--dump DIR] [--blas-core] [--compile-only] [w1 ... w8 "
+                     "w8s]\n",
                      argv[0]),
              2;
     else
@@ -534,6 +541,12 @@ int main(int argc, char **argv) {
     Compiled c;
     if (!c.load(dir + "/" + w.file, w))
       return 1;
+    if (compileOnly) {
+      printf("INFO|%s|JIT compile of @f and @f.grad together %.1f ms, @f "
+             "alone %.1f ms, @f.grad alone %.1f ms\n",
+             w.id, c.compileMs, c.fwdOnlyMs, c.gradOnlyMs);
+      continue;
+    }
     w.cpp = makeBaseline(w);
     bool batch = std::string(w.id) == "w1";
     size_t calls = batch ? kW1Calls : 1;
@@ -609,6 +622,8 @@ int main(int argc, char **argv) {
     rows.push_back(r);
   }
   printf("INFO|load average at end: %s\n\n", loadAverage().c_str());
+  if (compileOnly)
+    return 0;
   printf("| workload | unit | C++ fwd | C++ fwd+grad | gradc fwd | gradc "
          "fwd+grad | gradc/C++ fwd | gradc/C++ fwd+grad | C++ grad/fwd | "
          "gradc grad/fwd | compile ms | check |\n");

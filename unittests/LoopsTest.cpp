@@ -293,4 +293,99 @@ func @f(%c0: f64, %xs: f64[T]) -> (f64, f64[T]) {
   EXPECT_FALSE(bool(checkCompiled(*m, CompiledBy::Loops, m->lookup("f"))));
 }
 
+/// A hand-built function for shareNests: buffers and loops over 8 elements.
+struct Nests {
+  LoopFunction fn;
+  ExprBuilder b{fn};
+
+  const Buffer *buffer(Buffer::Kind k, unsigned index, std::string name) {
+    fn.buffers.push_back(std::make_unique<Buffer>(
+        Buffer{k, index, std::move(name), DType::F32, {Dim::fixed(8)}}));
+    return fn.buffers.back().get();
+  }
+  unsigned var(Var::Kind k, std::string name) {
+    fn.vars.push_back({k, k == Var::Index ? Scalar::I64 : Scalar::F32, name});
+    return fn.vars.size() - 1;
+  }
+  /// for i = 0 to 8: out[i] = op(in[i]) (times `scale`, if any).
+  void map(OpKind op, const Buffer *in, const Buffer *out,
+           const Expr *scale = nullptr) {
+    unsigned i = var(Var::Index, "i");
+    Stmt loop;
+    loop.kind = Stmt::For;
+    loop.var = i;
+    loop.a = b.i(0);
+    loop.b = b.i(8);
+    const Expr *x = b.apply(op, {b.load(in, b.read(i))});
+    if (scale)
+      x = b.apply(OpKind::Mul, {x, scale});
+    Stmt store;
+    store.kind = Stmt::Store;
+    store.buf = out;
+    store.a = b.read(i);
+    store.b = x;
+    loop.body.push_back(store);
+    fn.body.push_back(loop);
+  }
+};
+
+TEST(Share, EqualNestsOfDistinctBuffersShareOneFunction) {
+  Nests n;
+  const Buffer *x = n.buffer(Buffer::Arg, 0, "x");
+  const Buffer *t = n.buffer(Buffer::Arena, 0, "t");
+  const Buffer *u = n.buffer(Buffer::Arena, 1, "u");
+  const Buffer *u2 = n.buffer(Buffer::Arena, 1, "u2"); // u's slot, reused
+  const Buffer *y = n.buffer(Buffer::Result, 0, "y");
+  n.map(OpKind::Tanh, x, t);  // 0: shared
+  n.map(OpKind::Tanh, t, u);  // 1: shared
+  n.map(OpKind::Exp, u, y);   // 2: the only exp
+  n.map(OpKind::Tanh, u, u2); // 3: in place, its buffers one slot
+  // 4: reads a `let` of the statement before it.
+  unsigned k = n.var(Var::Let, "k");
+  Stmt let;
+  let.kind = Stmt::Let;
+  let.var = k;
+  let.a = n.b.f(2, Scalar::F32);
+  n.fn.body.push_back(let);
+  n.map(OpKind::Tanh, t, y, n.b.read(k));
+  n.map(OpKind::Tanh, y, t); // 6: shared (variables named differently)
+  n.fn.vars.back().name = "j";
+
+  EXPECT_EQ(shareNests({&n.fn}), 1u);
+  std::vector<unsigned> shared;
+  for (const Stmt &s : n.fn.body)
+    shared.push_back(s.shared);
+  EXPECT_EQ(shared, (std::vector<unsigned>{1, 1, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(sharedKey(n.fn, n.fn.body[3]), "");
+  EXPECT_EQ(sharedKey(n.fn, n.fn.body[1]), sharedKey(n.fn, n.fn.body[6]));
+  EXPECT_NE(sharedKey(n.fn, n.fn.body[1]), sharedKey(n.fn, n.fn.body[2]));
+  // The parameters: each buffer once, in order of first use (the store's
+  // first).
+  EXPECT_EQ(sharedParams(n.fn.body[1]), (std::vector<const Buffer *>{u, t}));
+}
+
+TEST(Share, NestsAreSharedAcrossFunctionsAndConstantsMustBeEqual) {
+  // The same nest in two functions is one; a nest reading a constant is
+  // equal to another only if the constants' elements are.
+  Nests f, g;
+  Tensor one(DType::F32, {1}), two(DType::F32, {1});
+  one.data = {1};
+  two.data = {2};
+  for (Nests *n : {&f, &g}) {
+    const Buffer *x = n->buffer(Buffer::Arg, 0, "x");
+    const Buffer *y = n->buffer(Buffer::Result, 0, "y");
+    Buffer *c = const_cast<Buffer *>(n->buffer(Buffer::Const, 0, "c"));
+    c->data = n == &f ? &one : &two;
+    n->map(OpKind::Tanh, x, y);
+    n->map(OpKind::Exp, x, y, n->b.load(c, n->b.i(0)));
+  }
+  EXPECT_EQ(shareNests({&f.fn, &g.fn}), 1u);
+  EXPECT_EQ(f.fn.body[0].shared, 1u);
+  EXPECT_EQ(g.fn.body[0].shared, 1u);
+  EXPECT_EQ(f.fn.body[1].shared, 0u);
+  EXPECT_EQ(g.fn.body[1].shared, 0u);
+  // A constant is no parameter: it is part of the nest's code.
+  EXPECT_EQ(sharedParams(f.fn.body[1]).size(), 2u);
+}
+
 } // namespace

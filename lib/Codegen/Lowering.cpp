@@ -18,6 +18,7 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/MDBuilder.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
@@ -51,8 +52,12 @@ std::string releaseSymbolName(const Module &m, const LowerOptions &opts) {
 
 namespace {
 
-/// The LLVM function of each invoked LoopFunction rendered in a module.
-using RenderedCallees = llvm::DenseMap<const LoopFunction *, llvm::Function *>;
+/// What a module's functions share: the LLVM function of each invoked
+/// LoopFunction, and of each shared loop nest (Stmt::shared).
+struct RenderedCallees {
+  llvm::DenseMap<const LoopFunction *, llvm::Function *> callees;
+  llvm::DenseMap<unsigned, llvm::Function *> nests;
+};
 
 class Renderer {
 public:
@@ -104,9 +109,11 @@ private:
   }
 
   LV *expr(const Expr *e);
+  void tagAccess(LV *access, const Buffer *b);
   void stmts(llvm::ArrayRef<Stmt> body);
   void parts();
   void stmt(const Stmt &s);
+  void sharedNest(const Stmt &s);
   /// The loop of `s` from `begin` to `end` (null: s's own end).
   void forLoop(const Stmt &s, LV *begin, LV *end);
   void parallelFor(const Stmt &s);
@@ -133,8 +140,9 @@ private:
   // Parts (LoopFunction::cuts): the arena and each slot's byte offset in it.
   LV *arena_ = nullptr;
   std::vector<LV *> offsets_;
-  std::string inner_;                     // set: an invoked function
-  std::vector<llvm::Function *> callees_; // per LoopFunction::callees
+  std::string inner_;                            // set: an invoked function
+  llvm::MDNode *scopes_[2] = {nullptr, nullptr}; // tagAccess: args, arena
+  std::vector<llvm::Function *> callees_;        // per LoopFunction::callees
   RenderedCallees &rendered_;
 };
 
@@ -222,6 +230,7 @@ LV *Renderer::expr(const Expr *e) {
     llvm::Type *t = elt(e->buf->dtype);
     LV *v = b_.CreateLoad(
         t, b_.CreateInBoundsGEP(t, ptrs_.lookup(e->buf), expr(e->args[0])));
+    tagAccess(v, e->buf);
     return e->buf->dtype == DType::I32 ? b_.CreateSExt(v, i64()) : v;
   }
   case Expr::SAdd:
@@ -298,9 +307,133 @@ LV *Renderer::expr(const Expr *e) {
   llvm_unreachable("expression kind");
 }
 
+/// Loads and stores of the arguments and outputs, and of the arena, in a
+/// function that allocates its arena (not an invoked one, whose arena and
+/// arguments are both its caller's): two alias scopes that never overlap,
+/// so that a loop reading an argument and writing an arena slot vectorizes
+/// without a run-time overlap check and the scalar copy of the loop it
+/// keeps for when they overlap (the arena pointer, a phi of malloc and a
+/// cached block, is not known to alias no argument otherwise).
+void Renderer::tagAccess(LV *access, const Buffer *b) {
+  if (!inner_.empty() || b->kind == Buffer::Const)
+    return;
+  llvm::MDNode *&argsScope = scopes_[0], *&arenaScope = scopes_[1];
+  if (!argsScope) {
+    llvm::MDBuilder md(ctx_);
+    llvm::MDNode *domain = md.createAnonymousAliasScopeDomain("gradc.memory");
+    argsScope = llvm::MDNode::get(
+        ctx_, md.createAnonymousAliasScope(domain, "arguments"));
+    arenaScope =
+        llvm::MDNode::get(ctx_, md.createAnonymousAliasScope(domain, "arena"));
+  }
+  bool arena = b->kind == Buffer::Arena;
+  auto *i = llvm::cast<llvm::Instruction>(access);
+  i->setMetadata(llvm::LLVMContext::MD_alias_scope,
+                 arena ? arenaScope : argsScope);
+  i->setMetadata(llvm::LLVMContext::MD_noalias, arena ? argsScope : arenaScope);
+}
+
 void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
   for (const Stmt &s : body)
+    if (s.shared)
+      sharedNest(s);
+    else
+      stmt(s);
+}
+
+/// A shared loop nest (Stmt::shared, lib/Loops/Share.cpp): one internal
+/// function per nest of the module, `gradc.nestK(ptr..., i64...)`, taking
+/// the nest's buffers (noalias; readonly those it only reads) and symbolic
+/// dims, never inlined (compiling each nest once is its point); rendered
+/// from the nest's first occurrence and called at each.
+void Renderer::sharedNest(const Stmt &s) {
+  std::vector<const Buffer *> params = loops::sharedParams(s);
+  std::vector<std::string> syms = loops::usesOf(s).syms;
+  llvm::Function *&fn = rendered_.nests[s.shared];
+  if (!fn) {
+    // The buffers the nest writes.
+    llvm::DenseSet<const Buffer *> written;
+    std::vector<const Stmt *> todo{&s};
+    while (!todo.empty()) {
+      const Stmt *t = todo.back();
+      todo.pop_back();
+      if (t->kind == Stmt::Store || t->kind == Stmt::Memset ||
+          t->kind == Stmt::Copy)
+        written.insert(t->buf);
+      if (t->kind == Stmt::Call)
+        written.insert(t->call.c);
+      for (const Stmt &u : t->body)
+        todo.push_back(&u);
+      for (const Stmt &u : t->orelse)
+        todo.push_back(&u);
+    }
+    std::vector<llvm::Type *> types(params.size(), b_.getPtrTy());
+    types.insert(types.end(), syms.size(), i64());
+    fn = llvm::Function::Create(
+        llvm::FunctionType::get(b_.getVoidTy(), types, false),
+        llvm::Function::InternalLinkage, "gradc.nest" + llvm::Twine(s.shared),
+        m_);
+    fn->addFnAttr(llvm::Attribute::NoUnwind);
+    fn->addFnAttr(llvm::Attribute::NoInline);
+    // Render the nest into it, with its own pointers, dims and variables;
+    // the caller's are put back afterwards.
+    auto savedIP = b_.saveIP();
+    llvm::Function *savedFn = fn_;
+    llvm::BasicBlock *savedBad = badIndex_;
+    std::vector<std::pair<const Buffer *, LV *>> savedPtrs;
+    std::vector<std::pair<std::string, LV *>> savedDims;
+    std::vector<LV *> savedVars = vars_;
+    fn_ = fn;
+    badIndex_ = nullptr; // a shared nest has no FailIf
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn));
+    for (size_t k = 0; k < params.size(); ++k) {
+      llvm::Argument *arg = fn->getArg(k);
+      arg->setName(params[k]->name);
+      arg->addAttr(llvm::Attribute::NoAlias);
+      if (!written.contains(params[k]))
+        arg->addAttr(llvm::Attribute::ReadOnly);
+      savedPtrs.push_back({params[k], ptrs_.lookup(params[k])});
+      ptrs_[params[k]] = arg;
+    }
+    for (size_t d = 0; d < syms.size(); ++d) {
+      llvm::Argument *arg = fn->getArg(params.size() + d);
+      arg->setName(syms[d]);
+      savedDims.push_back({syms[d], dims_.lookup(syms[d])});
+      dims_[syms[d]] = arg;
+    }
+    // The nest's mutable variables (no other statement names them).
+    todo = {&s};
+    llvm::DenseSet<unsigned> allocated;
+    while (!todo.empty()) {
+      const Stmt *t = todo.back();
+      todo.pop_back();
+      if ((t->kind == Stmt::Assign || t->kind == Stmt::Accumulate) &&
+          lf_.vars[t->var].kind == loops::Var::Mutable &&
+          allocated.insert(t->var).second)
+        vars_[t->var] = b_.CreateAlloca(type(lf_.vars[t->var].type), nullptr,
+                                        lf_.vars[t->var].name);
+      for (const Stmt &u : t->body)
+        todo.push_back(&u);
+      for (const Stmt &u : t->orelse)
+        todo.push_back(&u);
+    }
     stmt(s);
+    b_.CreateRetVoid();
+    fn_ = savedFn;
+    badIndex_ = savedBad;
+    for (auto &[bb, p] : savedPtrs)
+      ptrs_[bb] = p;
+    for (auto &[d, v] : savedDims)
+      dims_[d] = v;
+    vars_ = std::move(savedVars);
+    b_.restoreIP(savedIP);
+  }
+  std::vector<LV *> args;
+  for (const Buffer *bb : params)
+    args.push_back(ptrs_.lookup(bb));
+  for (const std::string &d : syms)
+    args.push_back(dims_.lookup(d));
+  b_.CreateCall(fn, args);
 }
 
 /// While alive: the floating-point instructions built may contract (fuse
@@ -345,7 +478,9 @@ void Renderer::stmt(const Stmt &s) {
     LV *x = expr(s.b);
     if (s.buf->dtype == DType::I32)
       x = b_.CreateTrunc(x, t);
-    b_.CreateStore(x, b_.CreateInBoundsGEP(t, ptrs_.lookup(s.buf), expr(s.a)));
+    tagAccess(b_.CreateStore(
+                  x, b_.CreateInBoundsGEP(t, ptrs_.lookup(s.buf), expr(s.a))),
+              s.buf);
     return;
   }
   case Stmt::Call:
@@ -830,7 +965,7 @@ llvm::Function *Renderer::run() {
   // The functions this one invokes, each one LLVM function (internal)
   // however many functions invoke it.
   for (const auto &c : lf_.callees) {
-    llvm::Function *&r = rendered_[c.get()];
+    llvm::Function *&r = rendered_.callees[c.get()];
     if (!r)
       r = Renderer(*c, m_, rendered_, cSymbolName(c->source->name) + ".invoked")
               .run();
@@ -1443,6 +1578,8 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
   addThreadSetter(*mod);
   loops::CalleeCache lowered; // functions invoked by several, lowered once
   RenderedCallees rendered;
+  std::vector<std::unique_ptr<LoopFunction>> lfs;
+  std::vector<LoopFunction *> all;
   for (const auto &f : m.functions) {
     if (opts.only && opts.only != f.get())
       continue;
@@ -1450,11 +1587,16 @@ lowerToLLVM(const Module &m, llvm::LLVMContext &ctx, const LowerOptions &opts) {
     lo.blas = opts.blas;
     lo.parallel = opts.parallel;
     lo.partSize = opts.partSize;
-    std::unique_ptr<LoopFunction> lf = loops::lowerToLoops(*f, lo, &lowered);
+    lfs.push_back(loops::lowerToLoops(*f, lo, &lowered));
+    all.push_back(lfs.back().get());
+  }
+  // Loop nests that repeat (the layers of a deep model), compiled once.
+  loops::shareNests(all);
+  for (const auto &lf : lfs) {
     llvm::Function *fn = Renderer(*lf, *mod, rendered).run();
-    addPackedEntry(*f, fn, *mod);
-    addTypedEntry(*f, fn, *mod);
-    addValuesEntry(m, *f, *lf, *mod);
+    addPackedEntry(*lf->source, fn, *mod);
+    addTypedEntry(*lf->source, fn, *mod);
+    addValuesEntry(m, *lf->source, *lf, *mod);
   }
   if (std::string name = releaseSymbolName(m, opts); !name.empty())
     addRelease(*mod, name);

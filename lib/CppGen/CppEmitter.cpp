@@ -26,7 +26,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <set>
+#include <utility>
 
 namespace gradc {
 namespace cppgen {
@@ -72,10 +74,13 @@ public:
   /// `inner`: the name of a function that another one invokes
   /// (Stmt::Invoke), `static` in namespace gradc_callees, its arena slots
   /// passed by its caller; `callees`: the names of this one's callees.
+  /// `nests`: the names of the shared loop nests (Stmt::shared) emitted
+  /// so far, per number (null: none is shared).
   Renderer(const LoopFunction &fn, std::string inner = "",
-           std::vector<std::string> callees = {})
+           std::vector<std::string> callees = {},
+           std::map<unsigned, std::string> *nests = nullptr)
       : fn_(fn), f_(*fn.source), inner_(std::move(inner)),
-        callees_(std::move(callees)) {}
+        callees_(std::move(callees)), nests_(nests) {}
   void emit(llvm::raw_ostream &os);
 
 private:
@@ -105,6 +110,7 @@ private:
   std::string load(const Buffer *b, const Expr *offset);
   void declare(const Stmt &s);
   void stmts(llvm::ArrayRef<Stmt> body);
+  void sharedNest(const Stmt &s);
   std::string parts();
   void stmt(const Stmt &s);
   void forLoop(const Stmt &s, const std::string &begin, const std::string &end);
@@ -132,6 +138,8 @@ private:
   llvm::StringMap<std::string> dims_;
   std::string inner_;
   std::vector<std::string> callees_;
+  std::map<unsigned, std::string> *nests_;
+  std::string nestDefs_; // the shared nests this function defines
 };
 
 /// Calls each statement body of `s` (a loop's, a branch's) with `f`.
@@ -357,6 +365,10 @@ void Renderer::declare(const Stmt &s) {
 
 void Renderer::stmts(llvm::ArrayRef<Stmt> body) {
   for (const Stmt &s : body) {
+    if (s.shared && nests_) {
+      sharedNest(s);
+      continue;
+    }
     // A parallel loop's variables are declared inside it (each thread's
     // own), its reductions' totals before it.
     if (s.kind == Stmt::For && s.parallel) {
@@ -562,6 +574,74 @@ void Renderer::stmt(const Stmt &s) {
   case Stmt::Invoke:
     return invoke(s.invoke);
   }
+}
+
+/// A shared loop nest (Stmt::shared, lib/Loops/Share.cpp), as the LLVM
+/// backend renders it: one static function of the module per nest,
+/// `gradc_nestK`, of the nest's buffers (the constants it reads among them,
+/// unless written as numbers) and symbolic dims, defined before the first
+/// function that calls it.
+void Renderer::sharedNest(const Stmt &s) {
+  std::vector<const Buffer *> params = loops::sharedParams(s);
+  loops::Uses uses = loops::usesOf(s);
+  for (const Buffer *b : uses.buffers)
+    if (b->kind == Buffer::Const && !splat(b))
+      params.push_back(b);
+  std::string args;
+  for (const Buffer *b : params)
+    args += (args.empty() ? "" : ", ") + buf(b);
+  for (const std::string &d : uses.syms) {
+    args += (args.empty() ? "" : ", ") + dims_.lookup(d);
+    read_.insert(dims_.lookup(d));
+  }
+  auto [it, first] =
+      nests_->try_emplace(s.shared, "gradc_nest" + std::to_string(s.shared));
+  line(it->second + "(" + args + ");");
+  if (!first)
+    return;
+  // The buffers the nest writes (the others are const).
+  llvm::DenseSet<const Buffer *> written;
+  std::function<void(const Stmt &)> writes = [&](const Stmt &t) {
+    if (t.kind == Stmt::Store || t.kind == Stmt::Memset || t.kind == Stmt::Copy)
+      written.insert(t.buf);
+    if (t.kind == Stmt::Call)
+      written.insert(t.call.c);
+    forBodies(t, [&](const std::vector<Stmt> &b) {
+      for (const Stmt &u : b)
+        writes(u);
+    });
+  };
+  writes(s);
+  std::string decls;
+  std::vector<std::string> names;
+  for (const Buffer *b : params) {
+    decls += std::string(decls.empty() ? "" : ", ") +
+             (written.contains(b) ? "" : "const ") + ctype(b->dtype) + " *" +
+             names_.at(b);
+    names.push_back(names_.at(b));
+  }
+  for (const std::string &d : uses.syms) {
+    decls += (decls.empty() ? "int64_t " : ", int64_t ") + dims_.lookup(d);
+    names.push_back(dims_.lookup(d));
+  }
+  // The nest's body, rendered with this function's names for its buffers.
+  std::string outer = std::move(body_);
+  std::set<std::string> outerRead = std::move(read_);
+  unsigned outerIndent = indent_;
+  body_.clear();
+  read_.clear();
+  indent_ = 1;
+  auto *nests = std::exchange(nests_, nullptr);
+  stmts(llvm::ArrayRef(&s, 1)); // rendered in place, not called
+  nests_ = nests;
+  nestDefs_ += "static void " + it->second + "(" + decls + ") {\n";
+  for (const std::string &n : names)
+    if (!read_.count(n))
+      nestDefs_ += "  (void)" + n + "; // unused\n";
+  nestDefs_ += body_ + "}\n\n";
+  body_ = std::move(outer);
+  read_.merge(outerRead);
+  indent_ = outerIndent;
 }
 
 /// A long function cut into parts (LoopFunction::cuts): each part is a
@@ -778,7 +858,7 @@ void Renderer::emit(llvm::raw_ostream &os) {
   if (fn_.cuts.empty())
     stmts(fn_.body);
 
-  os << partFns;
+  os << nestDefs_ << partFns;
   // The body, with a `(void)` for each parameter and local it never reads.
   auto body = [&] {
     for (const std::string &p : paramNames)
@@ -871,15 +951,23 @@ llvm::Error emitCpp(const Module &m, llvm::raw_ostream &os,
   os << cppgen::prelude();
   loops::CalleeCache lowered; // functions invoked by several, lowered once
   cppgen::EmittedCallees callees;
+  std::vector<std::unique_ptr<loops::LoopFunction>> lfs;
+  std::vector<loops::LoopFunction *> all;
   for (const auto &f : m.functions) {
-    os << "\n";
     loops::LoopOptions opts;
     opts.kernelFallback = true;   // #ifdef GRADC_USE_CBLAS ... #else loops
     opts.chunkF32Sums = false;    // every element added in double
     opts.wideAccumulators = true; // as the interpreter
-    std::unique_ptr<loops::LoopFunction> lf =
-        loops::lowerToLoops(*f, opts, &lowered);
-    cppgen::Renderer(*lf, "", cppgen::emitCallees(*lf, os, callees)).emit(os);
+    lfs.push_back(loops::lowerToLoops(*f, opts, &lowered));
+    all.push_back(lfs.back().get());
+  }
+  // Loop nests that repeat, one static function each (as in the JIT).
+  loops::shareNests(all);
+  std::map<unsigned, std::string> nests;
+  for (const auto &lf : lfs) {
+    os << "\n";
+    cppgen::Renderer(*lf, "", cppgen::emitCallees(*lf, os, callees), &nests)
+        .emit(os);
   }
   // The ABI's checked and seedless entry points (docs/c-abi.md).
   os << "\n// The checked and seedless entry points (docs/c-abi.md).\n";

@@ -1,11 +1,14 @@
 //===- LoopIR.cpp - Building and printing the loop IR ---------------------===//
+#include "Walk.h"
 #include "gradc/Loops/LoopBuilder.h"
 
 #include "gradc/IR/ABI.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/ErrorHandling.h"
 
 #include <fmt/format.h>
@@ -32,6 +35,54 @@ llvm::StringRef scalarName(Scalar s) {
     return "f64";
   }
   llvm_unreachable("scalar type");
+}
+
+Uses usesOf(llvm::ArrayRef<Stmt> body) {
+  Uses u;
+  llvm::DenseSet<const Buffer *> bufs;
+  llvm::StringSet<> syms;
+  llvm::DenseSet<const Expr *> seen;
+  auto buffer = [&](const Buffer *b) {
+    if (b && bufs.insert(b).second)
+      u.buffers.push_back(b);
+  };
+  for (const Stmt &s : body)
+    walk(
+        s, seen,
+        [&](const Stmt &t) {
+          buffer(t.buf);
+          buffer(t.src);
+          if (t.kind == Stmt::Call) {
+            buffer(t.call.a);
+            buffer(t.call.b);
+            buffer(t.call.c);
+          }
+          if (t.kind == Stmt::Invoke) {
+            for (const BufferRef &r : t.invoke.args)
+              buffer(r.buf);
+            for (const BufferRef &r : t.invoke.results)
+              buffer(r.buf);
+            for (const Buffer *b : t.invoke.slots)
+              buffer(b);
+          }
+        },
+        [&](const Expr &e) {
+          if (e.kind == Expr::Load)
+            buffer(e.buf);
+          if (e.kind == Expr::Sym && syms.insert(e.sym).second)
+            u.syms.push_back(e.sym);
+        });
+  return u;
+}
+
+Uses usesOf(const Stmt &s) { return usesOf(llvm::ArrayRef<Stmt>(&s, 1)); }
+
+std::vector<const Buffer *> sharedParams(const Stmt &s) {
+  std::vector<const Buffer *> params;
+  for (const Buffer *b : usesOf(s).buffers)
+    if (b->kind != Buffer::Const)
+      params.push_back(b);
+  return params;
 }
 
 const Buffer *LoopFunction::arg(unsigned i) const {
@@ -540,6 +591,17 @@ public:
       os << pad;
       switch (s.kind) {
       case Stmt::For:
+        // One function per shared nest, called with these buffers and dims
+        // (Stmt::shared).
+        if (s.shared) {
+          os << "shared " << s.shared << " (";
+          Uses u = usesOf(s);
+          std::vector<std::string> params;
+          for (const Buffer *b : sharedParams(s))
+            params.push_back("%" + b->name);
+          params.insert(params.end(), u.syms.begin(), u.syms.end());
+          os << llvm::join(params, ", ") << ") ";
+        }
         os << (s.parallel ? "parallel for " : "for ") << var(s.var) << " = "
            << expr(s.a) << " to " << expr(s.b);
         if (s.step != 1)

@@ -17,98 +17,13 @@
 // buffer pointers and symbolic dims from its caller.
 //
 //===----------------------------------------------------------------------===//
+#include "Walk.h"
+
 #include "gradc/Loops/LoopIR.h"
 
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/StringSet.h"
 
 namespace gradc::loops {
-
-namespace {
-
-/// Calls `expr` for each expression of `s` (its own, not its body's).
-template <typename F> void exprsOf(const Stmt &s, F expr) {
-  for (const Expr *e :
-       {s.a, s.b, s.work, s.call.m, s.call.n, s.call.k, s.call.lda, s.call.ldb,
-        s.call.offA, s.call.offB, s.call.offC})
-    if (e)
-      expr(e);
-  for (const BufferRef &r : s.invoke.args)
-    if (r.offset)
-      expr(r.offset);
-  for (const BufferRef &r : s.invoke.results)
-    if (r.offset)
-      expr(r.offset);
-  for (const Expr *d : s.invoke.dims)
-    expr(d);
-}
-
-/// Walks the statements of `s` and below, and each distinct expression
-/// node they hold (`seen` is shared by the caller across statements).
-template <typename S, typename E>
-void walk(const Stmt &s, llvm::DenseSet<const Expr *> &seen, S stmt, E expr) {
-  std::vector<const Stmt *> todo{&s};
-  std::vector<const Expr *> exprs;
-  while (!todo.empty()) {
-    const Stmt *t = todo.back();
-    todo.pop_back();
-    stmt(*t);
-    exprsOf(*t, [&](const Expr *e) { exprs.push_back(e); });
-    while (!exprs.empty()) {
-      const Expr *e = exprs.back();
-      exprs.pop_back();
-      if (!seen.insert(e).second)
-        continue;
-      expr(*e);
-      for (const Expr *a : e->args)
-        exprs.push_back(a);
-    }
-    for (auto it = t->orelse.rbegin(); it != t->orelse.rend(); ++it)
-      todo.push_back(&*it);
-    for (auto it = t->body.rbegin(); it != t->body.rend(); ++it)
-      todo.push_back(&*it);
-  }
-}
-
-} // namespace
-
-Uses usesOf(llvm::ArrayRef<Stmt> body) {
-  Uses u;
-  llvm::DenseSet<const Buffer *> bufs;
-  llvm::StringSet<> syms;
-  llvm::DenseSet<const Expr *> seen;
-  auto buffer = [&](const Buffer *b) {
-    if (b && bufs.insert(b).second)
-      u.buffers.push_back(b);
-  };
-  for (const Stmt &s : body)
-    walk(
-        s, seen,
-        [&](const Stmt &t) {
-          buffer(t.buf);
-          buffer(t.src);
-          if (t.kind == Stmt::Call) {
-            buffer(t.call.a);
-            buffer(t.call.b);
-            buffer(t.call.c);
-          }
-          if (t.kind == Stmt::Invoke) {
-            for (const BufferRef &r : t.invoke.args)
-              buffer(r.buf);
-            for (const BufferRef &r : t.invoke.results)
-              buffer(r.buf);
-            for (const Buffer *b : t.invoke.slots)
-              buffer(b);
-          }
-        },
-        [&](const Expr &e) {
-          if (e.kind == Expr::Load)
-            buffer(e.buf);
-          if (e.kind == Expr::Sym && syms.insert(e.sym).second)
-            u.syms.push_back(e.sym);
-        });
-  return u;
-}
 
 void splitIntoParts(LoopFunction &fn, size_t maxSize) {
   fn.cuts.clear();

@@ -32,10 +32,20 @@ int runLower() {
       return fail(llvm::toString(std::move(e)));
   loops::LoopOptions opts;
   opts.blas = kHaveBlas && !NoBlas;
-  for (size_t i = 0; i < fns.size(); ++i) {
+  // Lowered together, as the backends do: nests that repeat across the
+  // functions printed are shared (`shared K (...) for ...`).
+  loops::CalleeCache lowered;
+  std::vector<std::unique_ptr<loops::LoopFunction>> lfs;
+  std::vector<loops::LoopFunction *> all;
+  for (const Function *f : fns) {
+    lfs.push_back(loops::lowerToLoops(*f, opts, &lowered));
+    all.push_back(lfs.back().get());
+  }
+  loops::shareNests(all);
+  for (size_t i = 0; i < lfs.size(); ++i) {
     if (i)
       llvm::outs() << "\n";
-    loops::lowerToLoops(*fns[i], opts)->print(llvm::outs());
+    lfs[i]->print(llvm::outs());
   }
   return 0;
 }

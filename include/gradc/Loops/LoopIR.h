@@ -207,6 +207,12 @@ struct Stmt {
   /// `a * b + c`. Set for the dot products and row updates of a row fusion,
   /// whose sums are reassociated anyway.
   bool contract = false;
+  /// For, at the top level of a function: k > 0 if the nest is the k-th
+  /// of those that occur several times among the functions lowered
+  /// together (shareNests): renderers compile it once, as a function of
+  /// its buffers (sharedParams) and symbolic dims, and call that. 0: not
+  /// shared.
+  unsigned shared = 0;
 };
 
 /// The least work (statements executed) that a parallel loop runs on
@@ -262,6 +268,23 @@ struct Uses {
   std::vector<std::string> syms;
 };
 Uses usesOf(llvm::ArrayRef<Stmt> body);
+Uses usesOf(const Stmt &s);
+
+/// Numbers the top-level loop nests of `fns` that are equal up to their
+/// buffers, symbolic dims and variables and occur at least twice (sets
+/// Stmt::shared, 1, 2, ... in order of first occurrence; lib/Loops/Share.cpp);
+/// returns how many there are. A nest is shared only if no variable it
+/// names is named by another top-level statement, it holds no FailIf and no
+/// Invoke, and its buffers are distinct memory.
+unsigned shareNests(llvm::ArrayRef<LoopFunction *> fns);
+/// The canonical text of top-level statement `s` of `fn` that shareNests
+/// compares: equal for nests that compute the same up to their buffers,
+/// dims and variables; "" if `s` cannot be shared.
+std::string sharedKey(const LoopFunction &fn, const Stmt &s);
+/// The buffers a shared nest takes as parameters, in order of first use
+/// (the constants it reads are part of its code instead); then come its
+/// symbolic dims, usesOf(s).syms.
+std::vector<const Buffer *> sharedParams(const Stmt &s);
 
 /// Builds the expressions of one LoopFunction, folding trivial integer
 /// arithmetic (x + 0, x * 1, x * 0) so that the printed IR stays readable.
