@@ -165,6 +165,7 @@ private:
   void endChunk(Group &g);
   void endGroup(Group &g);
   void lowerGroup(llvm::ArrayRef<const Op *> ops);
+  void lowerColumnGroup(llvm::ArrayRef<const Op *> ops);
   void lowerRowFusion(const Op &fwd, llvm::ArrayRef<const Op *> between,
                       const Op &bwd);
 
@@ -293,6 +294,10 @@ struct FunctionLowering::Group {
   const Type *loopType;
   llvm::DenseMap<const Op *, unsigned> acc, part;
   std::vector<const Op *> folds, chunked;
+  /// Column folds (Plan::isColumnFold): each one's scratch buffer of block
+  /// sums, and the offset of the current block's row in them.
+  llvm::DenseMap<const Op *, const Buffer *> columns;
+  const Expr *columnRow = nullptr;
 };
 
 FunctionLowering::Group
@@ -308,6 +313,11 @@ FunctionLowering::beginGroup(llvm::ArrayRef<const Op *> ops) {
     Fold fold = opDef(op->kind).fold;
     if (fold == Fold::None)
       continue;
+    if (Plan::isColumnFold(op)) {
+      Type t = Plan::columnBlocksOf(*op);
+      g.columns[op] = scratch(op->result->name + ".blocks", t.dtype, t.dims);
+      continue;
+    }
     DType dt = op->result->type.dtype;
     bool isMax = fold == Fold::Max;
     unsigned a =
@@ -325,6 +335,14 @@ FunctionLowering::beginGroup(llvm::ArrayRef<const Op *> ops) {
 
 void FunctionLowering::groupElement(Group &g, Index idx) {
   for (const Op *op : g.ops) {
+    if (auto c = g.columns.find(op); c != g.columns.end()) {
+      const Expr *at = add(g.columnRow, idx[1]);
+      storeAt(c->second, at,
+              apply(OpKind::Add,
+                    {load(c->second, at),
+                     cast(element(op->operands[0], idx), Scalar::F64)}));
+      continue;
+    }
     if (auto a = g.acc.find(op); a != g.acc.end()) {
       const Expr *e = element(op->operands[0], idx);
       if (auto p = g.part.find(op); p != g.part.end())
@@ -355,6 +373,26 @@ void FunctionLowering::endChunk(Group &g) {
 }
 
 void FunctionLowering::endGroup(Group &g) {
+  // A column fold: the blocks' sums of each column, added in block order.
+  for (const Op *op : g.ops) {
+    const Buffer *blocks = g.columns.lookup(op);
+    if (!blocks)
+      continue;
+    const Expr *n = dim(g.loopType->dims[0]), *c = dim(g.loopType->dims[1]);
+    unsigned sum = local(op->result->name + ".acc", Scalar::F64);
+    forLoop(i(0), c, 1, [&](const Expr *j) {
+      assign(sum, load(blocks, j));
+      forLoop(i(1), dim(blocks->dims[0]), 1, [&](const Expr *b) {
+        assign(sum, apply(OpKind::Add,
+                          {read(sum), load(blocks, add(mul(b, c), j))}));
+      });
+      const Expr *r = read(sum);
+      if (opDef(op->kind).fold == Fold::Mean)
+        r = apply(OpKind::Div, {r, cast(n, Scalar::F64)});
+      storeAt(bufferOf(op->result), j,
+              cast(r, scalarOf(op->result->type.dtype)));
+    });
+  }
   for (const Op *op : g.folds) {
     DType dt = op->result->type.dtype;
     const Expr *r = read(g.acc[op]);
@@ -366,6 +404,8 @@ void FunctionLowering::endGroup(Group &g) {
 }
 
 void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> ops) {
+  if (llvm::any_of(ops, Plan::isColumnFold))
+    return lowerColumnGroup(ops);
   if (ops.size() == 1 && !plan_.registers.contains(ops[0]->result))
     return lowerOp(*ops[0]); // one loop: the op's own lowering
   Group g = beginGroup(ops);
@@ -373,6 +413,35 @@ void FunctionLowering::lowerGroup(llvm::ArrayRef<const Op *> ops) {
   chunkedLoops(
       shape(g.loopType->dims), [&](Index idx) { groupElement(g, idx); },
       g.chunked.empty() ? nullptr : &blocks);
+  endGroup(g);
+}
+
+void FunctionLowering::lowerColumnGroup(llvm::ArrayRef<const Op *> ops) {
+  // Blocks of rows, each summing its rows of every column fold into its row
+  // of the fold's scratch buffer (so that blocks may run on several
+  // threads); inside a block, the rows as loops() would run them.
+  Group g = beginGroup(ops);
+  int64_t n = g.loopType->dims[0].size, rows = Plan::columnBlockRows(n);
+  const Expr *c = dim(g.loopType->dims[1]);
+  Chunking blocks{[&] { beginChunk(g); }, [&] { endChunk(g); }};
+  forLoop(i(0), i((n + rows - 1) / rows), 1, [&](const Expr *blk) {
+    g.columnRow = mul(blk, c);
+    for (auto [op, buf] : g.columns)
+      forLoop(i(0), c, 1, [&, buf = buf](const Expr *j) {
+        storeAt(buf, add(g.columnRow, j), f(0, Scalar::F64));
+      });
+    const Expr *first = mul(blk, i(rows));
+    const Expr *last =
+        n % rows == 0 ? add(first, i(rows)) : min(add(first, i(rows)), i(n));
+    forLoop(first, last, 1, [&](const Expr *r) {
+      chunkedLoops(
+          std::vector{c},
+          [&](Index col) {
+            groupElement(g, std::vector{r, col[0]});
+          },
+          g.chunked.empty() ? nullptr : &blocks);
+    });
+  });
   endGroup(g);
 }
 
@@ -519,6 +588,12 @@ int64_t arenaBytes(const Function &f, const SymEnv &syms) {
     Type t = Plan::blocksOf(*fwd);
     fn.slots.push_back({t.dtype, t.dims});
   }
+  for (const auto &group : plan.groups)
+    for (const Op *op : group)
+      if (Plan::isColumnFold(op)) {
+        Type t = Plan::columnBlocksOf(*op);
+        fn.slots.push_back({t.dtype, t.dims});
+      }
   return arenaBytes(fn, syms);
 }
 

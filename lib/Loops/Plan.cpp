@@ -131,9 +131,33 @@ bool Plan::needsLoop(const Op *op) const {
 const std::vector<Dim> *Plan::loopDims(const Op *op) {
   if (opDef(op->kind).elementwise || op->kind == OpKind::BroadcastTo)
     return &op->result->type.dims;
-  if (isFold(op) && reducedAxesOf(*op).size() == op->operands[0]->type.rank())
+  if (isFold(op) &&
+      (reducedAxesOf(*op).size() == op->operands[0]->type.rank() ||
+       isColumnFold(op)))
     return &op->operands[0]->type.dims;
   return nullptr;
+}
+
+bool Plan::isColumnFold(const Op *op) {
+  Fold fold = opDef(op->kind).fold;
+  if (fold != Fold::Sum && fold != Fold::Mean)
+    return false;
+  const Type &x = op->operands[0]->type;
+  return x.rank() == 2 && !x.dims[0].isSym() &&
+         (x.dtype == DType::F32 || x.dtype == DType::F64) &&
+         reducedAxesOf(*op) == std::vector<int64_t>{0};
+}
+
+int64_t Plan::columnBlockRows(int64_t n) {
+  // At most 64 blocks (a scratch row each) of 16 to 256 rows.
+  int64_t rows = ((n + 63) / 64 + 15) / 16 * 16;
+  return std::clamp<int64_t>(rows, 16, 256);
+}
+
+Type Plan::columnBlocksOf(const Op &fold) {
+  const std::vector<Dim> &x = fold.operands[0]->type.dims;
+  int64_t rows = columnBlockRows(x[0].size);
+  return Type{DType::F64, {Dim::fixed((x[0].size + rows - 1) / rows), x[1]}};
 }
 
 void Plan::leaves(const Op *op,
