@@ -1,5 +1,7 @@
-//===- VecMath.cpp - Vectorizable exp and tanh for f32 --------------------===//
+//===- VecMath.cpp - Vectorizable exp, expm1 and tanh for f32 -------------===//
 #include "VecMath.h"
+
+#include "llvm/IR/PatternMatch.h"
 
 #include <cmath>
 
@@ -21,7 +23,16 @@ static Value *pow2(llvm::IRBuilderBase &b, Value *k) {
   return b.CreateBitCast(bits, b.getFloatTy());
 }
 
-Value *expF32(llvm::IRBuilderBase &b, Value *x) {
+namespace {
+/// x = n ln2 + r, |r| <= ln2/2, and q = e^r - 1.
+struct Parts {
+  Value *n, *q;
+};
+} // namespace
+
+/// The range reduction and polynomial that exp and expm1 share: the same
+/// instructions for the same x, which LLVM's CSE merges.
+static Parts parts(llvm::IRBuilderBase &b, Value *x) {
   // n = round(x / ln2); r = x - n ln2 with ln2 split in two for exactness.
   Value *n = b.CreateUnaryIntrinsic(llvm::Intrinsic::rint,
                                     b.CreateFMul(x, c(b, M_LOG2E)));
@@ -29,39 +40,88 @@ Value *expF32(llvm::IRBuilderBase &b, Value *x) {
   const double ln2Lo = M_LN2 - double(ln2Hi);
   Value *r = fma(b, n, c(b, -ln2Hi), x);
   r = fma(b, n, c(b, -ln2Lo), r);
-  // e^r, Taylor to degree 7 (|r| <= 0.347: truncation < 0.1 ulp).
-  Value *p = c(b, 1.0 / 5040);
-  for (double k : {1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0})
+  // e^r - 1 = r + r^2 P(r), P of degree 4 fitted to minimize the largest
+  // error over |r| <= ln2/2 (0.07 of 2^-24 relative to e^r; the degree 7
+  // Taylor polynomial used before was 20x more accurate than needed).
+  Value *p = c(b, 0.0013950478751212358);
+  for (double k :
+       {0.008368882350623608, 0.04166620597243309, 0.1666651964187622, 0.5})
     p = fma(b, p, r, c(b, k));
-  // Scale by 2^n as 2^(n>>1) * 2^(n - (n>>1)): each factor stays normal.
-  Value *clamped = b.CreateFPToSI(
-      b.CreateMaxNum(b.CreateMinNum(n, c(b, 128)), c(b, -150)), b.getInt32Ty());
-  Value *half = b.CreateAShr(clamped, 1);
-  Value *y = b.CreateFMul(b.CreateFMul(p, pow2(b, half)),
-                          pow2(b, b.CreateSub(clamped, half)));
-  // Out of range: +inf above log(FLT_MAX), 0 below the smallest subnormal.
-  y = b.CreateSelect(b.CreateFCmpOGT(x, c(b, 88.72283935546875)),
-                     c(b, INFINITY), y);
+  Value *q = fma(b, b.CreateFMul(r, r), p, r);
+  return {n, q};
+}
+
+Value *expF32(llvm::IRBuilderBase &b, Value *x) {
+  Parts pr = parts(b, x);
+  // e^x = (2 e^r) 2^(n-1): 2^(n-1) is a normal float for n in [-125, 128],
+  // which covers every finite result but the subnormal ones (n < -125:
+  // 2^(n-1+64), then one rounding multiplication by 2^-64). n is clamped
+  // to [-152, 128] (so that 2^(n-1) stays in range). NaN stays NaN (it is
+  // in q).
+  Value *p2 = fma(b, pr.q, c(b, 2), c(b, 2));
+  Value *n = b.CreateFPToSI(
+      b.CreateMaxNum(b.CreateMinNum(pr.n, c(b, 128)), c(b, -152)),
+      b.getInt32Ty());
+  Value *tiny = b.CreateICmpSLT(n, b.getInt32(-125));
+  Value *k =
+      b.CreateAdd(n, b.CreateSelect(tiny, b.getInt32(63), b.getInt32(-1)));
+  Value *y = b.CreateFMul(p2, pow2(b, k));
+  y = b.CreateSelect(tiny, b.CreateFMul(y, c(b, 0x1p-64)), y);
+  // Out of range (the reduction of an infinite x is NaN): +inf above
+  // log(FLT_MAX), 0 below the smallest subnormal.
   y = b.CreateSelect(b.CreateFCmpOLT(x, c(b, -103.972084045410)), c(b, 0), y);
-  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, y);
+  return b.CreateSelect(b.CreateFCmpOGT(x, c(b, 88.72283935546875)),
+                        c(b, INFINITY), y);
+}
+
+Value *expm1F32(llvm::IRBuilderBase &b, Value *x) {
+  Parts pr = parts(b, x);
+  // n = 0: q itself, which keeps the relative accuracy near 0. n < 0:
+  // e^x - 1 rounds once (exact for e^x >= 1/2) and e^x's own error is at
+  // most an ulp of the result; n > 24: e^x - 1 = e^x (or inf).
+  Value *below = b.CreateSelect(b.CreateFCmpOEQ(pr.n, c(b, 0)), pr.q,
+                                b.CreateFSub(expF32(b, x), c(b, 1)));
+  // -|v| (the loop IR's expm1(neg(abs(v))), shared by tanh and sigmoid)
+  // is never positive: no more is needed.
+  if (match(x, llvm::PatternMatch::m_FNeg(
+                   llvm::PatternMatch::m_FAbs(llvm::PatternMatch::m_Value()))))
+    return b.CreateSelect(b.CreateFCmpOEQ(x, c(b, 0)), x, below);
+  // 0 < n <= 24: 2^n q + (2^n - 1), both terms exact but for the fma's one
+  // rounding.
+  Value *s = pow2(
+      b, b.CreateFPToSI(b.CreateMaxNum(b.CreateMinNum(pr.n, c(b, 24)), c(b, 1)),
+                        b.getInt32Ty()));
+  Value *above = fma(b, s, pr.q, b.CreateFSub(s, c(b, 1)));
+  Value *y = b.CreateSelect(b.CreateAnd(b.CreateFCmpOGT(pr.n, c(b, 0)),
+                                        b.CreateFCmpOLE(pr.n, c(b, 24))),
+                            above, below);
+  // expm1(-0) = -0 (the reduction turns -0 into +0).
+  return b.CreateSelect(b.CreateFCmpOEQ(x, c(b, 0)), x, y);
 }
 
 Value *tanhF32(llvm::IRBuilderBase &b, Value *x) {
-  Value *a = b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x);
-  // Small |x|: a + a^3 Q(a^2), Q from the Taylor series of tanh to a^15
-  // (the next term is < 0.2 ulp at |x| = 0.5).
-  Value *a2 = b.CreateFMul(a, a);
-  Value *q = c(b, -929569.0 / 638512875);
-  for (double k : {21844.0 / 6081075, -1382.0 / 155925, 62.0 / 2835,
-                   -17.0 / 315, 2.0 / 15, -1.0 / 3})
-    q = fma(b, q, a2, c(b, k));
-  Value *small = fma(b, b.CreateFMul(a, a2), q, a);
-  // Large |x|: 1 - 2/(e^{2|x|} + 1); e^{2|x|} = inf gives exactly 1.
-  Value *e = expF32(b, b.CreateFAdd(a, a));
-  Value *large =
-      b.CreateFSub(c(b, 1), b.CreateFDiv(c(b, 2), b.CreateFAdd(e, c(b, 1))));
-  Value *t = b.CreateSelect(b.CreateFCmpOLT(a, c(b, 0.5)), small, large);
+  Value *na = b.CreateFNeg(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x));
+  Value *e = expF32(b, na), *u = expm1F32(b, na);
+  Value *one = c(b, 1);
+  // -u (1 + e) / (1 + e^2): e = 0 (|x| > 104) gives exactly 1.
+  Value *t = b.CreateFDiv(b.CreateFMul(b.CreateFNeg(u), b.CreateFAdd(one, e)),
+                          fma(b, e, e, one));
   return b.CreateIntrinsic(llvm::Intrinsic::copysign, {x->getType()}, {t, x});
+}
+
+Value *tanhFrom(llvm::IRBuilderBase &b, Value *x, Value *e, Value *u,
+                Value *r) {
+  Value *ope = b.CreateFAdd(llvm::ConstantFP::get(x->getType(), 1.0), e);
+  Value *t =
+      b.CreateFMul(b.CreateFMul(b.CreateFNeg(u), ope), b.CreateFMul(ope, r));
+  return b.CreateIntrinsic(llvm::Intrinsic::copysign, {x->getType()}, {t, x});
+}
+
+Value *sigmoidFrom(llvm::IRBuilderBase &b, Value *x, Value *e, Value *r) {
+  llvm::Type *t = x->getType();
+  Value *s = b.CreateFMul(fma(b, e, e, llvm::ConstantFP::get(t, 1.0)), r);
+  return b.CreateSelect(b.CreateFCmpOGE(x, llvm::ConstantFP::get(t, 0.0)), s,
+                        b.CreateFMul(e, s));
 }
 
 } // namespace gradc::vecmath
