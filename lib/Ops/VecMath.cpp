@@ -1,7 +1,8 @@
 //===- VecMath.cpp - Vectorizable exp, expm1 and tanh for f32 -------------===//
 #include "VecMath.h"
 
-#include "llvm/IR/PatternMatch.h"
+#include "llvm/Analysis/ValueTracking.h"
+#include "llvm/IR/Module.h"
 
 #include <cmath>
 
@@ -21,6 +22,15 @@ static Value *c(llvm::IRBuilderBase &b, double v) {
 static Value *pow2(llvm::IRBuilderBase &b, Value *k) {
   Value *bits = b.CreateShl(b.CreateAdd(k, b.getInt32(127)), 23);
   return b.CreateBitCast(bits, b.getFloatTy());
+}
+
+/// Whether `x` is never greater than 0 (a NaN aside), as LLVM's value
+/// tracking proves it for -|v| and -v*v: then the overflow of e^x and the
+/// positive branch of e^x - 1 need no code.
+static bool neverPositive(llvm::IRBuilderBase &b, Value *x) {
+  const llvm::DataLayout &dl = b.GetInsertBlock()->getModule()->getDataLayout();
+  return llvm::computeKnownFPClass(x, dl).isKnownNever(
+      llvm::fcPosSubnormal | llvm::fcPosNormal | llvm::fcPosInf);
 }
 
 namespace {
@@ -59,9 +69,9 @@ Value *expF32(llvm::IRBuilderBase &b, Value *x) {
   // to [-152, 128] (so that 2^(n-1) stays in range). NaN stays NaN (it is
   // in q).
   Value *p2 = fma(b, pr.q, c(b, 2), c(b, 2));
-  Value *n = b.CreateFPToSI(
-      b.CreateMaxNum(b.CreateMinNum(pr.n, c(b, 128)), c(b, -152)),
-      b.getInt32Ty());
+  bool nonPositive = neverPositive(b, x);
+  Value *top = nonPositive ? pr.n : b.CreateMinNum(pr.n, c(b, 128));
+  Value *n = b.CreateFPToSI(b.CreateMaxNum(top, c(b, -152)), b.getInt32Ty());
   Value *tiny = b.CreateICmpSLT(n, b.getInt32(-125));
   Value *k =
       b.CreateAdd(n, b.CreateSelect(tiny, b.getInt32(63), b.getInt32(-1)));
@@ -70,6 +80,8 @@ Value *expF32(llvm::IRBuilderBase &b, Value *x) {
   // Out of range (the reduction of an infinite x is NaN): +inf above
   // log(FLT_MAX), 0 below the smallest subnormal.
   y = b.CreateSelect(b.CreateFCmpOLT(x, c(b, -103.972084045410)), c(b, 0), y);
+  if (nonPositive)
+    return y;
   return b.CreateSelect(b.CreateFCmpOGT(x, c(b, 88.72283935546875)),
                         c(b, INFINITY), y);
 }
@@ -81,10 +93,9 @@ Value *expm1F32(llvm::IRBuilderBase &b, Value *x) {
   // most an ulp of the result; n > 24: e^x - 1 = e^x (or inf).
   Value *below = b.CreateSelect(b.CreateFCmpOEQ(pr.n, c(b, 0)), pr.q,
                                 b.CreateFSub(expF32(b, x), c(b, 1)));
-  // -|v| (the loop IR's expm1(neg(abs(v))), shared by tanh and sigmoid)
-  // is never positive: no more is needed.
-  if (match(x, llvm::PatternMatch::m_FNeg(
-                   llvm::PatternMatch::m_FAbs(llvm::PatternMatch::m_Value()))))
+  // An x that is never positive (the loop IR's expm1(neg(abs(v))), shared
+  // by tanh and sigmoid) needs no more.
+  if (neverPositive(b, x))
     return b.CreateSelect(b.CreateFCmpOEQ(x, c(b, 0)), x, below);
   // 0 < n <= 24: 2^n q + (2^n - 1), both terms exact but for the fma's one
   // rounding.
