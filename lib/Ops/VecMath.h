@@ -3,11 +3,12 @@
 // Straight-line arithmetic (no calls, no branches), so that the loop
 // vectorizer turns them into SIMD code; libm's expf/tanhf calls would keep a
 // loop scalar. Accuracy (tested in unittests/VecMathTest.cpp, against double
-// precision over all of the range): exp within 2 ulp, expm1 within 2 ulp,
-// tanh within 3 ulp (docs/backends.md).
+// precision over all of the range): exp within 1 ulp, expm1 within 2 ulp,
+// tanh and sigmoid within 3 ulp, tanh and sigmoid from one shared exponential
+// within 4 and 3 (docs/backends.md).
 //
 // exp and expm1 of the same operand are built from the same instructions
-// (the range reduction and the polynomial of expParts), so that LLVM's CSE
+// (the range reduction and the polynomial), so that LLVM's CSE
 // computes them once: tanh(x) and sigmoid(x) of one x, and the loop IR's
 // shared exponential (lib/Loops/ShareExp.cpp), cost one range reduction.
 //
@@ -21,7 +22,8 @@ namespace gradc::vecmath {
 
 /// e^x for a float x: range reduction x = n ln2 + r, |r| <= ln2/2, e^r - 1
 /// as a degree 6 polynomial, and 2^n applied in two halves so that results
-/// near the overflow and subnormal ranges are exact powers of two.
+/// near the overflow and subnormal ranges round once. An x that LLVM proves
+/// never positive (-|v|, -v*v) gets no overflow check.
 llvm::Value *expF32(llvm::IRBuilderBase &b, llvm::Value *x);
 
 /// e^x - 1 for a float x, accurate near 0: the polynomial of expF32 itself
