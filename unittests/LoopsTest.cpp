@@ -294,3 +294,98 @@ func @f(%c0: f64, %xs: f64[T]) -> (f64, f64[T]) {
 }
 
 } // namespace
+
+namespace {
+
+/// A loop function over one f32 buffer %x[4] and an output %y[4], with an
+/// empty body; `x` and `y` are their buffers.
+struct TwoBuffers {
+  std::unique_ptr<Module> m =
+      test::parse("func @f(%x: f32[4]) -> f32[4] {\n  %y = neg %x\n  return "
+                  "%y\n}\n");
+  LoopFunction fn;
+  ExprBuilder b{fn};
+  const Buffer *x, *y;
+  TwoBuffers() {
+    fn.source = m->functions[0].get();
+    for (auto [kind, name] :
+         {std::pair{Buffer::Arg, "x"}, {Buffer::Result, "y"}})
+      fn.buffers.push_back(std::make_unique<Buffer>(
+          Buffer{kind, 0, name, DType::F32, {Dim::fixed(4)}}));
+    x = fn.buffers[0].get();
+    y = fn.buffers[1].get();
+  }
+  Stmt &add(Stmt::Kind k) {
+    Stmt &s = fn.body.emplace_back();
+    s.kind = k;
+    return s;
+  }
+  void let(const char *name, const Expr *e) {
+    fn.vars.push_back({Var::Let, e->type, name});
+    Stmt &s = add(Stmt::Let);
+    s.var = fn.vars.size() - 1;
+    s.a = e;
+  }
+  void store(const Buffer *buf, const Expr *e) {
+    Stmt &s = add(Stmt::Store);
+    s.buf = buf;
+    s.a = b.i(0);
+    s.b = e;
+  }
+  int count(OpKind k, Expr::Kind kind) {
+    int n = 0;
+    for (const Stmt &s : fn.body)
+      for (const Expr *e : {s.a, s.b})
+        if (e && e->kind == kind && e->op == k)
+          ++n;
+    return n;
+  }
+};
+
+TEST(ShareExponentials, TanhAndSigmoidOfOneOperandShareThreeLets) {
+  TwoBuffers t;
+  // Two loads of %x[0]: equal trees, not the same node.
+  t.let("t", t.b.apply(OpKind::Tanh, {t.b.load(t.x, t.b.i(0))}));
+  t.store(t.y, t.b.apply(OpKind::Sigmoid, {t.b.load(t.x, t.b.i(0))}));
+  shareExponentials(t.fn);
+  ASSERT_EQ(t.fn.body.size(), 5u) << text(t.fn);
+  EXPECT_EQ(t.count(OpKind::Tanh, Expr::Shared), 1) << text(t.fn);
+  EXPECT_EQ(t.count(OpKind::Sigmoid, Expr::Shared), 1) << text(t.fn);
+  EXPECT_NE(text(t.fn).find("let %x.e = exp(neg(abs(%x[0])))"),
+            std::string::npos)
+      << text(t.fn);
+}
+
+TEST(ShareExponentials, AStoreToTheOperandsBufferEndsTheSharing) {
+  TwoBuffers t;
+  // tanh(%y[0]); %y[0] = 1; sigmoid(%y[0]) reads another value.
+  t.let("t", t.b.apply(OpKind::Tanh, {t.b.load(t.y, t.b.i(0))}));
+  t.store(t.y, t.b.f(1, Scalar::F32));
+  t.let("s", t.b.apply(OpKind::Sigmoid, {t.b.load(t.y, t.b.i(0))}));
+  shareExponentials(t.fn);
+  EXPECT_EQ(t.fn.body.size(), 3u) << text(t.fn);
+  EXPECT_EQ(t.count(OpKind::Tanh, Expr::Apply), 1) << text(t.fn);
+  EXPECT_EQ(t.count(OpKind::Sigmoid, Expr::Apply), 1) << text(t.fn);
+  // A store to another buffer does not.
+  TwoBuffers u;
+  u.let("t", u.b.apply(OpKind::Tanh, {u.b.load(u.x, u.b.i(0))}));
+  u.store(u.y, u.b.f(1, Scalar::F32));
+  u.let("s", u.b.apply(OpKind::Sigmoid, {u.b.load(u.x, u.b.i(0))}));
+  shareExponentials(u.fn);
+  EXPECT_EQ(u.count(OpKind::Sigmoid, Expr::Shared), 1) << text(u.fn);
+}
+
+TEST(ShareExponentials, F64AndDifferentOperandsAreLeftAlone) {
+  TwoBuffers t;
+  const Expr *x0 = t.b.load(t.x, t.b.i(0)), *x1 = t.b.load(t.x, t.b.i(1));
+  t.let("t", t.b.apply(OpKind::Tanh, {x0}));
+  t.let("s", t.b.apply(OpKind::Sigmoid, {x1}));
+  const Expr *d = t.b.cast(x0, Scalar::F64);
+  t.let("td", t.b.apply(OpKind::Tanh, {d}));
+  t.let("sd", t.b.apply(OpKind::Sigmoid, {d}));
+  std::string before = text(t.fn);
+  shareExponentials(t.fn);
+  EXPECT_EQ(text(t.fn), before);
+}
+
+} // namespace

@@ -21,6 +21,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/Hashing.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cstring>
@@ -43,35 +44,32 @@ bool same(const Expr *a, const Expr *b) {
   return true;
 }
 
-/// Whether `e` loads from `buf` (null: from any buffer) or reads `var`.
-bool reads(const Expr *e, const Buffer *buf, bool anyBuf, int var) {
-  if (e->kind == Expr::Load && (anyBuf || e->buf == buf))
-    return true;
-  if (e->kind == Expr::Read && int(e->var) == var)
-    return true;
-  return llvm::any_of(
-      e->args, [&](const Expr *a) { return reads(a, buf, anyBuf, var); });
-}
-
 /// tanh and sigmoid applications of one operand in one statement list.
 struct Group {
   const Expr *x;
   size_t first; // the statement of the first use
   std::vector<std::pair<size_t, const Expr *>> uses; // statement, Apply
   bool tanh = false, sigmoid = false;
-  bool open = true;
+  bool open = true; // no statement since the first use changed x
 };
 
 class Sharer {
 public:
   explicit Sharer(LoopFunction &fn) : fn_(fn), b_(fn) {}
 
+  /// Rewrites `body` and the statement lists nested in it. Linear in their
+  /// size: operands are found by a structural hash, and a write ends only
+  /// the groups indexed under what it writes.
   void list(std::vector<Stmt> &body) {
     for (Stmt &s : body) {
       list(s.body);
       list(s.orelse);
     }
-    std::vector<Group> groups;
+    groups_.clear();
+    byHash_.clear();
+    byBuf_.clear();
+    byVar_.clear();
+    anyDeps_.clear();
     for (size_t k = 0; k < body.size(); ++k) {
       Stmt &s = body[k];
       if (s.kind == Stmt::Let || s.kind == Stmt::Assign ||
@@ -79,38 +77,31 @@ public:
         llvm::DenseSet<const Expr *> seen;
         for (const Expr *e : {s.a, s.b})
           if (e)
-            collect(e, k, groups, seen);
+            collect(e, k, seen);
       }
-      // What this statement changes ends the groups that read it.
-      for (Group &g : groups) {
-        if (!g.open)
-          continue;
-        switch (s.kind) {
-        case Stmt::Let:
-        case Stmt::Comment:
-        case Stmt::FailIf:
-          break;
-        case Stmt::Assign:
-        case Stmt::Accumulate:
-          g.open = !reads(g.x, nullptr, false, int(s.var));
-          break;
-        case Stmt::Store:
-        case Stmt::Memset:
-        case Stmt::Copy:
-          g.open = !reads(g.x, s.buf, false, -1);
-          break;
-        default: // loops, kernels, invocations: any buffer, any mutable
-          g.open = !reads(g.x, nullptr, true, -1);
-          for (unsigned v = 0; g.open && v < fn_.vars.size(); ++v)
-            if (fn_.vars[v].kind == Var::Mutable)
-              g.open = !reads(g.x, nullptr, false, int(v));
-          break;
-        }
+      // What this statement changes ends the groups whose operand reads it.
+      switch (s.kind) {
+      case Stmt::Let:
+      case Stmt::Comment:
+      case Stmt::FailIf:
+        break;
+      case Stmt::Assign:
+      case Stmt::Accumulate:
+        close(byVar_[s.var]);
+        break;
+      case Stmt::Store:
+      case Stmt::Memset:
+      case Stmt::Copy:
+        close(byBuf_[s.buf]);
+        break;
+      default: // loops, kernels, invocations: any buffer, any mutable
+        close(anyDeps_);
+        break;
       }
     }
     // Rewrite, last group first so that earlier statement indices hold.
     std::vector<std::pair<size_t, Stmt>> inserts;
-    for (Group &g : groups)
+    for (Group &g : groups_)
       if (g.tanh && g.sigmoid)
         rewrite(body, g, inserts);
     llvm::stable_sort(inserts, [](const auto &a, const auto &b) {
@@ -132,21 +123,69 @@ public:
   }
 
 private:
-  void collect(const Expr *e, size_t stmt, std::vector<Group> &groups,
-               llvm::DenseSet<const Expr *> &seen) {
+  void close(std::vector<unsigned> &gs) {
+    for (unsigned g : gs)
+      groups_[g].open = false;
+    gs.clear();
+  }
+
+  /// A hash of the tree `e` (equal for trees that are same()).
+  uint64_t hash(const Expr *e) {
+    if (auto it = hashes_.find(e); it != hashes_.end())
+      return it->second;
+    uint64_t bits;
+    std::memcpy(&bits, &e->f, sizeof bits);
+    llvm::hash_code h =
+        llvm::hash_combine(e->kind, e->type, e->op, e->i, bits, e->var, e->buf,
+                           llvm::hash_value(llvm::StringRef(e->sym)));
+    for (const Expr *a : e->args)
+      h = llvm::hash_combine(h, hash(a));
+    return hashes_[e] = uint64_t(h);
+  }
+
+  /// Indexes group `g` under the buffers its operand loads and the mutable
+  /// variables it reads.
+  void index(const Expr *e, unsigned g, bool &any,
+             llvm::DenseSet<const Expr *> &seen) {
+    if (!seen.insert(e).second)
+      return;
+    if (e->kind == Expr::Load) {
+      byBuf_[e->buf].push_back(g);
+      any = true;
+    }
+    if (e->kind == Expr::Read && fn_.vars[e->var].kind == Var::Mutable) {
+      byVar_[e->var].push_back(g);
+      any = true;
+    }
+    for (const Expr *a : e->args)
+      index(a, g, any, seen);
+  }
+
+  void collect(const Expr *e, size_t stmt, llvm::DenseSet<const Expr *> &seen) {
     if (!seen.insert(e).second)
       return;
     for (const Expr *a : e->args)
-      collect(a, stmt, groups, seen);
+      collect(a, stmt, seen);
     if (e->kind != Expr::Apply || e->type != Scalar::F32 ||
         (e->op != OpKind::Tanh && e->op != OpKind::Sigmoid))
       return;
+    const Expr *x = e->args[0];
+    std::vector<unsigned> &same_ = byHash_[hash(x)];
     Group *g = nullptr;
-    for (Group &h : groups)
-      if (h.open && same(h.x, e->args[0]))
-        g = &h;
-    if (!g)
-      g = &groups.emplace_back(Group{e->args[0], stmt, {}});
+    for (unsigned h : same_)
+      if (groups_[h].open && same(groups_[h].x, x))
+        g = &groups_[h];
+    if (!g) {
+      unsigned id = groups_.size();
+      groups_.push_back(Group{x, stmt, {}});
+      same_.push_back(id);
+      bool any = false;
+      llvm::DenseSet<const Expr *> visited;
+      index(x, id, any, visited);
+      if (any)
+        anyDeps_.push_back(id);
+      g = &groups_[id];
+    }
     g->uses.push_back({stmt, e});
     (e->op == OpKind::Tanh ? g->tanh : g->sigmoid) = true;
   }
@@ -224,6 +263,12 @@ private:
 
   LoopFunction &fn_;
   ExprBuilder b_;
+  std::vector<Group> groups_;
+  llvm::DenseMap<uint64_t, std::vector<unsigned>> byHash_;
+  llvm::DenseMap<const Buffer *, std::vector<unsigned>> byBuf_;
+  llvm::DenseMap<unsigned, std::vector<unsigned>> byVar_;
+  std::vector<unsigned> anyDeps_; // groups whose operand reads memory
+  llvm::DenseMap<const Expr *, uint64_t> hashes_;
 };
 
 } // namespace
