@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
+#include <set>
 
 using namespace gradc;
 using namespace gradc::loops;
@@ -373,6 +375,41 @@ TEST(ShareExponentials, AStoreToTheOperandsBufferEndsTheSharing) {
   u.let("s", u.b.apply(OpKind::Sigmoid, {u.b.load(u.x, u.b.i(0))}));
   shareExponentials(u.fn);
   EXPECT_EQ(u.count(OpKind::Sigmoid, Expr::Shared), 1) << text(u.fn);
+}
+
+TEST(ShareExponentials, AnOperandHoldingAnotherPairIsSharedToo) {
+  // %y[0] = tanh(v) + sigmoid(v), v = tanh(%x[0]) * sigmoid(%x[0]), all in
+  // one statement.
+  TwoBuffers t;
+  auto &b = t.b;
+  const Expr *x = b.load(t.x, b.i(0));
+  const Expr *v = b.apply(
+      OpKind::Mul, {b.apply(OpKind::Tanh, {x}), b.apply(OpKind::Sigmoid, {x})});
+  t.store(t.y, b.apply(OpKind::Add, {b.apply(OpKind::Tanh, {v}),
+                                     b.apply(OpKind::Sigmoid, {v})}));
+  shareExponentials(t.fn);
+  // Six lets, then the store; no tanh or sigmoid is left unshared, and
+  // each pair is one tanh.shared and one sigmoid.shared.
+  ASSERT_EQ(t.fn.body.size(), 7u) << text(t.fn);
+  std::set<const Expr *> seen;
+  std::map<std::pair<Expr::Kind, OpKind>, int> n;
+  std::function<void(const Expr *)> count = [&](const Expr *e) {
+    if (!seen.insert(e).second)
+      return;
+    ++n[{e->kind, e->op}];
+    for (const Expr *a : e->args)
+      count(a);
+  };
+  for (const Stmt &s : t.fn.body)
+    count(s.kind == Stmt::Store ? s.b : s.a);
+  EXPECT_EQ((n[{Expr::Apply, OpKind::Tanh}]), 0) << text(t.fn);
+  EXPECT_EQ((n[{Expr::Apply, OpKind::Sigmoid}]), 0) << text(t.fn);
+  EXPECT_EQ((n[{Expr::Shared, OpKind::Tanh}]), 2) << text(t.fn);
+  EXPECT_EQ((n[{Expr::Shared, OpKind::Sigmoid}]), 2) << text(t.fn);
+  // The second pair's lets have names of their own.
+  EXPECT_NE(text(t.fn).find("let %x.e.1 = exp(neg(abs(mul(tanh.shared("),
+            std::string::npos)
+      << text(t.fn);
 }
 
 TEST(ShareExponentials, F64AndDifferentOperandsAreLeftAlone) {

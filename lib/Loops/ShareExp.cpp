@@ -23,6 +23,10 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/Hashing.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <algorithm>
 
 #include <cstring>
 
@@ -99,11 +103,26 @@ public:
         break;
       }
     }
-    // Rewrite, last group first so that earlier statement indices hold.
+    // The groups in the order they were found, which puts a group whose
+    // operand lies inside another's operand first; then every statement
+    // with a use, once.
     std::vector<std::pair<size_t, Stmt>> inserts;
+    map_.clear();
+    memo_.clear();
+    llvm::SmallVector<size_t> touched;
     for (Group &g : groups_)
-      if (g.tanh && g.sigmoid)
-        rewrite(body, g, inserts);
+      if (g.tanh && g.sigmoid) {
+        rewrite(g, inserts);
+        for (auto [stmt, apply] : g.uses)
+          touched.push_back(stmt);
+      }
+    llvm::sort(touched);
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (size_t k : touched)
+      for (const Expr **p : {&body[k].a, &body[k].b})
+        if (*p)
+          *p = substitute(*p, k);
+    // Insert the lets, last position first so that earlier indices hold.
     llvm::stable_sort(inserts, [](const auto &a, const auto &b) {
       return a.first > b.first;
     });
@@ -202,54 +221,51 @@ private:
     return b_.read(v);
   }
 
-  void rewrite(std::vector<Stmt> &body, const Group &g,
-               std::vector<std::pair<size_t, Stmt>> &inserts) {
+  /// Makes the lets of `g` (before its first use) and maps its uses to
+  /// Expr::Shared of them. Its operand is rewritten with the groups before
+  /// (those inside it).
+  void rewrite(const Group &g, std::vector<std::pair<size_t, Stmt>> &inserts) {
     std::string base = g.x->kind == Expr::Read   ? fn_.vars[g.x->var].name
                        : g.x->kind == Expr::Load ? g.x->buf->name
                                                  : std::string("x");
-    Scalar t = g.x->type;
+    // Distinct names for the lets of distinct operands (`%x.e`, `%x.e.1`).
+    std::string suffix;
+    for (unsigned k = 1; !names_.insert(base + suffix).second; ++k)
+      suffix = "." + std::to_string(k);
+    const Expr *x = substitute(g.x, g.first);
+    Scalar t = x->type;
     auto negAbs = [&] {
-      return b_.apply(OpKind::Neg, {b_.apply(OpKind::Abs, {g.x})});
+      return b_.apply(OpKind::Neg, {b_.apply(OpKind::Abs, {x})});
     };
-    const Expr *e =
-        let(inserts, g.first, base + ".e", b_.apply(OpKind::Exp, {negAbs()}));
-    const Expr *u =
-        let(inserts, g.first, base + ".u", b_.apply(OpKind::Expm1, {negAbs()}));
+    const Expr *e = let(inserts, g.first, base + ".e" + suffix,
+                        b_.apply(OpKind::Exp, {negAbs()}));
+    const Expr *u = let(inserts, g.first, base + ".u" + suffix,
+                        b_.apply(OpKind::Expm1, {negAbs()}));
     const Expr *one = b_.f(1, t);
     const Expr *r = let(
-        inserts, g.first, base + ".r",
+        inserts, g.first, base + ".r" + suffix,
         b_.apply(
             OpKind::Div,
             {one, b_.apply(OpKind::Mul,
                            {b_.apply(OpKind::Add, {one, e}),
                             b_.apply(OpKind::Add,
                                      {one, b_.apply(OpKind::Mul, {e, e})})})}));
-    llvm::DenseMap<const Expr *, const Expr *> map;
     for (auto [stmt, apply] : g.uses)
-      map[apply] = b_.shared(apply->op, apply->args[0], e, u, r);
-    llvm::DenseMap<const Expr *, const Expr *> memo;
-    llvm::DenseSet<size_t> done;
-    for (auto [stmt, apply] : g.uses) {
-      if (!done.insert(stmt).second)
-        continue;
-      Stmt &s = body[stmt];
-      for (const Expr **p : {&s.a, &s.b})
-        if (*p)
-          *p = substitute(*p, map, memo);
-    }
+      map_[{stmt, apply}] = b_.shared(apply->op, x, e, u, r);
   }
 
-  const Expr *substitute(const Expr *e,
-                         const llvm::DenseMap<const Expr *, const Expr *> &map,
-                         llvm::DenseMap<const Expr *, const Expr *> &memo) {
-    if (auto it = map.find(e); it != map.end())
+  /// `e`, read in statement `stmt`, with the uses there of the groups
+  /// rewritten so far replaced. (A node may be read by two statements, with
+  /// a write in between: its uses are told apart by statement.)
+  const Expr *substitute(const Expr *e, size_t stmt) {
+    if (auto it = map_.find({stmt, e}); it != map_.end())
       return it->second;
-    if (auto it = memo.find(e); it != memo.end())
+    if (auto it = memo_.find({stmt, e}); it != memo_.end())
       return it->second;
     std::vector<const Expr *> args;
     bool changed = false;
     for (const Expr *a : e->args) {
-      args.push_back(substitute(a, map, memo));
+      args.push_back(substitute(a, stmt));
       changed |= args.back() != a;
     }
     const Expr *r = e;
@@ -258,7 +274,7 @@ private:
       copy.args = std::move(args);
       r = &copy;
     }
-    return memo[e] = r;
+    return memo_[{stmt, e}] = r;
   }
 
   LoopFunction &fn_;
@@ -269,6 +285,11 @@ private:
   llvm::DenseMap<unsigned, std::vector<unsigned>> byVar_;
   std::vector<unsigned> anyDeps_; // groups whose operand reads memory
   llvm::DenseMap<const Expr *, uint64_t> hashes_;
+  /// A use (statement, Apply) to its Expr::Shared; a node read in a
+  /// statement to its rewritten copy.
+  using Key = std::pair<size_t, const Expr *>;
+  llvm::StringSet<> names_; // the operands' names used so far
+  llvm::DenseMap<Key, const Expr *> map_, memo_;
 };
 
 } // namespace
