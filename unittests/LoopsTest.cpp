@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
+#include <set>
 
 using namespace gradc;
 using namespace gradc::loops;
@@ -386,6 +388,136 @@ TEST(Share, NestsAreSharedAcrossFunctionsAndConstantsMustBeEqual) {
   EXPECT_EQ(g.fn.body[1].shared, 0u);
   // A constant is no parameter: it is part of the nest's code.
   EXPECT_EQ(sharedParams(f.fn.body[1]).size(), 2u);
+}
+
+} // namespace
+
+namespace {
+
+/// A loop function over one f32 buffer %x[4] and an output %y[4], with an
+/// empty body; `x` and `y` are their buffers.
+struct TwoBuffers {
+  std::unique_ptr<Module> m =
+      test::parse("func @f(%x: f32[4]) -> f32[4] {\n  %y = neg %x\n  return "
+                  "%y\n}\n");
+  LoopFunction fn;
+  ExprBuilder b{fn};
+  const Buffer *x, *y;
+  TwoBuffers() {
+    fn.source = m->functions[0].get();
+    for (auto [kind, name] :
+         {std::pair{Buffer::Arg, "x"}, {Buffer::Result, "y"}})
+      fn.buffers.push_back(std::make_unique<Buffer>(
+          Buffer{kind, 0, name, DType::F32, {Dim::fixed(4)}}));
+    x = fn.buffers[0].get();
+    y = fn.buffers[1].get();
+  }
+  Stmt &add(Stmt::Kind k) {
+    Stmt &s = fn.body.emplace_back();
+    s.kind = k;
+    return s;
+  }
+  void let(const char *name, const Expr *e) {
+    fn.vars.push_back({Var::Let, e->type, name});
+    Stmt &s = add(Stmt::Let);
+    s.var = fn.vars.size() - 1;
+    s.a = e;
+  }
+  void store(const Buffer *buf, const Expr *e) {
+    Stmt &s = add(Stmt::Store);
+    s.buf = buf;
+    s.a = b.i(0);
+    s.b = e;
+  }
+  int count(OpKind k, Expr::Kind kind) {
+    int n = 0;
+    for (const Stmt &s : fn.body)
+      for (const Expr *e : {s.a, s.b})
+        if (e && e->kind == kind && e->op == k)
+          ++n;
+    return n;
+  }
+};
+
+TEST(ShareExponentials, TanhAndSigmoidOfOneOperandShareThreeLets) {
+  TwoBuffers t;
+  // Two loads of %x[0]: equal trees, not the same node.
+  t.let("t", t.b.apply(OpKind::Tanh, {t.b.load(t.x, t.b.i(0))}));
+  t.store(t.y, t.b.apply(OpKind::Sigmoid, {t.b.load(t.x, t.b.i(0))}));
+  shareExponentials(t.fn);
+  ASSERT_EQ(t.fn.body.size(), 5u) << text(t.fn);
+  EXPECT_EQ(t.count(OpKind::Tanh, Expr::Shared), 1) << text(t.fn);
+  EXPECT_EQ(t.count(OpKind::Sigmoid, Expr::Shared), 1) << text(t.fn);
+  EXPECT_NE(text(t.fn).find("let %x.e = exp(neg(abs(%x[0])))"),
+            std::string::npos)
+      << text(t.fn);
+}
+
+TEST(ShareExponentials, AStoreToTheOperandsBufferEndsTheSharing) {
+  TwoBuffers t;
+  // tanh(%y[0]); %y[0] = 1; sigmoid(%y[0]) reads another value.
+  t.let("t", t.b.apply(OpKind::Tanh, {t.b.load(t.y, t.b.i(0))}));
+  t.store(t.y, t.b.f(1, Scalar::F32));
+  t.let("s", t.b.apply(OpKind::Sigmoid, {t.b.load(t.y, t.b.i(0))}));
+  shareExponentials(t.fn);
+  EXPECT_EQ(t.fn.body.size(), 3u) << text(t.fn);
+  EXPECT_EQ(t.count(OpKind::Tanh, Expr::Apply), 1) << text(t.fn);
+  EXPECT_EQ(t.count(OpKind::Sigmoid, Expr::Apply), 1) << text(t.fn);
+  // A store to another buffer does not.
+  TwoBuffers u;
+  u.let("t", u.b.apply(OpKind::Tanh, {u.b.load(u.x, u.b.i(0))}));
+  u.store(u.y, u.b.f(1, Scalar::F32));
+  u.let("s", u.b.apply(OpKind::Sigmoid, {u.b.load(u.x, u.b.i(0))}));
+  shareExponentials(u.fn);
+  EXPECT_EQ(u.count(OpKind::Sigmoid, Expr::Shared), 1) << text(u.fn);
+}
+
+TEST(ShareExponentials, AnOperandHoldingAnotherPairIsSharedToo) {
+  // %y[0] = tanh(v) + sigmoid(v), v = tanh(%x[0]) * sigmoid(%x[0]), all in
+  // one statement.
+  TwoBuffers t;
+  auto &b = t.b;
+  const Expr *x = b.load(t.x, b.i(0));
+  const Expr *v = b.apply(
+      OpKind::Mul, {b.apply(OpKind::Tanh, {x}), b.apply(OpKind::Sigmoid, {x})});
+  t.store(t.y, b.apply(OpKind::Add, {b.apply(OpKind::Tanh, {v}),
+                                     b.apply(OpKind::Sigmoid, {v})}));
+  shareExponentials(t.fn);
+  // Six lets, then the store; no tanh or sigmoid is left unshared, and
+  // each pair is one tanh.shared and one sigmoid.shared.
+  ASSERT_EQ(t.fn.body.size(), 7u) << text(t.fn);
+  std::set<const Expr *> seen;
+  std::map<std::pair<Expr::Kind, OpKind>, int> n;
+  std::function<void(const Expr *)> count = [&](const Expr *e) {
+    if (!seen.insert(e).second)
+      return;
+    ++n[{e->kind, e->op}];
+    for (const Expr *a : e->args)
+      count(a);
+  };
+  for (const Stmt &s : t.fn.body)
+    count(s.kind == Stmt::Store ? s.b : s.a);
+  EXPECT_EQ((n[{Expr::Apply, OpKind::Tanh}]), 0) << text(t.fn);
+  EXPECT_EQ((n[{Expr::Apply, OpKind::Sigmoid}]), 0) << text(t.fn);
+  EXPECT_EQ((n[{Expr::Shared, OpKind::Tanh}]), 2) << text(t.fn);
+  EXPECT_EQ((n[{Expr::Shared, OpKind::Sigmoid}]), 2) << text(t.fn);
+  // The second pair's lets have names of their own.
+  EXPECT_NE(text(t.fn).find("let %x.e.1 = exp(neg(abs(mul(tanh.shared("),
+            std::string::npos)
+      << text(t.fn);
+}
+
+TEST(ShareExponentials, F64AndDifferentOperandsAreLeftAlone) {
+  TwoBuffers t;
+  const Expr *x0 = t.b.load(t.x, t.b.i(0)), *x1 = t.b.load(t.x, t.b.i(1));
+  t.let("t", t.b.apply(OpKind::Tanh, {x0}));
+  t.let("s", t.b.apply(OpKind::Sigmoid, {x1}));
+  const Expr *d = t.b.cast(x0, Scalar::F64);
+  t.let("td", t.b.apply(OpKind::Tanh, {d}));
+  t.let("sd", t.b.apply(OpKind::Sigmoid, {d}));
+  std::string before = text(t.fn);
+  shareExponentials(t.fn);
+  EXPECT_EQ(text(t.fn), before);
 }
 
 } // namespace

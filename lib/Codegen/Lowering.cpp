@@ -295,6 +295,8 @@ LV *Renderer::expr(const Expr *e) {
                          llvm::ConstantFP::getInfinity(t));
     return b_.CreateSelect(isInf, a[0], b_.CreateFAdd(a[0], logS));
   }
+  case Expr::Shared:
+    return opDef(e->op).lowerShared(b_, a);
   case Expr::Select:
     return b_.CreateSelect(a[0], a[1], a[2]);
   case Expr::NonZero: // NaN is nonzero

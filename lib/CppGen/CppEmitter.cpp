@@ -63,6 +63,9 @@ std::string prelude() {
     for (unsigned i = 0; i < arity(d.kind); ++i)
       s += std::string(i ? ", " : "") + "T " + char('a' + i);
     s += ") {\n  " + std::string(d.cppBody) + "\n}\n";
+    if (d.cppShared) // Expr::Shared
+      s += "template <typename T> T " + mnemonic(d.kind).str() +
+           "_shared(T x, T e, T u, T r) {\n  " + d.cppShared + "\n}\n";
   }
   return s + kReductionHelpers;
 }
@@ -296,6 +299,8 @@ std::string Renderer::expr(const Expr *e, bool top) {
                  expr(e->args[2]));
   case Expr::NonZero: // NaN != 0 holds
     return paren(expr(e->args[0]) + " != 0");
+  case Expr::Shared:
+    return call("gir::" + mnemonic(e->op).str() + "_shared");
   }
   llvm_unreachable("expression kind");
 }

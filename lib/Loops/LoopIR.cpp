@@ -241,6 +241,13 @@ const Expr *ExprBuilder::logSumExp(const Expr *m, const Expr *s) {
   return &make(Expr::LogSumExp, m->type, {m, s});
 }
 
+const Expr *ExprBuilder::shared(OpKind k, const Expr *x, const Expr *e,
+                                const Expr *u, const Expr *r) {
+  Expr &s = make(Expr::Shared, x->type, {x, e, u, r});
+  s.op = k;
+  return &s;
+}
+
 const Expr *ExprBuilder::select(const Expr *c, const Expr *a, const Expr *b) {
   return &make(Expr::Select, a->type, {c, a, b});
 }
@@ -581,6 +588,8 @@ public:
       return "(" + expr(e->args[0]) + " == " + expr(e->args[1]) + ")";
     case Expr::NonZero:
       return args("nonzero");
+    case Expr::Shared:
+      return args(mnemonic(e->op).str() + ".shared");
     }
     llvm_unreachable("expression kind");
   }

@@ -562,6 +562,7 @@ std::unique_ptr<LoopFunction> lowerToLoops(const Function &f,
   CalleeCache local;
   auto fn = std::make_unique<LoopFunction>();
   FunctionLowering(f, *fn, opts, cache ? *cache : local, inPlace).run();
+  shareExponentials(*fn);
   if (opts.parallel)
     markParallelLoops(*fn);
   splitIntoParts(*fn, opts.partSize);

@@ -121,6 +121,7 @@ private:
       buffer(e->buf);
       break;
     case Expr::Apply:
+    case Expr::Shared:
       os_ << "," << int(e->op) << "," << e->i;
       break;
     default:

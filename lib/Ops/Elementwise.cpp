@@ -395,7 +395,12 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                     [](Builder &b, const Op &op, Value *dy) -> Grads {
                       return {b.mul(dy, b.sub(one(b, Y), b.mul(Y, Y)))};
                     })
-                  .withCpp(nullptr, "return T(std::tanh(double(a)));"));
+                  .withCpp(nullptr, "return T(std::tanh(double(a)));")
+                  // tanh|x| = -u (1 + e)^2 r, with the sign of x
+                  .withShared(LW(vecmath::tanhFrom(b, x[0], x[1], x[2], x[3])),
+                              "double k = 1 + double(e);\n  return "
+                              "T(std::copysign(-double(u) * k * k * r, "
+                              "double(x)));"));
   // d sigmoid(x) = y (1 - y) dx; computed as 1/(1+e^-x) or e^x/(1+e^x),
   // whichever does not overflow.
   d.push_back(unary(OpKind::Sigmoid,
@@ -407,7 +412,11 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                     })
                   .withCpp(nullptr, "double d = double(a);\n  return T(d >= 0 "
                                     "? 1 / (1 + std::exp(-d))\n                "
-                                    ": std::exp(d) / (1 + std::exp(d)));"));
+                                    ": std::exp(d) / (1 + std::exp(d)));")
+                  // 1/(1 + e) = (1 + e^2) r, e/(1 + e) = e (1 + e^2) r
+                  .withShared(LW(vecmath::sigmoidFrom(b, x[0], x[1], x[3])),
+                              "(void)u;\n  double s = (1 + double(e) * e) * "
+                              "r;\n  return T(x >= 0 ? s : e * s);"));
   // relu(x) = max(x, 0); dy passes where the pre-activation x > 0 (slope 0 at
   // 0).
   d.push_back(
@@ -461,12 +470,14 @@ void addElementwiseOps(std::vector<OpDef> &d) {
                     })
                   .withCpp(nullptr, "return T(std::log1p(double(a)));"));
   // d expm1(x) = (y + 1) dx
-  d.push_back(unary(OpKind::Expm1, FN(std::expm1(x[0])),
-                    LW(callLibm(b, "expm1", x[0])),
-                    [](Builder &b, const Op &op, Value *dy) -> Grads {
-                      return {b.mul(dy, b.add(Y, one(b, Y)))};
-                    })
-                  .withCpp(nullptr, "return T(std::expm1(double(a)));"));
+  d.push_back(
+      unary(OpKind::Expm1, FN(std::expm1(x[0])),
+            LW(x[0]->getType()->isFloatTy() ? vecmath::expm1F32(b, x[0])
+                                            : callLibm(b, "expm1", x[0])),
+            [](Builder &b, const Op &op, Value *dy) -> Grads {
+              return {b.mul(dy, b.add(Y, one(b, Y)))};
+            })
+          .withCpp(nullptr, "return T(std::expm1(double(a)));"));
   // d softplus(x) = sigmoid(x) dx
   d.push_back(unary(OpKind::Softplus, FN(softplus(x[0])), lowerSoftplus,
                     [](Builder &b, const Op &op, Value *dy) -> Grads {

@@ -88,9 +88,12 @@ struct Expr {
     ILt,        // i1: i64 args[0] < args[1] (signed)
     IEq,        // i1: i64 args[0] == args[1]
     NonZero,    // i1: args[0] != 0 (of any type; NaN counts as nonzero)
+    Shared,     // `op` (tanh or sigmoid) of x = args[0] from the exponential
+                // it shares with the other one (shareExponentials):
+                // args = (x, e^-|x|, e^-|x| - 1, 1/((1 + e)(1 + e^2)))
   } kind;
   Scalar type;
-  OpKind op = OpKind::Const; // Apply
+  OpKind op = OpKind::Const; // Apply, Shared
   int64_t i = 0;             // Int
   double f = 0;              // Float
   unsigned var = 0;          // Read
@@ -251,6 +254,13 @@ struct LoopFunction {
   void print(llvm::raw_ostream &os) const;
 };
 
+/// Where one statement list (a loop body) applies both tanh and sigmoid to
+/// the same f32 expression x, computes e = e^-|x|, u = e^-|x| - 1 and
+/// r = 1/((1 + e)(1 + e^2)) once, in `let`s before the first use, and
+/// derives both from them (Expr::Shared; lib/Loops/ShareExp.cpp): one
+/// exponential and one division instead of two of each.
+void shareExponentials(LoopFunction &fn);
+
 /// Marks the top-level loops of `fn` that may run in parallel over their
 /// outer dimension (Stmt::parallel, reduce, work).
 void markParallelLoops(LoopFunction &fn);
@@ -316,6 +326,9 @@ public:
   const Expr *ilt(const Expr *a, const Expr *b);
   const Expr *ieq(const Expr *a, const Expr *b);
   const Expr *nonZero(const Expr *a);
+  /// Expr::Shared: op `k` (tanh or sigmoid) of x from e, u and r.
+  const Expr *shared(OpKind k, const Expr *x, const Expr *e, const Expr *u,
+                     const Expr *r);
 
   /// The dims of `t` as expressions.
   std::vector<const Expr *> shape(const std::vector<Dim> &dims);

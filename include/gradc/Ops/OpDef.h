@@ -89,6 +89,13 @@ struct OpDef {
   /// parameters as operands).
   const char *cppOperator = nullptr;
   const char *cppBody = nullptr;
+  /// tanh and sigmoid: the formula from the exponential that both share
+  /// where they are applied to the same f32 operand (loops::
+  /// shareExponentials), over (x, e = e^-|x|, u = e^-|x| - 1,
+  /// r = 1/((1 + e)(1 + e^2))): as LLVM IR, and as the body of
+  /// `template <typename T> T gir::<mnemonic>_shared(T x, T e, T u, T r)`.
+  LowerFn lowerShared = nullptr;
+  const char *cppShared = nullptr;
   /// Run-time preconditions (null: none).
   CheckFn check = nullptr;
   LoopsFn loops = nullptr; // every op but elementwise ones
@@ -114,6 +121,11 @@ struct OpDef {
   OpDef withCpp(const char *op, const char *body) && {
     cppOperator = op;
     cppBody = body;
+    return std::move(*this);
+  }
+  OpDef withShared(LowerFn lower, const char *cpp) && {
+    lowerShared = lower;
+    cppShared = cpp;
     return std::move(*this);
   }
   OpDef withLoops(LoopsFn fn, Fold f = Fold::None) && {
