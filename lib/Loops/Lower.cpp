@@ -382,10 +382,11 @@ void FunctionLowering::endGroup(Group &g) {
     unsigned sum = local(op->result->name + ".acc", Scalar::F64);
     forLoop(i(0), c, 1, [&](const Expr *j) {
       assign(sum, load(blocks, j));
-      forLoop(i(1), dim(blocks->dims[0]), 1, [&](const Expr *b) {
-        assign(sum, apply(OpKind::Add,
-                          {read(sum), load(blocks, add(mul(b, c), j))}));
-      });
+      if (blocks->dims[0].size > 1)
+        forLoop(i(1), dim(blocks->dims[0]), 1, [&](const Expr *b) {
+          assign(sum, apply(OpKind::Add,
+                            {read(sum), load(blocks, add(mul(b, c), j))}));
+        });
       const Expr *r = read(sum);
       if (opDef(op->kind).fold == Fold::Mean)
         r = apply(OpKind::Div, {r, cast(n, Scalar::F64)});
@@ -421,10 +422,11 @@ void FunctionLowering::lowerColumnGroup(llvm::ArrayRef<const Op *> ops) {
   // of the fold's scratch buffer (so that blocks may run on several
   // threads); inside a block, the rows as loops() would run them.
   Group g = beginGroup(ops);
-  int64_t n = g.loopType->dims[0].size, rows = Plan::columnBlockRows(n);
+  int64_t n = g.loopType->dims[0].size;
+  int64_t rows = Plan::columnBlockRows(g.loopType->dims);
   const Expr *c = dim(g.loopType->dims[1]);
   Chunking blocks{[&] { beginChunk(g); }, [&] { endChunk(g); }};
-  forLoop(i(0), i((n + rows - 1) / rows), 1, [&](const Expr *blk) {
+  auto block = [&](const Expr *blk) {
     g.columnRow = mul(blk, c);
     for (auto [op, buf] : g.columns)
       forLoop(i(0), c, 1, [&, buf = buf](const Expr *j) {
@@ -441,7 +443,11 @@ void FunctionLowering::lowerColumnGroup(llvm::ArrayRef<const Op *> ops) {
           },
           g.chunked.empty() ? nullptr : &blocks);
     });
-  });
+  };
+  if (rows == n)
+    block(i(0)); // one block
+  else
+    forLoop(i(0), i((n + rows - 1) / rows), 1, block);
   endGroup(g);
 }
 

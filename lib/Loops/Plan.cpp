@@ -1,6 +1,7 @@
 //===- Plan.cpp - Where each value of a function lives ------------------===//
 #include "Plan.h"
 
+#include "gradc/Loops/LoopIR.h"
 #include "gradc/Ops/Attrs.h"
 #include "gradc/Ops/OpDef.h"
 
@@ -148,15 +149,19 @@ bool Plan::isColumnFold(const Op *op) {
          reducedAxesOf(*op) == std::vector<int64_t>{0};
 }
 
-int64_t Plan::columnBlockRows(int64_t n) {
-  // At most 64 blocks (a scratch row each) of 16 to 256 rows.
+int64_t Plan::columnBlockRows(const std::vector<Dim> &x) {
+  int64_t n = x[0].size;
+  // Too small to run on several threads (kParallelWork): one block.
+  if (!x[1].isSym() && n * x[1].size < kParallelWork)
+    return n;
+  // Blocks of 16 to 256 rows, at most 64 of them up to 16,384 rows.
   int64_t rows = ((n + 63) / 64 + 15) / 16 * 16;
   return std::clamp<int64_t>(rows, 16, 256);
 }
 
 Type Plan::columnBlocksOf(const Op &fold) {
   const std::vector<Dim> &x = fold.operands[0]->type.dims;
-  int64_t rows = columnBlockRows(x[0].size);
+  int64_t rows = columnBlockRows(x);
   return Type{DType::F64, {Dim::fixed((x[0].size + rows - 1) / rows), x[1]}};
 }
 

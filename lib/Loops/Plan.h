@@ -70,11 +70,12 @@ struct Plan {
   static Type blocksOf(const Op &fwd);
   /// A sum or mean over axis 0 of a float [N,C] with N static (a column sum,
   /// a bias's gradient): it joins a loop group over [N,C], which then runs
-  /// in blocks of columnBlockRows(N) rows, each block summing its rows into
+  /// in blocks of columnBlockRows([N,C]) rows (one block when it is too
+  /// small for several threads), each block summing its rows into
   /// a row of the fold's scratch buffer (columnBlocksOf), the blocks' rows
   /// added in block order after the loop (Lower.cpp).
   static bool isColumnFold(const Op *op);
-  static int64_t columnBlockRows(int64_t n);
+  static int64_t columnBlockRows(const std::vector<Dim> &x);
   static Type columnBlocksOf(const Op &fold);
   /// The ops in the order they are lowered: the function's, except for the
   /// ops row fusion moves before its first product or after its second.
