@@ -23,6 +23,7 @@
 #include <cmath>
 #include <malloc.h>
 #include <random>
+#include <tuple>
 
 using namespace gradc;
 
@@ -447,6 +448,72 @@ TEST(Jit, RowFusionAgreesAndIsDeterministic) {
                     tol * std::max(1.0, std::fabs(w.data[i])))
               << t << "[" << n << "," << k << "] result " << r << " element "
               << i << ", " << threads << " threads";
+        EXPECT_EQ(g.data, (*again)[r].data) << threads << " threads";
+      }
+    }
+  }
+}
+
+// Column sums join loop groups (Plan::isColumnFold): a bias gradient's
+// `sum {axes=[0]}` and a `mean {axes=[0]}` run in the loop of the relu
+// mask, in blocks of rows, f32 and f64, row counts that do and do not
+// divide into blocks, and a small group (one block). On 1, 2 and 3 threads
+// the JIT agrees with the interpreter and a thread count gives the same
+// bits; the lowering did join them.
+TEST(Jit, ColumnSumsJoinLoopGroups) {
+  for (auto [t, n, c] :
+       {std::tuple{"f32", 1000, 96}, std::tuple{"f64", 4096, 40},
+        std::tuple{"f32", 30, 7}}) {
+    std::string ty = t,
+                dims = "[" + std::to_string(n) + "," + std::to_string(c) + "]";
+    auto m = test::parse("func @f(%x: " + ty + dims + ", %g: " + ty + dims +
+                         ") -> (" + ty + "[" + std::to_string(c) + "], " + ty +
+                         "[" + std::to_string(c) + "], " + ty +
+                         ") {\n"
+                         "  %z = const 0 : " +
+                         ty +
+                         "\n"
+                         "  %p = gt %x, %z\n  %d = select %p, %g, %z\n"
+                         "  %s = sum %d {axes=[0]}\n  %e = exp %d\n"
+                         "  %m = mean %e {axes=[0]}\n  %a = sum %e\n"
+                         "  return %s, %m, %a\n}\n");
+    ASSERT_TRUE(m);
+    const Function &f = *m->functions[0];
+    std::string lowered;
+    llvm::raw_string_ostream os(lowered);
+    loops::lowerToLoops(f, loops::LoopOptions())->print(os);
+    EXPECT_NE(lowered.find("%s.blocks["), std::string::npos) << lowered;
+    EXPECT_NE(lowered.find("%m.blocks["), std::string::npos) << lowered;
+    DType dt = ty == "f32" ? DType::F32 : DType::F64;
+    std::mt19937_64 rng(9);
+    std::uniform_real_distribution<double> val(-1, 1);
+    std::vector<Tensor> args;
+    for (int k = 0; k < 2; ++k) {
+      Tensor x(dt, {n, c});
+      for (double &v : x.data)
+        v = val(rng);
+      x.roundToType();
+      args.push_back(x);
+    }
+    auto want = evaluate(f, args);
+    ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+    auto jit = Jit::create(*m, LowerOptions());
+    ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
+    for (int threads : {1, 2, 3}) {
+      ASSERT_FALSE(bool((*jit)->setThreads(threads)));
+      auto got = (*jit)->call(f, args);
+      ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+      auto again = (*jit)->call(f, args);
+      ASSERT_TRUE(bool(again)) << llvm::toString(again.takeError());
+      for (size_t r = 0; r < want->size(); ++r) {
+        const Tensor &w = (*want)[r], &g = (*got)[r];
+        ASSERT_EQ(w.shape, g.shape);
+        double tol = dt == DType::F64 ? 1e-12 : 1e-5;
+        for (int64_t i = 0; i < w.size(); ++i)
+          ASSERT_LE(std::fabs(w.data[i] - g.data[i]),
+                    tol * std::max(1.0, std::fabs(w.data[i])))
+              << ty << dims << " result " << r << " element " << i << ", "
+              << threads << " threads";
         EXPECT_EQ(g.data, (*again)[r].data) << threads << " threads";
       }
     }
