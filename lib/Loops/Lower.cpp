@@ -428,10 +428,11 @@ void FunctionLowering::lowerColumnGroup(llvm::ArrayRef<const Op *> ops) {
   Chunking blocks{[&] { beginChunk(g); }, [&] { endChunk(g); }};
   auto block = [&](const Expr *blk) {
     g.columnRow = mul(blk, c);
-    for (auto [op, buf] : g.columns)
-      forLoop(i(0), c, 1, [&, buf = buf](const Expr *j) {
-        storeAt(buf, add(g.columnRow, j), f(0, Scalar::F64));
-      });
+    for (const Op *op : g.ops) // in order: the printed IR is deterministic
+      if (const Buffer *buf = g.columns.lookup(op))
+        forLoop(i(0), c, 1, [&](const Expr *j) {
+          storeAt(buf, add(g.columnRow, j), f(0, Scalar::F64));
+        });
     const Expr *first = mul(blk, i(rows));
     const Expr *last =
         n % rows == 0 ? add(first, i(rows)) : min(add(first, i(rows)), i(n));
