@@ -521,3 +521,74 @@ TEST(ShareExponentials, F64AndDifferentOperandsAreLeftAlone) {
 }
 
 } // namespace
+
+namespace {
+
+/// for blk = 0 to 4000: for r = blk*16 to blk*16 + 16: data[r] = 1; then a
+/// second loop over the same rows storing into out[r] what `read` loads.
+struct BlockLoop {
+  LoopFunction fn;
+  ExprBuilder b{fn};
+  const Buffer *data, *out;
+  unsigned blk;
+  BlockLoop() {
+    for (auto [k, name] :
+         {std::pair{Buffer::Arena, "data"}, std::pair{Buffer::Result, "out"}}) {
+      fn.buffers.push_back(std::make_unique<Buffer>(
+          Buffer{k, 0, name, DType::F32, {Dim::fixed(64000)}}));
+    }
+    data = fn.buffers[0].get();
+    out = fn.buffers[1].get();
+    fn.slots.push_back({DType::F32, {Dim::fixed(64000)}});
+    blk = index("blk");
+  }
+  unsigned index(const char *name) {
+    fn.vars.push_back({Var::Index, Scalar::I64, name});
+    return fn.vars.size() - 1;
+  }
+  /// for r = blk*16 to blk*16 + 16: buf[r] = value(r)
+  Stmt rows(const Buffer *buf,
+            std::function<const Expr *(const Expr *)> value) {
+    Stmt loop;
+    loop.kind = Stmt::For;
+    loop.var = index("r");
+    loop.a = b.mul(b.read(blk), b.i(16));
+    loop.b = b.add(loop.a, b.i(16));
+    Stmt store;
+    store.kind = Stmt::Store;
+    store.buf = buf;
+    store.a = b.read(loop.var);
+    store.b = value(b.read(loop.var));
+    loop.body.push_back(store);
+    return loop;
+  }
+  bool parallel(std::function<const Expr *(const Expr *)> read) {
+    Stmt outer;
+    outer.kind = Stmt::For;
+    outer.var = blk;
+    outer.a = b.i(0);
+    outer.b = b.i(4000);
+    outer.body.push_back(
+        rows(data, [&](const Expr *) { return b.f(1, Scalar::F32); }));
+    outer.body.push_back(rows(out, read));
+    fn.body = {outer};
+    markParallelLoops(fn);
+    return fn.body[0].parallel;
+  }
+};
+
+} // namespace
+
+// A loop over block numbers whose inner loops cover the block's rows may
+// run in parallel when it reads back only rows of its own block (another
+// loop's index over the same rows), not when it reads a row through the
+// block number itself: row `blk` belongs to another iteration's block.
+TEST(Parallel, BlockLoopsReadBackOnlyTheirOwnRows) {
+  BlockLoop own;
+  EXPECT_TRUE(
+      own.parallel([&](const Expr *r) { return own.b.load(own.data, r); }));
+  BlockLoop other;
+  EXPECT_FALSE(other.parallel([&](const Expr *) {
+    return other.b.load(other.data, other.b.read(other.blk));
+  }));
+}

@@ -137,16 +137,34 @@ private:
       return false;
     int64_t size = end->args[1]->i;
     bool ok = false;
-    if (s.a->kind == Expr::Read && s.a->var == loop_.var)
+    // Rows of the loop index's own unit (0), or of the rows a block number
+    // stands for (1).
+    int unit = 0;
+    if (s.a->kind == Expr::Read && s.a->var == loop_.var) {
       ok = size == loop_.step;
-    else if (s.a->kind == Expr::Read && blocks_.count(s.a->var))
+    } else if (s.a->kind == Expr::Read && blocks_.count(s.a->var)) {
       ok = size == blocks_[s.a->var];
-    else if (s.a->kind == Expr::Mul && s.a->args[0]->kind == Expr::Read &&
-             s.a->args[0]->var == loop_.var && loop_.step == 1)
+      unit = units_[s.a->var];
+    } else if (s.a->kind == Expr::Mul && s.a->args[0]->kind == Expr::Read &&
+               s.a->args[0]->var == loop_.var && loop_.step == 1) {
       ok = s.a->args[1]->kind == Expr::Int && s.a->args[1]->i == size;
-    if (ok)
+      unit = 1;
+    }
+    if (ok) {
       blocks_[s.var] = s.step;
+      units_[s.var] = unit;
+    }
     return ok;
+  }
+
+  /// The unit of the row index at the base of row offset `e` (see block()).
+  int unitOf(const Expr *e) const {
+    if (e->kind == Expr::Read)
+      return e->var == loop_.var ? 0 : units_.lookup(e->var);
+    for (const Expr *a : e->args)
+      if (std::optional<bool> r = row(a))
+        return unitOf(a);
+    return 0;
   }
 
   /// Only constants, symbolic dims and the indices of inner loops.
@@ -204,17 +222,21 @@ private:
       if (!row(s->a))
         return false;
       auto &w = written[storage(s->buf)];
-      if (!w.empty() && w.front()->buf->dims != s->buf->dims)
+      if (!w.empty() && (w.front()->buf->dims != s->buf->dims ||
+                         unitOf(w.front()->a) != unitOf(s->a)))
         return false;
       w.push_back(s);
     }
     // Memory written in the loop is read back only from the iteration's own
-    // rows, through a buffer of the same shape.
+    // rows, through a buffer of the same shape, indexed in the same unit
+    // (a block number is not a row of the rows it stands for).
     for (const Expr *l : loads_) {
       auto it = written.find(storage(l->buf));
       if (it == written.end())
         continue;
-      if (it->second.front()->buf->dims != l->buf->dims || !row(l->args[0]))
+      const Stmt *w = it->second.front();
+      if (w->buf->dims != l->buf->dims || !row(l->args[0]) ||
+          unitOf(w->a) != unitOf(l->args[0]))
         return false;
     }
     return true;
@@ -252,6 +274,7 @@ private:
   Stmt &loop_;
   llvm::DenseSet<unsigned> inner_;
   llvm::DenseMap<unsigned, int64_t> blocks_; // a block's index -> its step
+  llvm::DenseMap<unsigned, int> units_; // a block's index -> its rows' unit
   std::vector<std::pair<const std::vector<Stmt> *, size_t>> path_;
   std::map<unsigned, std::vector<Use>> uses_;
   std::vector<const Stmt *> stores_;
