@@ -385,6 +385,36 @@ TEST(Jit, ParallelLoopsAgreeAndAreDeterministic) {
   }
 }
 
+/// Calls `f` of `m` through the JIT on 1, 2 and 3 threads, twice each: every
+/// result agrees with the interpreter within `tol` (relative, absolute
+/// below 1) and a thread count gives the same bits both times.
+void expectAgreesOnThreads(const Module &m, const Function &f,
+                           const std::vector<Tensor> &args, double tol,
+                           const std::string &what) {
+  auto want = evaluate(f, args);
+  ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
+  auto jit = Jit::create(m, LowerOptions());
+  ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
+  for (int threads : {1, 2, 3}) {
+    ASSERT_FALSE(bool((*jit)->setThreads(threads)));
+    auto got = (*jit)->call(f, args);
+    ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
+    auto again = (*jit)->call(f, args);
+    ASSERT_TRUE(bool(again)) << llvm::toString(again.takeError());
+    for (size_t r = 0; r < want->size(); ++r) {
+      const Tensor &w = (*want)[r], &g = (*got)[r];
+      ASSERT_EQ(w.shape, g.shape);
+      for (int64_t i = 0; i < w.size(); ++i)
+        ASSERT_LE(std::fabs(w.data[i] - g.data[i]),
+                  tol * std::max(1.0, std::fabs(w.data[i])))
+            << what << " result " << r << " element " << i << ", " << threads
+            << " threads";
+      EXPECT_EQ(g.data, (*again)[r].data)
+          << what << ", " << threads << " threads";
+    }
+  }
+}
+
 // Row fusion (lib/Loops/Plan.h): a logistic regression's X w and X^T g run
 // in one pass over X's rows, for row counts that are and are not multiples
 // of the unrolled rows (4), the row groups (16) and the blocks (256), in
@@ -429,28 +459,8 @@ TEST(Jit, RowFusionAgreesAndIsDeterministic) {
     };
     std::vector<Tensor> args = {fill({c.n, c.k}), fill({c.k}), fill({}),
                                 fill({c.n}), Tensor::scalar(dt, 0.75)};
-    auto want = evaluate(grad, args);
-    ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
-    auto jit = Jit::create(*m, LowerOptions());
-    ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
-    for (int threads : {1, 2, 3}) {
-      ASSERT_FALSE(bool((*jit)->setThreads(threads)));
-      auto got = (*jit)->call(grad, args);
-      ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
-      auto again = (*jit)->call(grad, args);
-      ASSERT_TRUE(bool(again)) << llvm::toString(again.takeError());
-      for (size_t r = 0; r < want->size(); ++r) {
-        const Tensor &w = (*want)[r], &g = (*got)[r];
-        ASSERT_EQ(w.shape, g.shape);
-        double tol = dt == DType::F64 ? 1e-11 : 1e-5;
-        for (int64_t i = 0; i < w.size(); ++i)
-          ASSERT_LE(std::fabs(w.data[i] - g.data[i]),
-                    tol * std::max(1.0, std::fabs(w.data[i])))
-              << t << "[" << n << "," << k << "] result " << r << " element "
-              << i << ", " << threads << " threads";
-        EXPECT_EQ(g.data, (*again)[r].data) << threads << " threads";
-      }
-    }
+    expectAgreesOnThreads(*m, grad, args, dt == DType::F64 ? 1e-11 : 1e-5,
+                          t + "[" + n + "," + k + "]");
   }
 }
 
@@ -495,28 +505,8 @@ TEST(Jit, ColumnSumsJoinLoopGroups) {
       x.roundToType();
       args.push_back(x);
     }
-    auto want = evaluate(f, args);
-    ASSERT_TRUE(bool(want)) << llvm::toString(want.takeError());
-    auto jit = Jit::create(*m, LowerOptions());
-    ASSERT_TRUE(bool(jit)) << llvm::toString(jit.takeError());
-    for (int threads : {1, 2, 3}) {
-      ASSERT_FALSE(bool((*jit)->setThreads(threads)));
-      auto got = (*jit)->call(f, args);
-      ASSERT_TRUE(bool(got)) << llvm::toString(got.takeError());
-      auto again = (*jit)->call(f, args);
-      ASSERT_TRUE(bool(again)) << llvm::toString(again.takeError());
-      for (size_t r = 0; r < want->size(); ++r) {
-        const Tensor &w = (*want)[r], &g = (*got)[r];
-        ASSERT_EQ(w.shape, g.shape);
-        double tol = dt == DType::F64 ? 1e-12 : 1e-5;
-        for (int64_t i = 0; i < w.size(); ++i)
-          ASSERT_LE(std::fabs(w.data[i] - g.data[i]),
-                    tol * std::max(1.0, std::fabs(w.data[i])))
-              << ty << dims << " result " << r << " element " << i << ", "
-              << threads << " threads";
-        EXPECT_EQ(g.data, (*again)[r].data) << threads << " threads";
-      }
-    }
+    expectAgreesOnThreads(*m, f, args, dt == DType::F64 ? 1e-12 : 1e-5,
+                          ty + dims);
   }
 }
 

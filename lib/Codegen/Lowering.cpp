@@ -113,6 +113,8 @@ private:
   void stmts(llvm::ArrayRef<Stmt> body);
   void parts();
   void stmt(const Stmt &s);
+  /// An alloca for each mutable variable assigned in `roots` or inside them.
+  void allocateMutables(std::vector<const Stmt *> roots);
   void sharedNest(const Stmt &s);
   /// The loop of `s` from `begin` to `end` (null: s's own end).
   void forLoop(const Stmt &s, LV *begin, LV *end);
@@ -404,21 +406,7 @@ void Renderer::sharedNest(const Stmt &s) {
       dims_[syms[d]] = arg;
     }
     // The nest's mutable variables (no other statement names them).
-    todo = {&s};
-    llvm::DenseSet<unsigned> allocated;
-    while (!todo.empty()) {
-      const Stmt *t = todo.back();
-      todo.pop_back();
-      if ((t->kind == Stmt::Assign || t->kind == Stmt::Accumulate) &&
-          lf_.vars[t->var].kind == loops::Var::Mutable &&
-          allocated.insert(t->var).second)
-        vars_[t->var] = b_.CreateAlloca(type(lf_.vars[t->var].type), nullptr,
-                                        lf_.vars[t->var].name);
-      for (const Stmt &u : t->body)
-        todo.push_back(&u);
-      for (const Stmt &u : t->orelse)
-        todo.push_back(&u);
-    }
+    allocateMutables({&s});
     stmt(s);
     b_.CreateRetVoid();
     fn_ = savedFn;
@@ -450,6 +438,23 @@ struct Contract {
   }
   llvm::IRBuilder<>::FastMathFlagGuard guard;
 };
+
+void Renderer::allocateMutables(std::vector<const Stmt *> todo) {
+  llvm::DenseSet<unsigned> allocated;
+  while (!todo.empty()) {
+    const Stmt *t = todo.back();
+    todo.pop_back();
+    if ((t->kind == Stmt::Assign || t->kind == Stmt::Accumulate) &&
+        lf_.vars[t->var].kind == loops::Var::Mutable &&
+        allocated.insert(t->var).second)
+      vars_[t->var] = b_.CreateAlloca(type(lf_.vars[t->var].type), nullptr,
+                                      lf_.vars[t->var].name);
+    for (const Stmt &u : t->body)
+      todo.push_back(&u);
+    for (const Stmt &u : t->orelse)
+      todo.push_back(&u);
+  }
+}
 
 void Renderer::stmt(const Stmt &s) {
   switch (s.kind) {
@@ -1209,23 +1214,10 @@ void Renderer::parts() {
       dims_[uses.syms[d]] = part->getArg(firstDim + d);
     }
     // The part's mutable variables (none is used by another part).
-    std::vector<const Stmt *> todo;
+    std::vector<const Stmt *> roots;
     for (const Stmt &t : body)
-      todo.push_back(&t);
-    llvm::DenseSet<unsigned> allocated;
-    while (!todo.empty()) {
-      const Stmt *t = todo.back();
-      todo.pop_back();
-      if ((t->kind == Stmt::Assign || t->kind == Stmt::Accumulate) &&
-          lf_.vars[t->var].kind == loops::Var::Mutable &&
-          allocated.insert(t->var).second)
-        vars_[t->var] = b_.CreateAlloca(type(lf_.vars[t->var].type), nullptr,
-                                        lf_.vars[t->var].name);
-      for (const Stmt &u : t->body)
-        todo.push_back(&u);
-      for (const Stmt &u : t->orelse)
-        todo.push_back(&u);
-    }
+      roots.push_back(&t);
+    allocateMutables(std::move(roots));
     badIndex_ = nullptr;
     stmts(body);
     b_.CreateRet(b_.getInt32(0));

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace gradc::loops {
 
@@ -790,6 +791,20 @@ void LoopFunction::print(llvm::raw_ostream &os) const {
     p.labels = &labels;
     p.print();
   }
+}
+
+bool sameExpr(const Expr *a, const Expr *b) {
+  if (a == b)
+    return true;
+  if (a->kind != b->kind || a->type != b->type || a->op != b->op ||
+      a->i != b->i || std::memcmp(&a->f, &b->f, sizeof(double)) != 0 ||
+      a->var != b->var || a->buf != b->buf || a->sym != b->sym ||
+      a->args.size() != b->args.size())
+    return false;
+  for (size_t k = 0; k < a->args.size(); ++k) // depth: bounded by fusion
+    if (!sameExpr(a->args[k], b->args[k]))
+      return false;
+  return true;
 }
 
 } // namespace gradc::loops

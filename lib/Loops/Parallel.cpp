@@ -25,27 +25,12 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
-#include <cstring>
 #include <map>
 #include <optional>
 
 namespace gradc::loops {
 
 namespace {
-
-bool sameExpr(const Expr *a, const Expr *b) {
-  if (a == b)
-    return true;
-  if (a->kind != b->kind || a->type != b->type || a->op != b->op ||
-      a->i != b->i || std::memcmp(&a->f, &b->f, sizeof(double)) != 0 ||
-      a->var != b->var || a->buf != b->buf || a->sym != b->sym ||
-      a->args.size() != b->args.size())
-    return false;
-  for (size_t k = 0; k < a->args.size(); ++k)
-    if (!sameExpr(a->args[k], b->args[k]))
-      return false;
-  return true;
-}
 
 /// The memory behind a buffer: views share their operand's kind and index.
 std::pair<int, uintptr_t> storage(const Buffer *b) {

@@ -33,21 +33,6 @@
 namespace gradc::loops {
 namespace {
 
-/// Whether `a` and `b` compute the same value (the same tree).
-bool same(const Expr *a, const Expr *b) {
-  if (a == b)
-    return true;
-  if (a->kind != b->kind || a->type != b->type || a->op != b->op ||
-      a->i != b->i || std::memcmp(&a->f, &b->f, sizeof a->f) != 0 ||
-      a->var != b->var || a->buf != b->buf || a->sym != b->sym ||
-      a->args.size() != b->args.size())
-    return false;
-  for (size_t k = 0; k < a->args.size(); ++k)
-    if (!same(a->args[k], b->args[k]))
-      return false;
-  return true;
-}
-
 /// tanh and sigmoid applications of one operand in one statement list.
 struct Group {
   const Expr *x;
@@ -148,7 +133,7 @@ private:
     gs.clear();
   }
 
-  /// A hash of the tree `e` (equal for trees that are same()).
+  /// A hash of the tree `e` (equal for trees that are sameExpr()).
   uint64_t hash(const Expr *e) {
     if (auto it = hashes_.find(e); it != hashes_.end())
       return it->second;
@@ -192,7 +177,7 @@ private:
     std::vector<unsigned> &same_ = byHash_[hash(x)];
     Group *g = nullptr;
     for (unsigned h : same_)
-      if (groups_[h].open && same(groups_[h].x, x))
+      if (groups_[h].open && sameExpr(groups_[h].x, x))
         g = &groups_[h];
     if (!g) {
       unsigned id = groups_.size();

@@ -270,6 +270,9 @@ void markParallelLoops(LoopFunction &fn);
 /// (lib/Loops/Parts.cpp); sets fn.cuts.
 void splitIntoParts(LoopFunction &fn, size_t maxSize);
 
+/// Whether `a` and `b` are the same expression tree (the same value).
+bool sameExpr(const Expr *a, const Expr *b);
+
 /// What statements use from outside themselves: each buffer they load,
 /// store, set, copy or pass to a kernel, and each symbolic dim they read,
 /// in order of first use.
