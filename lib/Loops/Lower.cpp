@@ -456,10 +456,11 @@ void FunctionLowering::lowerRowFusion(const Op &fwd,
                                       llvm::ArrayRef<const Op *> between,
                                       const Op &bwd) {
   // y = X v, the loops over y's rows, z = X^T g, for each block of kChunk
-  // rows, a row at a time: y[i] = X[i,:] . v, the loops' row i, then
-  // g[i] X[i,:] added to the block's partial z; X's row is read from memory
-  // once. The blocks' partial z are added in block order at the end, so
-  // that blocks may run on several threads with the same bits.
+  // rows, kFusedGroup rows at a time: y[i] = X[i,:] . v for those rows, the
+  // loops over them, then g[i] X[i,:] added to the block's partial z; each
+  // row of X is read from memory once. The blocks' partial z are added in
+  // block order at the end, so that blocks may run on several threads with
+  // the same bits.
   comment("one pass over the rows of %" + fwd.operands[0]->name + ":");
   comment(opLine(fwd));
   std::vector<Group> groups;
