@@ -301,7 +301,7 @@ void Plan::formGroups(UsersMap &users,
       llvm::SmallVector<const Value *, 8> in;
       leaves(op, in);
       for (const Value *x : in)
-        joins &= !groupReductions.contains(x);
+        joins &= !groupReductions.contains(owner(x)); // through views
     }
     if (!joins) {
       dims = d;
