@@ -63,13 +63,24 @@ TEST(ExprBuilder, FoldsIndexArithmetic) {
 /// variable is of one the function declares.
 class LowerEveryOp : public ::testing::TestWithParam<test::Case> {};
 
-TEST_P(LowerEveryOp, ApplyIsElementwise) {
-  auto m = test::parse(GetParam().source);
-  ASSERT_TRUE(m);
+/// The test program with its gradient (a vector-Jacobian product) added.
+std::unique_ptr<Module> withGradient(const test::Case &c) {
+  auto m = test::parse(c.source);
+  if (!m)
+    return nullptr;
   GradOptions go;
   go.vjp = true;
   auto g = buildGradient(*m, *m->functions[0], go);
-  ASSERT_TRUE(bool(g)) << llvm::toString(g.takeError());
+  if (!g) {
+    ADD_FAILURE() << llvm::toString(g.takeError());
+    return nullptr;
+  }
+  return m;
+}
+
+TEST_P(LowerEveryOp, ApplyIsElementwise) {
+  auto m = withGradient(GetParam());
+  ASSERT_TRUE(m);
   for (bool blas : {true, false})
     for (const auto &f : m->functions) {
       std::unique_ptr<LoopFunction> fn = lowerToLoops(*f, {blas});
@@ -97,12 +108,8 @@ TEST_P(LowerEveryOp, ApplyIsElementwise) {
 /// one part only, and no part starts right after a comment; at the default
 /// size each is one part.
 TEST_P(LowerEveryOp, PartsShareNoVariable) {
-  auto m = test::parse(GetParam().source);
+  auto m = withGradient(GetParam());
   ASSERT_TRUE(m);
-  GradOptions go;
-  go.vjp = true;
-  auto g = buildGradient(*m, *m->functions[0], go);
-  ASSERT_TRUE(bool(g)) << llvm::toString(g.takeError());
   for (const auto &f : m->functions) {
     EXPECT_TRUE(lowerToLoops(*f, {})->cuts.empty());
     LoopOptions o;

@@ -39,21 +39,7 @@ void splitIntoParts(LoopFunction &fn, size_t maxSize) {
       first[v] = std::min(first[v], i);
       last[v] = i;
     };
-    walk(
-        fn.body[i], seen,
-        [&](const Stmt &t) {
-          ++size[i];
-          if (t.kind == Stmt::For || t.kind == Stmt::Let ||
-              t.kind == Stmt::Assign || t.kind == Stmt::Accumulate)
-            use(t.var);
-          for (unsigned r : t.reduce)
-            use(r);
-        },
-        [&](const Expr &e) {
-          ++size[i];
-          if (e.kind == Expr::Read)
-            use(e.var);
-        });
+    walkNames(fn.body[i], seen, use, [&] { ++size[i]; });
     total += size[i];
   }
   if (total <= maxSize)

@@ -200,19 +200,7 @@ std::vector<bool> selfContained(const LoopFunction &fn) {
         owner[v] = SIZE_MAX;
       named[i].push_back(v);
     };
-    walk(
-        fn.body[i], seen,
-        [&](const Stmt &t) {
-          if (t.kind == Stmt::For || t.kind == Stmt::Let ||
-              t.kind == Stmt::Assign || t.kind == Stmt::Accumulate)
-            use(t.var);
-          for (unsigned r : t.reduce)
-            use(r);
-        },
-        [&](const Expr &e) {
-          if (e.kind == Expr::Read)
-            use(e.var);
-        });
+    walkNames(fn.body[i], seen, use, [] {});
   }
   std::vector<bool> alone(n);
   for (size_t i = 0; i < n; ++i)

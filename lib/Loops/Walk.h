@@ -59,6 +59,29 @@ void walk(const Stmt &s, llvm::DenseSet<const Expr *> &seen, S stmt, E expr) {
   }
 }
 
+/// Walks `s` like walk(), calling `name(var)` for each variable a statement
+/// or an expression names (a loop index, a `let`, an assigned or reduced
+/// variable, a read) and `node()` for each statement and expression node.
+template <typename N, typename C>
+void walkNames(const Stmt &s, llvm::DenseSet<const Expr *> &seen, N name,
+               C node) {
+  walk(
+      s, seen,
+      [&](const Stmt &t) {
+        node();
+        if (t.kind == Stmt::For || t.kind == Stmt::Let ||
+            t.kind == Stmt::Assign || t.kind == Stmt::Accumulate)
+          name(t.var);
+        for (unsigned r : t.reduce)
+          name(r);
+      },
+      [&](const Expr &e) {
+        node();
+        if (e.kind == Expr::Read)
+          name(e.var);
+      });
+}
+
 } // namespace gradc::loops
 
 #endif
