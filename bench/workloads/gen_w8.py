@@ -8,6 +8,17 @@ With --scan first: the same function with the cell written once and run by
 import sys
 
 
+# Both forms end the same: logits of every step's h, the mean cross-entropy.
+LOSS = """  %l0 = matmul %hs, %Wout
+  %logits = add %l0, %bout
+  %lp = log_softmax %logits {axis=1}
+  %pick = gather_elements %lp, %y {axis=1}
+  %m = mean %pick
+  %L = neg %m
+  return %L
+}"""
+
+
 def generate(T=32, N=16, I=64, H=256, V=64):
     return "\n".join(lines(T, N, I, H, V)) + "\n"
 
@@ -53,14 +64,7 @@ func @f(%X: f32[{T},{N},{I}], %Wih: f32[{I},{4 * H}], %Whh: f32[{H},{4 * H}], %b
         o.append(f"  %h{t} = mul %o{t}, %tc{t}")
     hs = ", ".join(f"%h{t}" for t in range(T))
     o.append(f"  %hs = concat {hs} {{axis=0}}")
-    o.append(f"""  %l0 = matmul %hs, %Wout
-  %logits = add %l0, %bout
-  %lp = log_softmax %logits {{axis=1}}
-  %pick = gather_elements %lp, %y {{axis=1}}
-  %m = mean %pick
-  %L = neg %m
-  return %L
-}}""")
+    o.append(LOSS)
     return o
 
 
@@ -100,15 +104,7 @@ func @f(%X: f32[{T},{N},{I}], %Wih: f32[{I},{4 * H}], %Whh: f32[{H},{4 * H}], %b
   %z0 = broadcast_to %zero {{shape=[{N},{H}]}}
   %h, %c, %hs3 = scan @cell(%z0, %z0, %xw, %Whh) {{carries=2, scanned=1}}
   %hs = reshape %hs3 {{shape=[{T * N},{H}]}}
-  %l0 = matmul %hs, %Wout
-  %logits = add %l0, %bout
-  %lp = log_softmax %logits {{axis=1}}
-  %pick = gather_elements %lp, %y {{axis=1}}
-  %m = mean %pick
-  %L = neg %m
-  return %L
-}}
-"""
+""" + LOSS + "\n"
 
 
 if __name__ == "__main__":
